@@ -1,0 +1,47 @@
+// `podkit` command line: routes a subcommand to its module in ./commands.
+// Exit codes follow sysexits(3) where one fits: 0 ok, 1 a check failed,
+// 64 usage, 65 bad stack file (data error), 69 host unavailable, 70 internal.
+import { EXIT, UsageError } from "./exit";
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  validate: { summary: "check stack files, report every problem with file:line:column", load: () => import("./commands/validate") },
+  plan: { summary: "show hosts, roles and DNS records a stack makes (--json)", load: () => import("./commands/plan") },
+  zone: { summary: "print the stack's DNS records as zone files", load: () => import("./commands/zone") },
+  secrets: { summary: "create the generated secrets (DKIM keys) a stack needs", load: () => import("./commands/secrets") },
+  schema: { summary: "print the JSON Schema of stack files", load: () => import("./commands/schema") },
+  lab: { summary: "local lab: throwaway Debian hosts, lab DNS and CA (up|status|down)", load: () => import("./commands/lab") },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    "usage: podkit <command> [options]",
+    "",
+    "commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    "",
+    "`podkit <command> --help` shows the command's options.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "-h" || name === "--help" || name === "help") {
+    console.log(usage());
+    return name ? EXIT.OK : EXIT.USAGE;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`podkit: unknown command "${name}"\n\n${usage()}`);
+    return EXIT.USAGE;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`podkit ${name}: ${err.message}`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, in tiers: unit (seconds), config-checked (a minute),
+# lab end-to-end (minutes). Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+shopt -s nullglob
+unit=(test/unit/*.test.ts)
+config=(test/config/*.test.ts)
+lab=(test/lab/*.test.ts)
+
+status=0
+# One runner invocation per tier so each prints its own summary; lab tests share hosts, so one at a time.
+node --import tsx --test --test-reporter=spec "${unit[@]}" "${config[@]}" || status=1
+if ((${#lab[@]})); then
+  node --import tsx --test --test-reporter=spec --test-concurrency=1 "${lab[@]}" || status=1
+fi
+exit $status
