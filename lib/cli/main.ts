@@ -3,13 +3,15 @@
 // 64 usage, 65 bad stack file (data error), 69 host unavailable, 70 internal.
 import { EXIT, UsageError } from "./exit";
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  validate: { summary: "check stack files, report every problem with file:line:column", load: () => import("./commands/validate") },
-  plan: { summary: "show hosts, roles and DNS records a stack makes (--json)", load: () => import("./commands/plan") },
-  zone: { summary: "print the stack's DNS records as zone files", load: () => import("./commands/zone") },
-  secrets: { summary: "create the generated secrets (DKIM keys) a stack needs", load: () => import("./commands/secrets") },
-  schema: { summary: "print the JSON Schema of stack files", load: () => import("./commands/schema") },
-  lab: { summary: "local lab: throwaway Debian hosts, lab DNS and CA (up|status|down)", load: () => import("./commands/lab") },
+// Commands load on demand (plain require, so the CLI starts fast and tsx's CJS hook applies).
+type Command = { run(argv: string[]): Promise<number> };
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  validate: { summary: "check stack files, report every problem with file:line:column", load: () => require("./commands/validate") },
+  plan: { summary: "show hosts, roles and DNS records a stack makes (--json)", load: () => require("./commands/plan") },
+  zone: { summary: "print the stack's DNS records as zone files", load: () => require("./commands/zone") },
+  secrets: { summary: "create the generated secrets (DKIM keys) a stack needs", load: () => require("./commands/secrets") },
+  schema: { summary: "print the JSON Schema of stack files", load: () => require("./commands/schema") },
+  lab: { summary: "local lab: throwaway Debian hosts, lab DNS and CA (up|status|down)", load: () => require("./commands/lab") },
 };
 
 export function usage(): string {
@@ -36,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.USAGE;
   }
   try {
-    return await (await command.load()).run(rest);
+    return await command.load().run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`podkit ${name}: ${err.message}`);

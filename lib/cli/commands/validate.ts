@@ -1,0 +1,29 @@
+// `podkit validate <stack>...`: every problem of every file, nothing touched.
+import { loadStackFile } from "../../stack/load";
+import type { Problem } from "../../stack/problems";
+import { parse } from "../args";
+import { EXIT, UsageError } from "../exit";
+import { printProblems } from "../report";
+
+const HELP = `usage: podkit validate <stack.yaml>...
+
+Checks stack files completely (YAML, types, unknown keys, references between
+fields) without contacting any host or API. Prints each problem as
+file:line:column field: message. Exit 0 if all files are valid, 65 if not.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parse(argv, {}, HELP);
+  if (!args) return EXIT.OK;
+  if (!args.positionals.length) throw new UsageError(`name at least one stack file\n\n${HELP}`);
+  const problems: Problem[] = [];
+  for (const file of args.positionals) {
+    const result = loadStackFile(file);
+    if (result.ok) console.log(`${file}: ok (pod ${result.stack.pod}, ${Object.keys(result.stack.hosts).length} host(s), ${Object.keys(result.stack.accounts).length} account(s))`);
+    else problems.push(...result.problems);
+  }
+  if (problems.length) {
+    printProblems(problems);
+    return EXIT.DATAERR;
+  }
+  return EXIT.OK;
+}

@@ -1,0 +1,84 @@
+// Reusable field types of the stack file. Each carries its own description and
+// example so the JSON Schema and the reference doc say what a value means.
+import { isIP } from "node:net";
+import { z } from "zod";
+
+export const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
+const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const LOCAL_RE = /^[a-z0-9]([a-z0-9._+-]{0,62}[a-z0-9])?$/;
+
+/** A short lower-case name: pods, hosts, groups. */
+export const name = (what: string) =>
+  z
+    .string()
+    .regex(NAME_RE, `a ${what} name: lower-case letters, digits and "-", starting with a letter (e.g. "mx")`);
+
+export const domain = z
+  .string()
+  .regex(DOMAIN_RE, 'a lower-case domain name without a trailing dot (e.g. "example.org")')
+  .meta({ examples: ["example.org"] });
+
+/** A full mail address, lower-case. */
+export const address = z
+  .string()
+  .refine((s) => {
+    const at = s.lastIndexOf("@");
+    return at > 0 && LOCAL_RE.test(s.slice(0, at)) && DOMAIN_RE.test(s.slice(at + 1));
+  }, 'a lower-case mail address (e.g. "alice@example.org")')
+  .meta({ examples: ["alice@example.org"] });
+
+/** An address, or just a local part that lives on the account's own domain. */
+export const aliasAddress = z
+  .string()
+  .refine((s) => (s.includes("@") ? address.safeParse(s).success : LOCAL_RE.test(s)),
+    'a local part ("info") or a lower-case mail address ("info@example.org")')
+  .meta({ examples: ["postmaster", "info@example.net"] });
+
+export const ipv4 = z.string().refine((s) => isIP(s) === 4, 'an IPv4 address (e.g. "203.0.113.10")');
+export const ipv6 = z.string().refine((s) => isIP(s) === 6, 'an IPv6 address (e.g. "2001:db8::10")');
+export const cidr = z
+  .string()
+  .refine((s) => {
+    const [ip, bits, ...rest] = s.split("/");
+    const v = isIP(ip);
+    const n = Number(bits ?? (v === 6 ? 128 : 32));
+    return rest.length === 0 && v !== 0 && Number.isInteger(n) && n >= 0 && n <= (v === 6 ? 128 : 32);
+  }, 'an address or network (e.g. "198.51.100.7" or "2001:db8::/48")');
+
+export const port = z.number().int().min(1).max(65535);
+
+/** "10G", "500M": sizes the daemons understand. */
+export const size = z
+  .string()
+  .regex(/^[1-9][0-9]*[KMGT]$/, 'a size: a whole number and K, M, G or T (e.g. "2G")')
+  .meta({ examples: ["2G", "500M"] });
+
+/**
+ * A secret is never written in the stack file, only named. `pulumi up` reads it from
+ * Pulumi config (`pulumi config set --secret podkit:<name>`); `podkit apply` from the
+ * stack's secrets file (`<stack>.secrets.yaml`, mode 0600) or PODKIT_SECRET_<NAME>.
+ */
+export const secretRef = z
+  .strictObject({
+    secret: z
+      .string()
+      .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'a secret name: letters, digits and "-" (e.g. "alice-password")')
+      .describe("Name of the secret (a Pulumi config key in the `podkit` namespace, or a key of the secrets file)."),
+  })
+  .describe("A reference to a secret kept outside the stack file: `{ secret: name }`.")
+  .meta({ examples: [{ secret: "alice-password" }] });
+
+export type SecretRef = z.infer<typeof secretRef>;
+
+/** OpenSSH public key line, as in authorized_keys or /etc/ssh/ssh_host_ed25519_key.pub. */
+export const sshPublicKey = z
+  .string()
+  .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}( .*)?$/,
+    'an OpenSSH public key line ("ssh-ed25519 AAAA... comment")');
+
+/** A pinned host key: its public key line or its SHA256 fingerprint. */
+export const hostKey = z
+  .string()
+  .refine((s) => /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(s) || sshPublicKey.safeParse(s).success,
+    'a host public key ("ssh-ed25519 AAAA...") or its fingerprint ("SHA256:...")')
+  .meta({ examples: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1mB2Y8Zn8m4m8p1h5bq0vWc1Lw1o3iQn0cM9sX2a7T", "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"] });

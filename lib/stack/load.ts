@@ -1,0 +1,67 @@
+// Reads a stack file and validates it completely before anything else happens:
+// YAML syntax, the schema (types, unknown keys, defaults) and the rules between
+// fields. Nothing here touches the network.
+import { readFileSync } from "node:fs";
+import { LineCounter, parseDocument } from "yaml";
+import { crossChecks } from "./checks";
+import { issueToProblems } from "./issues";
+import { SourceMap, type Problem } from "./problems";
+import { stackSchema, type Stack } from "./schema";
+
+export type LoadResult =
+  /** `source` lets later stages (secrets, lab lookups) point at the line too. */
+  | { ok: true; file: string; stack: Stack; source: SourceMap }
+  | { ok: false; file: string; problems: Problem[] };
+
+export function loadStackFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    return { ok: false, file, problems: [{ file, line: 1, column: 1, field: "(file)", message: reason }] };
+  }
+  return parseStack(text, file);
+}
+
+export function parseStack(text: string, file: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const source = new SourceMap(file, doc, lineCounter);
+
+  if (doc.errors.length) {
+    return {
+      ok: false, file,
+      problems: doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        const message = e.code === "DUPLICATE_KEY" ? "this key appears twice in the same mapping" : e.message.split(" at line")[0];
+        return { file, line, column: col, field: "(yaml)", message };
+      }),
+    };
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return { ok: false, file, problems: [source.problem([], "a stack file is a mapping with pod, domains, hosts, dns, ... (see schema/stack.schema.json)")] };
+  }
+
+  const problems: Problem[] = [];
+  const parsed = stackSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, raw, stackSchema, source));
+  }
+  for (const p of crossChecks(raw)) problems.push(source.problem(p.path, p.message, p.at));
+
+  if (problems.length || !parsed.success) {
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    return { ok: false, file, problems: dedupe(problems) };
+  }
+  return { ok: true, file, stack: parsed.data, source };
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.line}:${p.column}:${p.field}:${p.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}

@@ -1,0 +1,73 @@
+// A pod: a validated stack plus what it needs from outside the file — secrets,
+// host addresses, the DKIM key — each looked up once, with errors that point
+// at the line that asked for it.
+import { readLabState } from "../lab/state";
+import type { DnsFacts, HostAddresses } from "../dns/plan";
+import { loadStackFile } from "./load";
+import type { Problem, SourceMap } from "./problems";
+import type { Stack } from "./schema";
+import { dkimPublicKey, ensureGeneratedSecrets, GENERATED, SecretStore, secretsFileFor, secretUses, envName } from "./secrets";
+
+export interface Pod {
+  file: string;
+  stack: Stack;
+  /** Where each field sits in the file, for errors found after validation. */
+  source: SourceMap;
+  secrets: SecretStore;
+  /** Host addresses known without Pulumi: existing and lab hosts (hcloud hosts have none until created). */
+  addresses: Record<string, HostAddresses>;
+  dns: DnsFacts;
+}
+
+/** Thrown when a stack cannot become a pod; carries every problem found. */
+export class StackError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.field}: ${p.message}`).join("\n"));
+  }
+}
+
+export interface LoadPodOptions {
+  secretsFile?: string;
+  /** Create the DKIM key if it is missing (`zone`, `plan`, `apply` do; a notice goes to stderr). */
+  generate?: boolean;
+  /** Random values for every missing secret: the lab and workshops, never production. */
+  generateAll?: boolean;
+  /** Every referenced secret must have a value (apply), not just the DKIM key (zone, plan). */
+  requireSecrets?: boolean;
+  log?: (line: string) => void;
+}
+
+export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
+  const loaded = loadStackFile(file);
+  if (!loaded.ok) throw new StackError(loaded.problems);
+  const { stack, source } = loaded;
+  const secrets = new SecretStore(opts.secretsFile ?? secretsFileFor(file));
+  const problems: Problem[] = [];
+
+  if (opts.generate || opts.generateAll) {
+    const created = ensureGeneratedSecrets(stack, secrets, { all: opts.generateAll });
+    if (created.length) (opts.log ?? console.error)(`podkit: created ${created.join(", ")} in ${secrets.file}: keep that file private and backed up`);
+  }
+  if (opts.requireSecrets) {
+    for (const use of secretUses(stack)) {
+      if (!secrets.has(use.name)) {
+        problems.push(source.problem(use.path, `secret "${use.name}" has no value: add it to ${secrets.file} or set ${envName(use.name)}`));
+      }
+    }
+  }
+
+  const addresses: Record<string, HostAddresses> = {};
+  const lab = Object.values(stack.hosts).some((h) => h.lab) ? readLabState() : null;
+  for (const [name, host] of Object.entries(stack.hosts)) {
+    if (host.existing) addresses[name] = { ipv4: host.existing.address, ipv6: host.existing.address6 };
+    if (host.lab) {
+      const found = lab?.hosts[host.lab.name];
+      if (found) addresses[name] = { ipv4: found.address };
+      else problems.push(source.problem(["hosts", name, "lab"], lab ? `lab host "${host.lab.name}" is not running` : "the lab is not running: start it with `npx podkit lab up`", "key"));
+    }
+  }
+  if (problems.length) throw new StackError(problems);
+
+  const key = secrets.get(GENERATED.dkimKey);
+  return { file, stack, source, secrets, addresses, dns: { addresses, dkimPublicKey: key ? dkimPublicKey(key) : undefined } };
+}

@@ -1,0 +1,253 @@
+// The stack file, declared once. Every field's type, default, example and
+// consequence lives here; the JSON Schema (schema/stack.schema.json) and the
+// reference (docs/stack-reference.md) are generated from it by `npm run schema`.
+// Rules between fields (a host that must exist, an address claimed twice) are in
+// ./checks.ts, because they need the whole file.
+import { z } from "zod";
+import {
+  address, aliasAddress, cidr, domain, hostKey, ipv4, ipv6, name, port, secretRef, size, sshPublicKey,
+} from "./fields";
+
+const hcloudHost = z
+  .strictObject({
+    serverType: z.string().default("cx22")
+      .describe("Hetzner server type. cx22 (2 vCPU, 4 GB) is plenty for a pod of a few hundred accounts; changing it resizes the server (a reboot)."),
+    location: z.enum(["nbg1", "fsn1", "hel1", "ash", "hil", "sin"]).default("nbg1")
+      .describe("Hetzner location. Changing it replaces the server (the primary IPs stay in their location)."),
+    image: z.string().default("debian-12")
+      .describe("Server image. podkit's roles target Debian 12; changing it replaces the server."),
+    volume: z
+      .strictObject({
+        size: z.number().int().min(10).max(10240).describe("Size in GB. Can grow, never shrink."),
+      })
+      .optional()
+      .describe("A separate block volume for mailboxes and chat data, so the data outlives the server."),
+  })
+  .describe("A server that `pulumi up` creates at Hetzner Cloud, with primary IPv4/IPv6 addresses that survive a rebuild and reverse DNS for both.");
+
+const existingHost = z
+  .strictObject({
+    address: ipv4.describe("Public IPv4 address: published in DNS (A) and used for SSH unless ssh.host is set."),
+    address6: ipv6.optional().describe("Public IPv6 address, published as AAAA. Leave out if the line has no IPv6."),
+    hostKey: hostKey.optional()
+      .describe("The host's SSH host key (or its SHA256 fingerprint), pinned: podkit never trusts a key on first use. Read it on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`."),
+    ssh: z
+      .strictObject({
+        host: z.string().optional().describe("Address to reach SSH at, if not `address` (e.g. a hackspace box behind NAT)."),
+        port: port.default(22).describe("SSH port."),
+        user: z.string().default("root").describe("SSH user: root, or a user with passwordless sudo."),
+      })
+      .prefault({})
+      .describe("How podkit reaches the host."),
+  })
+  .describe("A Debian 12 host that already exists (bare metal in a hackspace, a VPS elsewhere), reached over SSH with a pinned host key.");
+
+const labHost = z
+  .strictObject({
+    name: z.enum(["a", "b", "backup"]).describe("Which lab host (`npx podkit lab up` creates a, b and backup)."),
+  })
+  .describe("A throwaway host of the local lab; its address and host key are read from the running lab.");
+
+const host = z
+  .strictObject({
+    hcloud: hcloudHost.optional(),
+    existing: existingHost.optional(),
+    lab: labHost.optional(),
+    fqdn: domain.optional()
+      .describe("The host's full name. Default: <host key>.<primary domain>, e.g. mx.example.org. It is the MX target and the name in every certificate."),
+  })
+  .describe("One machine of the pod: exactly one of hcloud, existing or lab.");
+
+const cloudflareDns = z
+  .strictObject({
+    zoneIds: z.record(domain, z.string().regex(/^[0-9a-f]{32}$/, "a 32-digit hex Cloudflare zone id")).optional()
+      .describe("Zone ids by zone name. Leave out to look zones up by name (the API token then needs Zone:Read)."),
+  })
+  .describe("Records are created at Cloudflare by `pulumi up` (proxying off). The API token comes from `pulumi config set --secret cloudflare:apiToken`.");
+
+const zonefileDns = z
+  .strictObject({
+    nameservers: z.array(domain).min(1)
+      .describe("The zone's NS records: the name servers that will serve the zone file."),
+    hostmaster: address.optional()
+      .describe("SOA contact. Default: hostmaster@<zone>."),
+  })
+  .describe("`npx podkit zone <stack>` prints zone files to load into any DNS server.");
+
+const dns = z
+  .strictObject({
+    cloudflare: cloudflareDns.optional(),
+    zonefile: zonefileDns.optional(),
+    zones: z.array(domain).optional()
+      .describe("The DNS zones the pod's records go into. Default: one zone per mail domain. Every mail domain must be one of them or under one."),
+    ttl: z.number().int().min(60).max(86400).default(3600)
+      .describe("TTL of every record, in seconds. Lower it a day before moving hosts."),
+  })
+  .describe("Where the pod's DNS records live: exactly one of cloudflare or zonefile.");
+
+const tls = z
+  .strictObject({
+    acme: z
+      .strictObject({
+        directory: z.url().default("https://acme-v02.api.letsencrypt.org/directory")
+          .describe("ACME directory URL. Use Let's Encrypt's staging directory while testing to avoid its rate limits."),
+        email: address.optional().describe("ACME account contact for expiry warnings. Default: postmaster of the primary domain."),
+      })
+      .prefault({}),
+    caa: z.array(domain).default(["letsencrypt.org"])
+      .describe("Certificate authorities allowed to issue for the pod's domains (CAA records). An empty list publishes no CAA record."),
+  })
+  .prefault({})
+  .describe("Certificates: obtained and renewed on the host over ACME; every daemon using one is reloaded after renewal.");
+
+const relay = z
+  .strictObject({
+    host: domain.describe("Smarthost name."),
+    port: port.default(587).describe("Submission port of the smarthost (587 with STARTTLS, or 465)."),
+    username: z.string().min(1).describe("Login at the smarthost."),
+    password: secretRef.describe("Password at the smarthost, as a secret reference."),
+    spf: z.string().regex(/^(include|a|ip4|ip6|mx):\S+$/, 'an SPF mechanism (e.g. "include:_spf.relay.example")').optional()
+      .describe("How SPF authorises the smarthost. Default: `a:<relay host>`. Most providers document an `include:`; use it, or mail from the pod fails SPF."),
+  })
+  .describe("Send all outgoing mail through a smarthost: for hosts whose port 25 is blocked (new Hetzner accounts) or whose address is listed as dynamic.");
+
+const mail = z
+  .strictObject({
+    host: name("host").describe("Which host runs Postfix and Dovecot (the MX)."),
+    relay: relay.optional(),
+    dkim: z
+      .strictObject({
+        selector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a DNS label").default("pod")
+          .describe("DKIM selector. Changing it publishes a new record; the key itself is kept across rebuilds (see README, DKIM keys)."),
+      })
+      .prefault({}),
+    dmarc: z
+      .strictObject({
+        policy: z.enum(["none", "quarantine", "reject"]).default("quarantine")
+          .describe("What receivers do with mail that fails DMARC. Start at quarantine; reject once reports look clean."),
+        reports: address.optional()
+          .describe("Where aggregate reports go; must be an account or alias of this pod. Default: postmaster@<primary domain>."),
+      })
+      .prefault({}),
+    mtaSts: z
+      .strictObject({
+        mode: z.enum(["testing", "enforce", "none"]).default("enforce")
+          .describe("MTA-STS mode: senders that support it refuse to deliver without valid TLS (enforce) or only report (testing)."),
+        maxAgeDays: z.number().int().min(1).max(365).default(7).describe("How long senders cache the policy."),
+      })
+      .prefault({}),
+    tlsReports: address.optional()
+      .describe("Where TLS-RPT reports go; must be an account or alias. Default: the DMARC reports address."),
+    encryptMailboxes: z.boolean().default(true)
+      .describe("Encrypt stored mail with Dovecot's mail_crypt (per-user keys protected by the user's password)."),
+  })
+  .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), DKIM, SPF and DMARC.");
+
+const chat = z
+  .strictObject({
+    host: name("host").describe("Which host runs Prosody and coturn."),
+    archiveDays: z.number().int().min(1).max(3650).default(30)
+      .describe("Days messages stay in the server-side archive (MAM), for catching up on other devices."),
+    upload: z
+      .strictObject({
+        maxSize: size.default("20M").describe("Largest file a client may upload (photos, voice messages)."),
+        expireDays: z.number().int().min(1).max(365).default(30).describe("Days after which uploads are deleted."),
+      })
+      .prefault({}),
+  })
+  .describe("Chat: Prosody (XMPP) with the same accounts and passwords as mail, group chats, file upload, calls via TURN.");
+
+const backupTarget = z
+  .strictObject({
+    sftp: z
+      .strictObject({
+        host: z.string().min(1).describe("SFTP server (e.g. a Hetzner storage box)."),
+        port: port.default(22),
+        user: z.string().min(1),
+        path: z.string().default("podkit").describe("Repository path on the server."),
+        hostKey: hostKey.describe("The server's pinned host key or fingerprint."),
+      })
+      .optional(),
+    rest: z
+      .strictObject({
+        url: z.url().describe("restic REST server URL (e.g. `rclone serve restic` or rest-server, ideally in --append-only mode)."),
+      })
+      .optional(),
+  })
+  .describe("Where backups go: exactly one of sftp or rest. Offsite: not the pod's own host.");
+
+const backup = z
+  .strictObject({
+    host: name("host").describe("Which host runs the backup (usually the mail host)."),
+    target: backupTarget,
+    passphrase: secretRef.describe("Repository encryption passphrase. Without it the backup cannot be restored: keep a copy offline."),
+    schedule: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a time of day "HH:MM"').default("03:30")
+      .describe("Daily time (host time zone) the backup runs."),
+    retention: z
+      .strictObject({
+        daily: z.number().int().min(1).max(365).default(7),
+        weekly: z.number().int().min(0).max(520).default(4),
+        monthly: z.number().int().min(0).max(120).default(6),
+      })
+      .prefault({})
+      .describe("Snapshots kept (restic forget --keep-daily/weekly/monthly)."),
+  })
+  .describe("Encrypted offsite backups with restic: mailboxes, chat data and keys; checked, pruned, restorable.");
+
+const account = z
+  .strictObject({
+    name: z.string().min(1).max(100).optional().describe("Display name (chat roster, mail From)."),
+    password: secretRef.describe("The account's one password, for mail and chat."),
+    aliases: z.array(aliasAddress).default([])
+      .describe("Other addresses delivered to this account. A bare local part lives on the account's own domain."),
+    forward: z.array(address).default([])
+      .describe("Also forward mail to these addresses (a copy stays in the mailbox)."),
+    quota: size.default("2G").describe("Mailbox quota."),
+    groups: z.array(name("group")).default([]).describe("Shared roster groups this account is in."),
+    admin: z.boolean().default(false).describe("Pod admin: may close and destroy any group chat."),
+  })
+  .describe("A person's account: one address, one password for mail and chat.");
+
+const group = z
+  .strictObject({
+    name: z.string().min(1).max(100).describe("Group name as shown in chat rosters."),
+  })
+  .describe("A shared roster group: members see each other in chat without adding contacts.");
+
+export const stackSchema = z
+  .strictObject({
+    pod: name("pod").describe("The pod's name: used in resource names and labels. Changing it recreates cloud resources."),
+    domains: z.array(domain).min(1)
+      .describe("Mail and chat domains. The first is the primary: host names live under it and postmaster reports go there."),
+    admin: z
+      .strictObject({
+        sshKeys: z.array(sshPublicKey).default([])
+          .describe("Admins' SSH public keys, installed for root. SSH accepts keys only."),
+        sshFrom: z.array(cidr).optional()
+          .describe("Limit SSH to these addresses (firewall). Default: SSH open to all, keys only."),
+      })
+      .prefault({}),
+    hosts: z.record(name("host"), host).refine((h) => Object.keys(h).length > 0, "at least one host")
+      .describe("The pod's machines, by short name."),
+    dns,
+    tls,
+    mail: mail.optional(),
+    chat: chat.optional(),
+    backup: backup.optional(),
+    accounts: z.record(address, account).default({}).describe("Accounts by mail address."),
+    groups: z.record(name("group"), group).default({}),
+    privacy: z
+      .strictObject({
+        logRetentionDays: z.number().int().min(1).max(90).default(7)
+          .describe("Days mail and chat logs are kept. Shorter protects members; longer helps debugging."),
+      })
+      .prefault({}),
+  })
+  .describe("A podkit stack: one community mail and chat pod.");
+
+/** The stack as written (defaults not applied). */
+export type StackInput = z.input<typeof stackSchema>;
+/** The stack with every default applied: what the rest of podkit reads. */
+export type Stack = z.output<typeof stackSchema>;
+export type HostSpec = Stack["hosts"][string];
+export type AccountSpec = Stack["accounts"][string];
