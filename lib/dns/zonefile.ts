@@ -1,8 +1,7 @@
 // The DNS plan as RFC 1035 zone files, for any DNS server (knot, BIND, NSD, a
 // registrar's import box). Names are absolute, one record per line, grouped
 // by name, each group preceded by a comment saying why it exists.
-import { hostKind } from "../stack/derive";
-import { loadPod, StackError, type LoadPodOptions } from "../stack/pod";
+import { loadPod, type LoadPodOptions } from "../stack/pod";
 import type { Stack } from "../stack/schema";
 import { planDns } from "./plan";
 import { rdata, type DnsRecord } from "./records";
@@ -57,11 +56,6 @@ function renderZone(stack: Stack, zone: string, records: DnsRecord[], opts: Zone
  * key exists, plan the records and render one zone file per zone.
  */
 export async function zoneFilesForStackFile(stackPath: string, opts: LoadPodOptions & ZoneOptions = {}): Promise<ZoneFile[]> {
-  const pod = loadPod(stackPath, { generate: true, ...opts });
-  const cloud = Object.keys(pod.stack.hosts).filter((h) => hostKind(pod.stack, h) === "hcloud");
-  if (cloud.length) {
-    throw new StackError(cloud.map((h) => pod.source.problem(["hosts", h, "hcloud"],
-      "this host is created by `pulumi up`, so its addresses are known only after it: `pulumi stack output zoneFiles` prints the complete zones", "key")));
-  }
+  const pod = loadPod(stackPath, { generate: true, requireAddresses: true, ...opts });
   return renderZones(pod.stack, planDns(pod.stack, pod.dns), opts);
 }

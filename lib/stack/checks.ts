@@ -118,15 +118,17 @@ type Owners = Map<string, Path>;
 function checkAddresses(stack: Obj, domains: string[], out: CrossProblem[]): Owners {
   const owners: Owners = new Map();
   const claim = (addr: string, path: Path) => {
+    // An account is its key in the file; an alias is a list item.
+    const at = path.length === 2 ? "key" : "value";
     const first = owners.get(addr);
     if (first) {
-      out.push({ path, message: `${addr} is already claimed by ${describeOwner(first)}` });
+      out.push({ path, at, message: `${addr} is already claimed by ${describeOwner(first)}` });
       return;
     }
     owners.set(addr, path);
     const domain = addr.slice(addr.lastIndexOf("@") + 1);
     if (domains.length && !domains.includes(domain)) {
-      out.push({ path, message: `${addr} is not on one of the pod's domains (${domains.join(", ")})` });
+      out.push({ path, at, message: `${addr} is not on one of the pod's domains (${domains.join(", ")})` });
     }
   };
   for (const [addr, a] of Object.entries(obj(stack.accounts))) {
@@ -134,6 +136,7 @@ function checkAddresses(stack: Obj, domains: string[], out: CrossProblem[]): Own
     claim(addr, ["accounts", addr]);
   }
   for (const [addr, a] of Object.entries(obj(stack.accounts))) {
+    if (!addr.includes("@")) continue;
     const domain = addr.slice(addr.lastIndexOf("@") + 1);
     list(obj(a).aliases).forEach((alias, i) => {
       if (typeof alias !== "string") return;

@@ -34,6 +34,8 @@ export interface LoadPodOptions {
   generateAll?: boolean;
   /** Every referenced secret must have a value (apply), not just the DKIM key (zone, plan). */
   requireSecrets?: boolean;
+  /** Every host's address must be known now: true for zone files, false for plan (hcloud addresses come from `pulumi up`). */
+  requireAddresses?: boolean;
   log?: (line: string) => void;
 }
 
@@ -44,10 +46,6 @@ export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
   const secrets = new SecretStore(opts.secretsFile ?? secretsFileFor(file));
   const problems: Problem[] = [];
 
-  if (opts.generate || opts.generateAll) {
-    const created = ensureGeneratedSecrets(stack, secrets, { all: opts.generateAll });
-    if (created.length) (opts.log ?? console.error)(`podkit: created ${created.join(", ")} in ${secrets.file}: keep that file private and backed up`);
-  }
   if (opts.requireSecrets) {
     for (const use of secretUses(stack)) {
       if (!secrets.has(use.name)) {
@@ -65,9 +63,18 @@ export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
       if (found) addresses[name] = { ipv4: found.address };
       else problems.push(source.problem(["hosts", name, "lab"], lab ? `lab host "${host.lab.name}" is not running` : "the lab is not running: start it with `npx podkit lab up`", "key"));
     }
+    if (host.hcloud && opts.requireAddresses) {
+      problems.push(source.problem(["hosts", name, "hcloud"],
+        "this host is created by `pulumi up`, so its addresses are known only after it: `pulumi stack output zoneFiles` prints the complete zones", "key"));
+    }
   }
   if (problems.length) throw new StackError(problems);
 
+  // Only a stack that is complete gets keys generated for it.
+  if (opts.generate || opts.generateAll) {
+    const created = ensureGeneratedSecrets(stack, secrets, { all: opts.generateAll });
+    if (created.length) (opts.log ?? console.error)(`podkit: created ${created.join(", ")} in ${secrets.file}: keep that file private and backed up`);
+  }
   const key = secrets.get(GENERATED.dkimKey);
   return { file, stack, source, secrets, addresses, dns: { addresses, dkimPublicKey: key ? dkimPublicKey(key) : undefined } };
 }

@@ -60,7 +60,7 @@ const host = z
 
 const cloudflareDns = z
   .strictObject({
-    zoneIds: z.record(domain, z.string().regex(/^[0-9a-f]{32}$/, "a 32-digit hex Cloudflare zone id")).optional()
+    zoneIds: z.record(domain, z.string().regex(/^[0-9a-f]{32}$/, "a 32-digit hex Cloudflare zone id").describe("The zone's id (Cloudflare dashboard, zone overview).")).optional()
       .describe("Zone ids by zone name. Leave out to look zones up by name (the API token then needs Zone:Read)."),
   })
   .describe("Records are created at Cloudflare by `pulumi up` (proxying off). The API token comes from `pulumi config set --secret cloudflare:apiToken`.");
@@ -93,7 +93,8 @@ const tls = z
           .describe("ACME directory URL. Use Let's Encrypt's staging directory while testing to avoid its rate limits."),
         email: address.optional().describe("ACME account contact for expiry warnings. Default: postmaster of the primary domain."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("The ACME certificate authority."),
     caa: z.array(domain).default(["letsencrypt.org"])
       .describe("Certificate authorities allowed to issue for the pod's domains (CAA records). An empty list publishes no CAA record."),
   })
@@ -120,7 +121,8 @@ const mail = z
         selector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a DNS label").default("pod")
           .describe("DKIM selector. Changing it publishes a new record; the key itself is kept across rebuilds (see README, DKIM keys)."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("DKIM signing of outgoing mail; the public key is published under <selector>._domainkey.<domain>."),
     dmarc: z
       .strictObject({
         policy: z.enum(["none", "quarantine", "reject"]).default("quarantine")
@@ -128,14 +130,16 @@ const mail = z
         reports: address.optional()
           .describe("Where aggregate reports go; must be an account or alias of this pod. Default: postmaster@<primary domain>."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("The DMARC policy published for every mail domain."),
     mtaSts: z
       .strictObject({
         mode: z.enum(["testing", "enforce", "none"]).default("enforce")
           .describe("MTA-STS mode: senders that support it refuse to deliver without valid TLS (enforce) or only report (testing)."),
         maxAgeDays: z.number().int().min(1).max(365).default(7).describe("How long senders cache the policy."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("MTA-STS (RFC 8461): tells senders to require TLS with a valid certificate when delivering to the pod."),
     tlsReports: address.optional()
       .describe("Where TLS-RPT reports go; must be an account or alias. Default: the DMARC reports address."),
     encryptMailboxes: z.boolean().default(true)
@@ -153,7 +157,8 @@ const chat = z
         maxSize: size.default("20M").describe("Largest file a client may upload (photos, voice messages)."),
         expireDays: z.number().int().min(1).max(365).default(30).describe("Days after which uploads are deleted."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("HTTP file upload (XEP-0363) for images, voice messages and files in chats."),
   })
   .describe("Chat: Prosody (XMPP) with the same accounts and passwords as mail, group chats, file upload, calls via TURN.");
 
@@ -162,17 +167,19 @@ const backupTarget = z
     sftp: z
       .strictObject({
         host: z.string().min(1).describe("SFTP server (e.g. a Hetzner storage box)."),
-        port: port.default(22),
-        user: z.string().min(1),
+        port: port.default(22).describe("SFTP port (23 on Hetzner storage boxes)."),
+        user: z.string().min(1).describe("SFTP login; its SSH key is generated on the pod's host."),
         path: z.string().default("podkit").describe("Repository path on the server."),
         hostKey: hostKey.describe("The server's pinned host key or fingerprint."),
       })
-      .optional(),
+      .optional()
+      .describe("A restic repository over SFTP."),
     rest: z
       .strictObject({
         url: z.url().describe("restic REST server URL (e.g. `rclone serve restic` or rest-server, ideally in --append-only mode)."),
       })
-      .optional(),
+      .optional()
+      .describe("A restic REST server; with --append-only the pod cannot delete its own backups."),
   })
   .describe("Where backups go: exactly one of sftp or rest. Offsite: not the pod's own host.");
 
@@ -185,9 +192,9 @@ const backup = z
       .describe("Daily time (host time zone) the backup runs."),
     retention: z
       .strictObject({
-        daily: z.number().int().min(1).max(365).default(7),
-        weekly: z.number().int().min(0).max(520).default(4),
-        monthly: z.number().int().min(0).max(120).default(6),
+        daily: z.number().int().min(1).max(365).default(7).describe("Daily snapshots kept."),
+        weekly: z.number().int().min(0).max(520).default(4).describe("Weekly snapshots kept."),
+        monthly: z.number().int().min(0).max(120).default(6).describe("Monthly snapshots kept."),
       })
       .prefault({})
       .describe("Snapshots kept (restic forget --keep-daily/weekly/monthly)."),
@@ -226,7 +233,8 @@ export const stackSchema = z
         sshFrom: z.array(cidr).optional()
           .describe("Limit SSH to these addresses (firewall). Default: SSH open to all, keys only."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Who administers the pod's hosts."),
     hosts: z.record(name("host"), host).refine((h) => Object.keys(h).length > 0, "at least one host")
       .describe("The pod's machines, by short name."),
     dns,
@@ -235,13 +243,14 @@ export const stackSchema = z
     chat: chat.optional(),
     backup: backup.optional(),
     accounts: z.record(address, account).default({}).describe("Accounts by mail address."),
-    groups: z.record(name("group"), group).default({}),
+    groups: z.record(name("group"), group).default({}).describe("Shared roster groups by short name."),
     privacy: z
       .strictObject({
         logRetentionDays: z.number().int().min(1).max(90).default(7)
           .describe("Days mail and chat logs are kept. Shorter protects members; longer helps debugging."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe("Store only what is needed: how long logs live."),
   })
   .describe("A podkit stack: one community mail and chat pod.");
 
