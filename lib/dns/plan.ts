@@ -6,7 +6,7 @@ import {
   addressNames, dmarcReports, hostFqdn, primaryDomain, tlsReports, zoneOf,
 } from "../stack/derive";
 import type { Stack } from "../stack/schema";
-import type { DnsRecord } from "./records";
+import type { DnsRecord, UnplacedRecord } from "./records";
 
 export interface HostAddresses {
   ipv4?: string;
@@ -25,7 +25,7 @@ export const XMPP_PORTS = { client: 5222, clientTls: 5223, server: 5269, serverT
 export function planDns(stack: Stack, facts: DnsFacts): DnsRecord[] {
   const records: DnsRecord[] = [];
   const ttl = stack.dns.ttl;
-  const add = (r: Omit<DnsRecord, "zone" | "ttl">) => {
+  const add = (r: UnplacedRecord) => {
     const zone = zoneOf(stack, r.name);
     if (!zone) throw new Error(`${r.name} is in none of the pod's DNS zones`);
     records.push({ ...r, zone, ttl } as DnsRecord);
@@ -38,7 +38,7 @@ export function planDns(stack: Stack, facts: DnsFacts): DnsRecord[] {
   return records;
 }
 
-type Add = (r: Omit<DnsRecord, "zone" | "ttl">) => void;
+type Add = (r: UnplacedRecord) => void;
 
 function addressRecords(stack: Stack, host: string, addr: HostAddresses, add: Add): void {
   for (const name of addressNames(stack, host)) {

@@ -22,6 +22,9 @@ export type DnsRecord =
   | (Base & { type: "SRV"; priority: number; weight: number; port: number; target: string })
   | (Base & { type: "CAA"; flags: number; tag: "issue" | "issuewild" | "iodef"; value: string });
 
+/** A record before the plan assigns its zone and TTL (Omit that keeps the union apart). */
+export type UnplacedRecord = DnsRecord extends infer R ? (R extends DnsRecord ? Omit<R, "zone" | "ttl"> : never) : never;
+
 /**
  * A TXT record's text as DNS character-strings of at most 255 bytes. Longer
  * texts (DKIM keys) must be split, or Cloudflare and zone files disagree.
