@@ -1,0 +1,101 @@
+// `podkit lab up | status | down | ssh <host>`: the local lab (lib/lab): throwaway Debian
+// hosts a, b and backup on a bridge of their own, lab DNS (knot + unbound) and a lab ACME CA.
+import { spawnSync } from "node:child_process";
+import { parse } from "../args";
+import { EXIT, UsageError } from "../exit";
+import * as lab from "../../lab/lab";
+import { sshArgs } from "../../lab/ssh";
+import { type LabState, readLabState } from "../../lab/state";
+
+const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...]
+
+  up      bring the lab up (as root): builds the base tree the first time (~1 min),
+          then boots hosts a, b and backup, lab DNS and the lab CA (a few seconds)
+          and prints each host's address and pinned SSH host key
+  status  each host's state, the lab's services and how long \`up\` took
+          (exit 0 when all is up, 69 when the lab is down or broken)
+  down    remove everything \`up\` made; safe to run again, and after a crash
+  ssh     log in to a lab host as root with its pinned host key`;
+
+const secs = (ms: number | null | undefined) => (ms == null ? "-" : `${(ms / 1000).toFixed(1)} s`);
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "ssh") return ssh(rest);
+  const args = parse(argv, { json: { type: "boolean" } }, HELP);
+  if (!args) return EXIT.OK;
+  if (args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) throw new UsageError(`name one of up, status, down, ssh\n\n${HELP}`);
+  if (process.getuid?.() !== 0) {
+    console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
+    return EXIT.USAGE;
+  }
+  const log = (line: string) => console.error(line);
+  try {
+    switch (args.positionals[0]) {
+      case "up":
+        printUp(await lab.labUp(log));
+        return EXIT.OK;
+      case "down":
+        await lab.labDown(log);
+        return EXIT.OK;
+      default:
+        return await status(Boolean(args.values.json));
+    }
+  } catch (err) {
+    if (err instanceof lab.LabError || (err as Error).name === "LabBusyError") {
+      console.error(`podkit lab: ${(err as Error).message}`);
+      return EXIT.UNAVAILABLE;
+    }
+    throw err;
+  }
+}
+
+function printUp(state: LabState): void {
+  const t = state.timings;
+  console.log("lab hosts (SSH as root with the lab key; host keys pinned, fingerprints made before boot):");
+  for (const [name, h] of Object.entries(state.hosts)) {
+    console.log(`  ${name.padEnd(7)} ${h.address.padEnd(11)} ${h.fqdn.padEnd(16)} ${h.fingerprint}  (up in ${secs(t.hosts[name]?.totalMs)})`);
+  }
+  console.log(`resolver     ${state.resolver}  (lab zones: ${state.authoritative.zones.join(", ")}; other names forwarded)`);
+  console.log(`ACME         ${state.acme.directory}  (trust: ${state.acme.trustBundlePath})`);
+  console.log(`known_hosts  ${state.knownHostsPath}   ssh: npx podkit lab ssh a`);
+  console.log(`lab up in ${secs(t.upMs)}${t.baseBuildMs ? ` (base tree built in ${secs(t.baseBuildMs)})` : " (base tree cached)"}`);
+}
+
+async function status(json: boolean): Promise<number> {
+  const state = readLabState();
+  if (!state) {
+    const left = await lab.labLeftovers();
+    if (json) console.log(JSON.stringify({ up: false, leftovers: left }));
+    else console.log(left.length ? `lab: down, but these are left: ${left.join(", ")}; run \`podkit lab down\`` : "lab: down");
+    return EXIT.UNAVAILABLE;
+  }
+  const [hosts, problems] = await Promise.all([lab.hostStatuses(state), lab.labProblems()]);
+  const healthy = !problems.length && hosts.every((h) => h.ssh === "ok");
+  if (json) {
+    console.log(JSON.stringify({ up: healthy, problems, hosts, state }, null, 2));
+    return healthy ? EXIT.OK : EXIT.UNAVAILABLE;
+  }
+  console.log(`lab: ${healthy ? "up" : "BROKEN"} since ${state.upAt}${problems.length ? ` (${problems.join("; ")})` : ""}`);
+  for (const h of hosts) {
+    const t = state.timings.hosts[h.name];
+    const what = !h.running ? "stopped" : h.ssh === "ok" ? "running, ssh ok" : `running, ssh FAILS: ${h.ssh}`;
+    console.log(`  ${h.name.padEnd(7)} ${h.address.padEnd(11)} ${what.padEnd(16)} created ${secs(t?.createMs)}, booted to ssh ${secs(t?.bootMs)}, total ${secs(t?.totalMs)}`);
+  }
+  console.log(`resolver ${state.resolver}, ACME ${state.acme.directory}`);
+  console.log(`timings: whole lab up ${secs(state.timings.upMs)}; base tree ${state.timings.baseBuildMs ? `built in ${secs(state.timings.baseBuildMs)} by this up` : `cached (built in ${secs(lab.baseBuildMs())})`}`);
+  return healthy ? EXIT.OK : EXIT.UNAVAILABLE;
+}
+
+async function ssh(argv: string[]): Promise<number> {
+  const [host, ...command] = argv;
+  if (!host || host === "-h" || host === "--help") throw new UsageError(HELP);
+  const state = readLabState();
+  if (!state) {
+    console.error("podkit lab: the lab is down: start it with `npx podkit lab up`");
+    return EXIT.UNAVAILABLE;
+  }
+  if (!state.hosts[host]) throw new UsageError(`no lab host "${host}" (hosts: ${Object.keys(state.hosts).join(", ")})`);
+  const r = spawnSync("ssh", [...sshArgs(state, host), ...command], { stdio: "inherit" });
+  return r.status ?? EXIT.SOFTWARE;
+}

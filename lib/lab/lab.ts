@@ -1,0 +1,198 @@
+// The lab's lifecycle: up, status, down. The order of `up`, and why:
+//  1. refuse early (lock, already up, bridge or subnet taken) so a refusal changes nothing;
+//  2. base tree, lab SSH key and lab CA: cached, built only the first time;
+//  3. network (bridge, NAT, forward filter);
+//  4. clones prepared and booted at once, in parallel, while pebble starts (hosts boot in ~1 s);
+//  5. state written as soon as host keys exist, because the pod zones read host addresses from it;
+//  6. knot + unbound with the lab zone and the pod zones;
+//  7. wait until every host answers SSH with its pinned key, then record timings.
+// Any failure tears down what was made, so a failed `up` leaves the machine as it was.
+import * as fs from "node:fs";
+import { Resolver } from "node:dns/promises";
+import { baseBuildMs, ensureBase } from "./base";
+import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
+import { LAB, LAB_HOSTS, PATHS, RUN_DIR, hostFqdn } from "./config";
+import { dnsDown, dnsUp, labZone, podZones } from "./dns";
+import { bootHost, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
+import { acquireLabLock } from "./lock";
+import { networkConflict, networkDown, networkLeftovers, networkUp } from "./network";
+import { daemonAlive, knownDaemons, stopDaemon, waitFor } from "./proc";
+import { connectPinned, ensureLabKey, fingerprint, knownHostsText, bareKey } from "./ssh";
+import { type LabState, labIsUp, readLabState, writeLabState } from "./state";
+
+/** A refusal or failure with a message meant for the user (the CLI prints it without a stack trace). */
+export class LabError extends Error {}
+
+type Log = (line: string) => void;
+
+const DAEMONS = ["knot", "unbound", "pebble"] as const;
+
+export async function labUp(log: Log): Promise<LabState> {
+  const started = Date.now();
+  const release = acquireLabLock();
+  try {
+    if (labIsUp()) {
+      const problems = await labProblems();
+      if (!problems.length) {
+        log("lab: already up");
+        return readLabState()!;
+      }
+      throw new LabError(`the lab is partly up (${problems.join("; ")}); run \`podkit lab down\` first`);
+    }
+    const conflict = await networkConflict();
+    if (conflict) throw new LabError(conflict);
+    if (labMounts().length) throw new LabError(`lab overlay mounts are left from an earlier run (${labMounts().join(", ")}); run \`podkit lab down\` first`);
+
+    const [builtMs, labPublicKey] = await Promise.all([ensureBase(log), ensureLabKey(), ensureLabCa()]).then(([b, k]) => [b, k] as const);
+    try {
+      return await bringUp(log, started, builtMs, labPublicKey);
+    } catch (err) {
+      log(`lab: up failed, removing what it made (logs stay in ${PATHS.logs})`);
+      await teardown(() => {});
+      throw err;
+    }
+  } finally {
+    release();
+  }
+}
+
+async function bringUp(log: Log, started: number, builtMs: number | null, labPublicKey: string): Promise<LabState> {
+  await networkUp();
+  const timings: LabState["timings"] = { baseBuildMs: builtMs, hosts: {}, upMs: 0 };
+  // Each host on its own clock: clone (identity, host key), boot, wait for SSH with the pinned
+  // key. Meanwhile pebble starts, and the DNS as soon as all host keys are known.
+  const prepared = LAB_HOSTS.map(async (h) => {
+    const t = Date.now();
+    const key = await prepareHost(h.name, h.address, labPublicKey);
+    return { key, t, createMs: Date.now() - t };
+  });
+  const booted = Promise.all(
+    LAB_HOSTS.map(async (h, i) => {
+      const { key, t, createMs } = await prepared[i];
+      bootHost(h.name);
+      await waitFor(`host ${h.name} to answer SSH at ${h.address}`, async () => {
+        if (!hostRunning(h.name)) throw new LabError(`host ${h.name} stopped while booting; see ${PATHS.logs}/host-${h.name}.log`);
+        (await connectPinned(h.address, bareKey(key), PATHS.sshKey, 2000)).dispose();
+        return true;
+      }, 20000, 100).catch((err) => {
+        throw err instanceof LabError ? err : new LabError((err as Error).message);
+      });
+      timings.hosts[h.name] = { createMs, bootMs: Date.now() - t - createMs, totalMs: Date.now() - t };
+    }),
+  );
+  booted.catch(() => {}); // awaited below; keep an early failure from being "unhandled" meanwhile
+  const [clones] = await Promise.all([Promise.all(prepared), caUp()]);
+  const hostKeys = Object.fromEntries(LAB_HOSTS.map((h, i) => [h.name, clones[i].key]));
+  // Files written into a mounted clone are seen inside at once, booted or not.
+  const roots = await labRoots();
+  for (const h of LAB_HOSTS) trustInHost(h.name, roots);
+
+  const state: LabState = {
+    upAt: new Date().toISOString(),
+    bridge: LAB.bridge,
+    subnet: LAB.subnet,
+    gateway: LAB.gateway,
+    resolver: LAB.gateway,
+    authoritative: { address: LAB.gateway, port: LAB.knotPort, zones: [] },
+    hosts: Object.fromEntries(
+      LAB_HOSTS.map((h) => [
+        h.name,
+        { address: h.address, fqdn: hostFqdn(h.name), hostKey: bareKey(hostKeys[h.name]), fingerprint: fingerprint(hostKeys[h.name]), sshPrivateKeyPath: PATHS.sshKey, user: "root" },
+      ]),
+    ),
+    knownHostsPath: PATHS.knownHosts,
+    acme: { directory: ACME_DIRECTORY, rootCertPath: CA_FILES.pebbleRoot, listenerCaPath: CA_FILES.labCa, trustBundlePath: CA_FILES.trustBundle },
+    timings,
+  };
+  fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
+  writeLabState(state); // the pod stacks resolve `lab: { name: a }` through it
+
+  const serial = Math.floor(Date.now() / 1000);
+  const zones = [labZone(serial), ...(await podZones(state, serial, log))];
+  state.authoritative.zones = zones.map((z) => z.zone);
+  await dnsUp(zones);
+
+  await booted;
+  // The lab resolver must answer for the lab zone before anyone is told the lab is up.
+  const resolver = new Resolver();
+  resolver.setServers([LAB.gateway]);
+  await waitFor("the lab resolver", async () => (await resolver.resolve4(hostFqdn(LAB_HOSTS[0].name)))[0] === LAB_HOSTS[0].address, 5000, 100);
+
+  state.timings.upMs = Date.now() - started;
+  writeLabState(state);
+  return state;
+}
+
+/** What is wrong with a lab that should be up: dead daemons, stopped hosts. Empty when healthy. */
+export async function labProblems(): Promise<string[]> {
+  const problems: string[] = [];
+  for (const d of DAEMONS) if (!daemonAlive(d)) problems.push(`${d} is not running`);
+  for (const h of LAB_HOSTS) if (!hostRunning(h.name)) problems.push(`host ${h.name} is not running`);
+  return problems;
+}
+
+export interface HostStatus {
+  name: string;
+  address: string;
+  running: boolean;
+  ssh: "ok" | string;
+}
+
+/** Each host: does nspawn run, does SSH answer with the pinned key. */
+export async function hostStatuses(state: LabState): Promise<HostStatus[]> {
+  return Promise.all(
+    LAB_HOSTS.map(async (h) => {
+      const s = state.hosts[h.name];
+      const running = hostRunning(h.name);
+      let ssh = "not tried";
+      if (running && s) {
+        try {
+          (await connectPinned(s.address, s.hostKey, s.sshPrivateKeyPath, 3000)).dispose();
+          ssh = "ok";
+        } catch (err) {
+          ssh = (err as Error).message;
+        }
+      }
+      return { name: h.name, address: s?.address ?? h.address, running, ssh };
+    }),
+  );
+}
+
+/** Everything of the lab still present on this machine; empty after a complete `down`. */
+export async function labLeftovers(): Promise<string[]> {
+  const left = await networkLeftovers();
+  for (const m of labMounts()) left.push(`mount ${m}`);
+  for (const d of knownDaemons()) if (daemonAlive(d)) left.push(`process ${d}`);
+  if (fs.existsSync(PATHS.ipForwardSaved)) left.push(`ip_forward not restored (saved value in ${PATHS.ipForwardSaved})`);
+  return left;
+}
+
+export async function labDown(log: Log): Promise<void> {
+  const release = acquireLabLock();
+  try {
+    await teardown(log);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Removes everything `up` makes, from whatever is left (a running lab, a half-made one, a
+ * crash): hosts, daemons, mounts, network, run files. Each step tolerates "already gone".
+ */
+async function teardown(log: Log): Promise<void> {
+  const names = new Set(LAB_HOSTS.map((h) => h.name));
+  if (fs.existsSync(PATHS.hosts)) for (const d of fs.readdirSync(PATHS.hosts)) names.add(d);
+  await Promise.all([...names].map((n) => stopHost(n)));
+  await Promise.all([caDown(), dnsDown()]);
+  for (const d of knownDaemons()) await stopDaemon(d);
+  for (const n of names) await removeHost(n);
+  await networkDown();
+  // Run files go; logs stay for whoever debugs a failed `up` (the next `up` overwrites them).
+  if (fs.existsSync(RUN_DIR)) for (const f of fs.readdirSync(RUN_DIR)) if (f !== "log") fs.rmSync(`${RUN_DIR}/${f}`, { recursive: true, force: true });
+  const left = await labLeftovers();
+  if (left.length) throw new LabError(`lab: down left these behind: ${left.join(", ")}`);
+  log("lab: down (hosts, DNS, CA, bridge, NAT and mounts removed; ip_forward restored)");
+}
+
+export { baseBuildMs };

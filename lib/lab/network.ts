@@ -1,0 +1,122 @@
+// The lab's network on the outer machine: one bridge with the gateway address, NAT
+// (masquerade) for the lab subnet only, and a forward filter that lets lab hosts out
+// on tcp 80/443 only (apt to the Debian mirror) so a lab pod can never deliver mail or
+// chat to the real world. ip_forward is saved before it is turned on and restored by `down`.
+import * as fs from "node:fs";
+import { $ } from "./sh";
+import { LAB, LAB_HOSTS, PATHS } from "./config";
+
+const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
+
+function ipToInt(ip: string): number {
+  return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** True when the IPv4 prefixes a/alen and b/blen share any address. */
+export function overlaps(a: string, alen: number, b: string, blen: number): boolean {
+  const len = Math.min(alen, blen);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return ((ipToInt(a) & mask) >>> 0) === ((ipToInt(b) & mask) >>> 0);
+}
+
+interface IpAddr { ifname: string; addr_info?: { family: string; local: string; prefixlen: number }[] }
+interface IpRoute { dst: string; dev?: string }
+
+/**
+ * Why the lab cannot take its bridge and subnet on this machine, or null if it can.
+ * Runs before anything is created, so a refusal changes nothing.
+ */
+export async function networkConflict(): Promise<string | null> {
+  const [net, len] = LAB.subnet.split("/");
+  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string }[];
+  if (links.some((l) => l.ifname === LAB.bridge)) {
+    return `network interface "${LAB.bridge}" already exists. If it is a lab left from a crash, run \`podkit lab down\`; otherwise change LAB.bridge in lib/lab/config.ts.`;
+  }
+  const addrs = JSON.parse((await $({ quiet: true })`ip -j -4 addr show`).stdout) as IpAddr[];
+  for (const a of addrs) {
+    for (const i of a.addr_info ?? []) {
+      if (overlaps(i.local, i.prefixlen, net, Number(len))) {
+        return `subnet ${LAB.subnet} is already in use on this machine (${a.ifname} has ${i.local}/${i.prefixlen}); change LAB.subnet in lib/lab/config.ts.`;
+      }
+    }
+  }
+  const routes = JSON.parse((await $({ quiet: true })`ip -j -4 route show table all`).stdout) as IpRoute[];
+  for (const r of routes) {
+    if (r.dst === "default" || r.dst === undefined) continue;
+    const [rnet, rlen = "32"] = r.dst.split("/");
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(rnet) && Number(rlen) > 0 && overlaps(rnet, Number(rlen), net, Number(len))) {
+      return `subnet ${LAB.subnet} overlaps a route on this machine (${r.dst} via ${r.dev ?? "?"}); change LAB.subnet in lib/lab/config.ts.`;
+    }
+  }
+  return null;
+}
+
+/** The nftables table, whole: `down` deletes it in one command. */
+export function nftRules(): string {
+  const hosts = LAB_HOSTS.map((h) => h.address).join(", ");
+  return `table ip ${LAB.nftTable} {
+  # Masquerade only what leaves the lab subnet for elsewhere.
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr ${LAB.subnet} ip daddr != ${LAB.subnet} masquerade
+  }
+  # Out of the lab: http/https only (apt). Mail (25/465/587), XMPP and the rest stay inside.
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    # Host to host inside the lab. Bridged frames reach this hook too when br_netfilter is
+    # loaded (bridge-nf-call-iptables=1, as on this kind of machine), in and out on the bridge.
+    iifname "${LAB.bridge}" oifname "${LAB.bridge}" accept
+    iifname "${LAB.bridge}" ip saddr { ${hosts} } tcp dport { 80, 443 } accept
+    iifname "${LAB.bridge}" drop
+    oifname "${LAB.bridge}" ct state established,related accept
+    oifname "${LAB.bridge}" drop
+  }
+  # Into the outer machine from the lab: DNS and ACME on the gateway, and replies to what we opened.
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "${LAB.bridge}" ct state established,related accept
+    iifname "${LAB.bridge}" ip daddr ${LAB.gateway} udp dport 53 accept
+    iifname "${LAB.bridge}" ip daddr ${LAB.gateway} tcp dport { 53, ${LAB.acmePort} } accept
+    iifname "${LAB.bridge}" icmp type { echo-request, destination-unreachable } accept
+    iifname "${LAB.bridge}" drop
+  }
+}
+`;
+}
+
+/** Creates the bridge, turns on forwarding (saving the old value) and loads the nft table. */
+export async function networkUp(): Promise<void> {
+  fs.mkdirSync(PATHS.pids, { recursive: true });
+  // Save ip_forward once: after a crash the file is still there and holds the value from before the lab.
+  if (!fs.existsSync(PATHS.ipForwardSaved)) fs.writeFileSync(PATHS.ipForwardSaved, fs.readFileSync(IP_FORWARD, "utf8"));
+  await $({ quiet: true })`ip link add ${LAB.bridge} type bridge`;
+  await $({ quiet: true })`ip addr add ${LAB.gateway}/${LAB.prefixLength} dev ${LAB.bridge}`;
+  await $({ quiet: true })`ip link set ${LAB.bridge} up`;
+  fs.writeFileSync(IP_FORWARD, "1\n");
+  await $({ quiet: true, input: nftRules() })`nft -f -`;
+}
+
+/** What is left of the lab network right now (for `status` and the teardown test). */
+export async function networkLeftovers(): Promise<string[]> {
+  const left: string[] = [];
+  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; master?: string }[];
+  for (const l of links) {
+    if (l.ifname === LAB.bridge) left.push(`bridge ${l.ifname}`);
+    else if (l.master === LAB.bridge) left.push(`veth ${l.ifname}`);
+  }
+  const tables = (await $({ quiet: true, nothrow: true })`nft list tables`).stdout;
+  if (tables.split("\n").some((t) => t.trim() === `table ip ${LAB.nftTable}`)) left.push(`nft table ip ${LAB.nftTable}`);
+  return left;
+}
+
+/** Removes veths, bridge and nft table, and restores ip_forward. Each step tolerates "already gone". */
+export async function networkDown(): Promise<void> {
+  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; master?: string }[];
+  for (const l of links.filter((x) => x.master === LAB.bridge)) await $({ quiet: true, nothrow: true })`ip link del ${l.ifname}`;
+  if (links.some((l) => l.ifname === LAB.bridge)) await $({ quiet: true })`ip link del ${LAB.bridge}`;
+  await $({ quiet: true, nothrow: true })`nft delete table ip ${LAB.nftTable}`;
+  if (fs.existsSync(PATHS.ipForwardSaved)) {
+    fs.writeFileSync(IP_FORWARD, fs.readFileSync(PATHS.ipForwardSaved, "utf8"));
+    fs.rmSync(PATHS.ipForwardSaved);
+  }
+}
