@@ -1,0 +1,30 @@
+// A host that already exists (bare metal in a hackspace, a VPS elsewhere): no
+// cloud resources, just what the stack file says about it, with its host key
+// pinned from the file (validation already refused an existing host without one).
+import * as pulumi from "@pulumi/pulumi";
+import { hostFqdn } from "../stack/derive";
+import type { Stack } from "../stack/schema";
+import type { PodHost } from "./host";
+import { hostKeyPin } from "./ssh";
+
+export function existingHost(stack: Stack, name: string): PodHost {
+  const e = stack.hosts[name].existing;
+  if (!e) throw new Error(`host ${name} is not an existing host`);
+  if (!e.hostKey) throw new Error(`hosts.${name}.existing.hostKey is missing: podkit pins host keys (see \`npx podkit validate\`)`);
+  return {
+    name,
+    fqdn: hostFqdn(stack, name),
+    kind: "existing",
+    ipv4: pulumi.output(e.address),
+    ipv6: pulumi.output(e.address6),
+    ssh: {
+      host: pulumi.output(e.ssh.host ?? e.address),
+      port: e.ssh.port,
+      user: e.ssh.user,
+      hostKeyFingerprint: pulumi.output(hostKeyPin(e.hostKey)),
+      hostKeyPublic: pulumi.output(e.hostKey.startsWith("SHA256:") ? undefined : e.hostKey),
+      privateKey: pulumi.output<string | undefined>(undefined),
+    },
+    volumeDevice: pulumi.output<string | undefined>(undefined),
+  };
+}

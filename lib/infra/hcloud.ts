@@ -1,0 +1,185 @@
+// A pod host on Hetzner Cloud. The server itself is replaceable; what must
+// outlive it is kept in separate resources:
+//   - primary IPv4 and IPv6 (autoDelete off), so DNS, reverse DNS and the
+//     addresses' sending reputation stay when the server is rebuilt;
+//   - reverse DNS set on those primary IPs, not on the server;
+//   - the SSH host key, generated here and kept (encrypted) in Pulumi state, so
+//     a rebuilt server presents the same pinned key;
+//   - the optional data volume.
+// Hetzner facts this relies on (hcloud provider 1.41): ids are numeric strings,
+// so every id passed on is `Number`ed; userData, image, location and sshKeys
+// force a new server; new accounts cannot send on ports 25/465 (see the relay).
+import { createHash } from "node:crypto";
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { HostSpec, Stack } from "../stack/schema";
+import { portSpec, type PodPort } from "../stack/ports";
+import { cloudInitUserData } from "./cloudinit";
+import type { PodHost } from "./host";
+import { sshFingerprint } from "./ssh";
+
+type HcloudSpec = NonNullable<HostSpec["hcloud"]>;
+
+export interface HcloudHostArgs {
+  /** Pod name, for Hetzner names and labels. */
+  pod: string;
+  /** The host's key in the stack file ("mx"). */
+  host: string;
+  /** Full name: server name, hostname and PTR of both addresses. */
+  fqdn: string;
+  /** hosts.<host>.hcloud from the stack, defaults applied. */
+  spec: HcloudSpec;
+  /** The ports to open (podPorts); everything else is dropped by Hetzner's firewall. */
+  ports: PodPort[];
+  /** Hetzner SSH key ids of the pod's admins (see adminSshKeys), besides the deploy key. */
+  adminSshKeyIds?: pulumi.Input<string>[];
+}
+
+const id = (o: { id: pulumi.Output<string> }) => o.id.apply(Number);
+
+export class HcloudHost extends pulumi.ComponentResource {
+  /** The primary addresses: these are what DNS publishes. */
+  readonly ipv4: pulumi.Output<string>;
+  readonly ipv6: pulumi.Output<string>;
+  /** The pinned SSH host key ("ssh-ed25519 AAAA...") and its fingerprint ("SHA256:..."). */
+  readonly hostKeyPublic: pulumi.Output<string>;
+  readonly hostKeyFingerprint: pulumi.Output<string>;
+  /** Private key podkit logs in with (OpenSSH format, a Pulumi secret). */
+  readonly deployPrivateKey: pulumi.Output<string>;
+  readonly sshUser: pulumi.Output<string>;
+  readonly serverId: pulumi.Output<string>;
+  readonly volumeDevice: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: HcloudHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("podkit:infra:HcloudHost", name, {}, opts);
+    const child = { parent: this };
+    const { spec, fqdn } = args;
+    const labels = { pod: args.pod, host: args.host, "managed-by": "podkit" };
+    const hetznerName = `${args.pod}-${args.host}`;
+
+    const primary = (type: "ipv4" | "ipv6") => new hcloud.PrimaryIp(`${name}-${type}`, {
+      name: `${hetznerName}-${type}`,
+      type,
+      location: spec.location,
+      assigneeType: "server",
+      autoDelete: false, // the address outlives the server: DNS, PTR and reputation stay
+      labels,
+    }, child);
+    const ipv4 = primary("ipv4");
+    const ipv6 = primary("ipv6");
+
+    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, child);
+    const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
+    const deploySshKey = new hcloud.SshKey(`${name}-deploy`, {
+      name: `${hetznerName}-podkit-deploy`,
+      publicKey: deployKey.publicKeyOpenssh,
+      labels,
+    }, child);
+
+    const firewall = new hcloud.Firewall(`${name}-firewall`, {
+      name: hetznerName,
+      rules: firewallRules(args.ports),
+      labels,
+    }, child);
+
+    // The host key's private half goes to the server only through userData: secret, always.
+    const userData = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(
+      ([priv, pub]) => cloudInitUserData({ hostname: args.host, fqdn, hostKeyPrivate: priv, hostKeyPublic: pub })));
+
+    const server = new hcloud.Server(`${name}-server`, {
+      name: fqdn,
+      serverType: spec.serverType,
+      image: spec.image,
+      location: spec.location,
+      publicNets: [{ ipv4Enabled: true, ipv4: id(ipv4), ipv6Enabled: true, ipv6: id(ipv6) }],
+      firewallIds: [id(firewall)],
+      sshKeys: [deploySshKey.id, ...(args.adminSshKeyIds ?? [])],
+      userData,
+      labels,
+    }, {
+      ...child,
+      // The primary IPs (and the server name) can belong to one server at a
+      // time: the old server must be gone before its replacement is created.
+      deleteBeforeReplace: true,
+      // Changing SSH keys would rebuild the server; after creation the base
+      // role keeps root's authorized_keys in line with admin.sshKeys instead.
+      ignoreChanges: ["sshKeys"],
+    });
+
+    // PTRs belong to the primary IPs, so they survive a server replacement.
+    // Hetzner serves an IPv6 /64; the server's address in it (::1) gets the PTR.
+    new hcloud.Rdns(`${name}-ptr-ipv4`, { primaryIpId: id(ipv4), ipAddress: ipv4.ipAddress, dnsPtr: fqdn }, child);
+    new hcloud.Rdns(`${name}-ptr-ipv6`, { primaryIpId: id(ipv6), ipAddress: server.ipv6Address, dnsPtr: fqdn }, child);
+
+    let volumeDevice: pulumi.Output<string | undefined> = pulumi.output<string | undefined>(undefined);
+    if (spec.volume) {
+      const volume = new hcloud.Volume(`${name}-data`, {
+        name: `${hetznerName}-data`,
+        size: spec.volume.size,
+        location: spec.location,
+        format: "ext4",
+        labels,
+      }, child);
+      // Not automounted: the base role mounts it by device id where the roles keep their data.
+      new hcloud.VolumeAttachment(`${name}-data-attachment`, { volumeId: id(volume), serverId: id(server), automount: false }, child);
+      volumeDevice = volume.linuxDevice;
+    }
+
+    this.ipv4 = ipv4.ipAddress;
+    this.ipv6 = server.ipv6Address;
+    this.hostKeyPublic = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+    this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply(sshFingerprint);
+    this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
+    this.sshUser = pulumi.output("root");
+    this.serverId = server.id;
+    this.volumeDevice = volumeDevice;
+    this.registerOutputs({
+      ipv4: this.ipv4, ipv6: this.ipv6, hostKeyPublic: this.hostKeyPublic, hostKeyFingerprint: this.hostKeyFingerprint,
+      deployPrivateKey: this.deployPrivateKey, sshUser: this.sshUser, serverId: this.serverId, volumeDevice: this.volumeDevice,
+    });
+  }
+
+  /** The host as the rest of the program sees it. */
+  podHost(name: string, fqdn: string): PodHost {
+    return {
+      name, fqdn, kind: "hcloud",
+      ipv4: this.ipv4,
+      ipv6: this.ipv6,
+      ssh: {
+        host: this.ipv4, port: 22, user: "root",
+        hostKeyFingerprint: this.hostKeyFingerprint,
+        hostKeyPublic: this.hostKeyPublic,
+        privateKey: this.deployPrivateKey,
+      },
+      volumeDevice: this.volumeDevice,
+    };
+  }
+}
+
+/** Hetzner firewall rules for exactly these ports, plus ICMP (ping, path MTU discovery). */
+export function firewallRules(ports: PodPort[]): hcloud.types.input.FirewallRule[] {
+  const anywhere = ["0.0.0.0/0", "::/0"];
+  return [
+    ...ports.map((p) => ({
+      direction: "in",
+      protocol: p.protocol,
+      port: portSpec(p),
+      sourceIps: p.from ?? anywhere,
+      description: `${p.service}: ${p.why}`.slice(0, 255),
+    })),
+    { direction: "in", protocol: "icmp", sourceIps: anywhere, description: "ping and path MTU discovery" },
+  ];
+}
+
+/**
+ * The admins' keys as Hetzner SSH keys, once per pod (Hetzner refuses the same
+ * key twice in a project). Named by a hash of the key, so reordering
+ * admin.sshKeys renames nothing.
+ */
+export function adminSshKeys(stack: Stack, opts?: pulumi.CustomResourceOptions): hcloud.SshKey[] {
+  return stack.admin.sshKeys.map((key) => {
+    const h = createHash("sha256").update(key.split(" ").slice(0, 2).join(" ")).digest("hex").slice(0, 10);
+    return new hcloud.SshKey(`admin-${h}`, { name: `${stack.pod}-admin-${h}`, publicKey: key, labels: { pod: stack.pod, "managed-by": "podkit" } }, opts);
+  });
+}

@@ -1,0 +1,30 @@
+// What the rest of the Pulumi program (DNS now, the role resources next) knows
+// about a host, whichever way it came to exist: where it is, how to reach it,
+// and the host key to pin. Values are Outputs because a new server's are known
+// only once it exists.
+import type { Output } from "@pulumi/pulumi";
+
+export interface PodHost {
+  /** The host's key in the stack file ("mx"). */
+  name: string;
+  /** Its full name: MX target, PTR, certificate name. */
+  fqdn: string;
+  kind: "hcloud" | "existing";
+  /** Public addresses, as published in DNS. */
+  ipv4: Output<string>;
+  ipv6: Output<string | undefined>;
+  /** How podkit reaches it over SSH. */
+  ssh: {
+    host: Output<string>;
+    port: number;
+    user: string;
+    /** Pinned host key fingerprint, "SHA256:...": the only key accepted. */
+    hostKeyFingerprint: Output<string>;
+    /** The host's public key line, when podkit knows it (generated keys; existing hosts given as a key line). */
+    hostKeyPublic: Output<string | undefined>;
+    /** Private key podkit logs in with (a Pulumi secret); absent for existing hosts, which use the admin's ssh-agent. */
+    privateKey: Output<string | undefined>;
+  };
+  /** Linux device of the data volume, if the host has one. */
+  volumeDevice: Output<string | undefined>;
+}

@@ -1,0 +1,31 @@
+// Every host of the pod, each as a PodHost: Hetzner servers are created, existing
+// hosts are described. Lab hosts never get here (lib/pulumi/stack.ts refuses them).
+import { hostFqdn, hostKind } from "../stack/derive";
+import { podPorts } from "../stack/ports";
+import type { Stack } from "../stack/schema";
+import { existingHost } from "./existing";
+import { adminSshKeys, HcloudHost } from "./hcloud";
+import type { PodHost } from "./host";
+
+export function podHosts(stack: Stack): Record<string, PodHost> {
+  const names = Object.keys(stack.hosts);
+  const cloud = names.filter((h) => hostKind(stack, h) === "hcloud");
+  const adminKeyIds = cloud.length ? adminSshKeys(stack).map((k) => k.id) : [];
+  const hosts: Record<string, PodHost> = {};
+  for (const name of names) {
+    const spec = stack.hosts[name];
+    const fqdn = hostFqdn(stack, name);
+    if (spec.hcloud) {
+      // Resource names are the host's key, not the pod's name: renaming the pod renames, never replaces.
+      const host = new HcloudHost(name, {
+        pod: stack.pod, host: name, fqdn, spec: spec.hcloud, ports: podPorts(stack, name), adminSshKeyIds: adminKeyIds,
+      });
+      hosts[name] = host.podHost(name, fqdn);
+    } else if (spec.existing) {
+      hosts[name] = existingHost(stack, name);
+    } else {
+      throw new Error(`host ${name}: only hcloud and existing hosts can be brought up with Pulumi`);
+    }
+  }
+  return hosts;
+}

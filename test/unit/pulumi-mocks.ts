@@ -1,0 +1,148 @@
+// Pulumi's unit-test mocks for podkit's program: every resource registration and
+// provider call is recorded, and resources answer with plausible outputs the way
+// the real providers would (numeric Hetzner ids, the server's IPv6 being ::1 of
+// its primary /64, real key material from node:crypto so fingerprints and DKIM
+// records can be checked independently). Import the program only after
+// `startMocks`: Pulumi reads mocks and config when resources are created.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+  type: string;
+  name: string;
+  /** Inputs as the provider would get them, secrets unwrapped. */
+  inputs: Record<string, any>;
+  /** Input names that arrived as Pulumi secrets. */
+  secretInputs: Set<string>;
+  id: string;
+  state: Record<string, any>;
+}
+
+export interface Recorded {
+  resources: Registered[];
+  calls: { token: string; inputs: Record<string, any> }[];
+  /** The real key pairs the tls mocks handed out, by resource name. */
+  keys: Map<string, { publicKeyOpenssh: string; privateKeyOpenssh: string; publicKeyPem: string; privateKeyPem: string; privateKeyPemPkcs8: string }>;
+  /** Zone ids the Cloudflare getZone mock answered, by zone name. */
+  zoneIds: Map<string, string>;
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+const isSecretWrapper = (v: unknown): v is { value: unknown } =>
+  !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+
+function unwrap(v: unknown): unknown {
+  if (isSecretWrapper(v)) return unwrap(v.value);
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+  return v;
+}
+
+/** "ssh-ed25519 AAAA..." for a node:crypto ed25519 public key. */
+export function opensshEd25519(publicKeyDer: Buffer): string {
+  const raw = publicKeyDer.subarray(publicKeyDer.length - 32);
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64")}`;
+}
+
+function keyPair(algorithm: string) {
+  if (algorithm === "RSA") {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    return {
+      publicKeyOpenssh: "ssh-rsa (not used)",
+      privateKeyOpenssh: "(not used)",
+      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+      privateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    };
+  }
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  return {
+    publicKeyOpenssh: `${opensshEd25519(publicKey.export({ type: "spki", format: "der" }))}\n`,
+    // The provider's OpenSSH private key format; its content does not matter to podkit.
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${randomBytes(48).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+export async function startMocks(stackName: string, config: Record<string, string>, secretKeys: string[]): Promise<Recorded> {
+  const rec: Recorded = { resources: [], calls: [], keys: new Map(), zoneIds: new Map() };
+  let nextId = 1000;
+  let nextV4 = 10;
+  await pulumi.runtime.setMocks({
+    newResource(args) {
+      const inputs = unwrap(args.inputs) as Record<string, any>;
+      const secretInputs = new Set(Object.keys(args.inputs).filter((k) => isSecretWrapper(args.inputs[k])));
+      const id = String(nextId++);
+      let state: Record<string, any> = { ...args.inputs };
+      switch (args.type) {
+        case "hcloud:index/primaryIp:PrimaryIp": {
+          const n = nextV4++;
+          state.ipAddress = inputs.type === "ipv4" ? `203.0.113.${n}` : `2001:db8:${n}::`;
+          if (inputs.type === "ipv6") state.ipNetwork = `2001:db8:${n}::/64`;
+          break;
+        }
+        case "hcloud:index/server:Server": {
+          // The real server's addresses are those of the primary IPs it was given.
+          const ip = (pid: number) => rec.resources.find((r) => r.type === "hcloud:index/primaryIp:PrimaryIp" && Number(r.id) === pid)?.state.ipAddress;
+          const net = inputs.publicNets?.[0] ?? {};
+          state.ipv4Address = ip(net.ipv4);
+          state.ipv6Address = `${ip(net.ipv6)}1`;
+          state.status = "running";
+          break;
+        }
+        case "hcloud:index/volume:Volume":
+          state.linuxDevice = `/dev/disk/by-id/scsi-0HC_Volume_${id}`;
+          break;
+        case "tls:index/privateKey:PrivateKey": {
+          const k = keyPair(inputs.algorithm);
+          rec.keys.set(args.name, k);
+          state = { ...state, ...k };
+          break;
+        }
+        case "cloudflare:index/dnsRecord:DnsRecord":
+          return { id: randomBytes(16).toString("hex"), state: record(rec, args, inputs, secretInputs, randomBytes(16).toString("hex"), state) };
+      }
+      return { id: args.custom === false ? undefined : id, state: record(rec, args, inputs, secretInputs, id, state) };
+    },
+    call(args) {
+      rec.calls.push({ token: args.token, inputs: unwrap(args.inputs) as Record<string, any> });
+      if (args.token === "cloudflare:index/getZone:getZone") {
+        const name = (args.inputs as any).filter?.name as string;
+        if (!rec.zoneIds.has(name)) rec.zoneIds.set(name, randomBytes(16).toString("hex"));
+        return { id: rec.zoneIds.get(name)!, name, status: "active" };
+      }
+      throw new Error(`unexpected provider call ${args.token}`);
+    },
+  }, "podkit", stackName, false);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  return rec;
+}
+
+function record(rec: Recorded, args: pulumi.runtime.MockResourceArgs, inputs: Record<string, any>, secretInputs: Set<string>, id: string, state: Record<string, any>) {
+  rec.resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state });
+  return state;
+}
+
+/** Waits until no resource has been registered for a while: the program has finished. */
+export async function settle(rec: Recorded, quietMs = 300, maxMs = 20_000): Promise<void> {
+  const start = Date.now();
+  let count = -1;
+  while (Date.now() - start < maxMs) {
+    if (rec.resources.length === count) return;
+    count = rec.resources.length;
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
+  throw new Error("the program kept registering resources");
+}
+
+/** The value of an Output (mocks run as `pulumi up`, so every value is known). */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+}
+
+export const ofType = (rec: Recorded, type: string) => rec.resources.filter((r) => r.type === type);
