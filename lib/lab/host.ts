@@ -135,15 +135,25 @@ export async function stopHost(name: string): Promise<void> {
   await stopDaemon(`host-${name}`, "SIGTERM", 5000);
   // If the loop died before its nspawn (a crash), stop nspawn directly.
   await stopDaemon(`nspawn-${name}`, "SIGTERM", 5000);
-  // Last resort after a crash: anything still running with its root in the clone.
-  const root = hostPaths(name).root;
+  // Last resort after a crash (nspawn itself killed): the host's processes outlive it. They
+  // are found by their root mount, the clone's overlay (their /proc/PID/root reads "/", being
+  // in another mount namespace, so the overlay's upperdir is what identifies them).
+  for (const pid of hostProcesses(name)) await stopPid(pid, "SIGKILL", 1000);
+}
+
+/** Processes whose root filesystem is host `name`'s overlay clone. */
+export function hostProcesses(name: string): number[] {
+  const marker = `upperdir=${hostPaths(name).upper}`;
+  const found: number[] = [];
   for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      if (fs.readlinkSync(`/proc/${pid}/root`) === root) await stopPid(Number(pid), "SIGKILL", 1000);
+      const rootMount = fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n").find((l) => l.split(" ")[4] === "/");
+      if (rootMount?.includes(marker)) found.push(Number(pid));
     } catch {
-      /* gone or not ours to read */
+      /* gone, or a kernel thread */
     }
   }
+  return found;
 }
 
 /** Unmounts and deletes the clone. Safe when already gone. */

@@ -13,15 +13,15 @@ import { baseBuildMs, ensureBase } from "./base";
 import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
 import { LAB, LAB_HOSTS, PATHS, RUN_DIR, hostFqdn } from "./config";
 import { dnsDown, dnsUp, labZone, podZones } from "./dns";
-import { bootHost, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
+import { bootHost, hostProcesses, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
+import { LabError } from "./errors";
 import { acquireLabLock } from "./lock";
 import { networkConflict, networkDown, networkLeftovers, networkUp } from "./network";
 import { daemonAlive, knownDaemons, stopDaemon, waitFor } from "./proc";
 import { connectPinned, ensureLabKey, fingerprint, knownHostsText, bareKey } from "./ssh";
 import { type LabState, labIsUp, readLabState, writeLabState } from "./state";
 
-/** A refusal or failure with a message meant for the user (the CLI prints it without a stack trace). */
-export class LabError extends Error {}
+export { LabError };
 
 type Log = (line: string) => void;
 
@@ -162,6 +162,7 @@ export async function hostStatuses(state: LabState): Promise<HostStatus[]> {
 export async function labLeftovers(): Promise<string[]> {
   const left = await networkLeftovers();
   for (const m of labMounts()) left.push(`mount ${m}`);
+  for (const h of hostNames()) for (const pid of hostProcesses(h)) left.push(`process ${pid} of host ${h}`);
   for (const d of knownDaemons()) if (daemonAlive(d)) left.push(`process ${d}`);
   if (fs.existsSync(PATHS.ipForwardSaved)) left.push(`ip_forward not restored (saved value in ${PATHS.ipForwardSaved})`);
   return left;
@@ -176,13 +177,19 @@ export async function labDown(log: Log): Promise<void> {
   }
 }
 
+/** The configured hosts plus any clone directory left on disk (a host list changed since). */
+function hostNames(): Set<string> {
+  const names = new Set(LAB_HOSTS.map((h) => h.name));
+  if (fs.existsSync(PATHS.hosts)) for (const d of fs.readdirSync(PATHS.hosts)) names.add(d);
+  return names;
+}
+
 /**
  * Removes everything `up` makes, from whatever is left (a running lab, a half-made one, a
  * crash): hosts, daemons, mounts, network, run files. Each step tolerates "already gone".
  */
 async function teardown(log: Log): Promise<void> {
-  const names = new Set(LAB_HOSTS.map((h) => h.name));
-  if (fs.existsSync(PATHS.hosts)) for (const d of fs.readdirSync(PATHS.hosts)) names.add(d);
+  const names = hostNames();
   await Promise.all([...names].map((n) => stopHost(n)));
   await Promise.all([caDown(), dnsDown()]);
   for (const d of knownDaemons()) await stopDaemon(d);

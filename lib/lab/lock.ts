@@ -3,9 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PATHS } from "./config";
+import { LabBusyError } from "./errors";
 import { isAlive } from "./proc";
-
-export class LabBusyError extends Error {}
 
 export function acquireLabLock(): () => void {
   fs.mkdirSync(path.dirname(PATHS.lock), { recursive: true });

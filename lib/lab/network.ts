@@ -7,6 +7,8 @@ import { $ } from "./sh";
 import { LAB, LAB_HOSTS, PATHS } from "./config";
 
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
+/** Written as the bridge's alias: `down` removes a bridge of that name only if it carries it. */
+const BRIDGE_ALIAS = "podkit lab";
 
 function ipToInt(ip: string): number {
   return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
@@ -28,10 +30,10 @@ interface IpRoute { dst: string; dev?: string }
  */
 export async function networkConflict(): Promise<string | null> {
   const [net, len] = LAB.subnet.split("/");
-  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string }[];
-  if (links.some((l) => l.ifname === LAB.bridge)) {
-    return `network interface "${LAB.bridge}" already exists. If it is a lab left from a crash, run \`podkit lab down\`; otherwise change LAB.bridge in lib/lab/config.ts.`;
-  }
+  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; ifalias?: string }[];
+  const bridge = links.find((l) => l.ifname === LAB.bridge);
+  if (bridge?.ifalias === BRIDGE_ALIAS) return `the lab's bridge "${LAB.bridge}" is left from an earlier lab (a crash?): run \`podkit lab down\` first`;
+  if (bridge) return `network interface "${LAB.bridge}" already exists and is not the lab's: change LAB.bridge in lib/lab/config.ts`;
   const addrs = JSON.parse((await $({ quiet: true })`ip -j -4 addr show`).stdout) as IpAddr[];
   for (const a of addrs) {
     for (const i of a.addr_info ?? []) {
@@ -90,6 +92,7 @@ export async function networkUp(): Promise<void> {
   // Save ip_forward once: after a crash the file is still there and holds the value from before the lab.
   if (!fs.existsSync(PATHS.ipForwardSaved)) fs.writeFileSync(PATHS.ipForwardSaved, fs.readFileSync(IP_FORWARD, "utf8"));
   await $({ quiet: true })`ip link add ${LAB.bridge} type bridge`;
+  await $({ quiet: true })`ip link set ${LAB.bridge} alias ${BRIDGE_ALIAS}`;
   await $({ quiet: true })`ip addr add ${LAB.gateway}/${LAB.prefixLength} dev ${LAB.bridge}`;
   await $({ quiet: true })`ip link set ${LAB.bridge} up`;
   fs.writeFileSync(IP_FORWARD, "1\n");
@@ -99,9 +102,9 @@ export async function networkUp(): Promise<void> {
 /** What is left of the lab network right now (for `status` and the teardown test). */
 export async function networkLeftovers(): Promise<string[]> {
   const left: string[] = [];
-  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; master?: string }[];
+  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; master?: string; ifalias?: string }[];
   for (const l of links) {
-    if (l.ifname === LAB.bridge) left.push(`bridge ${l.ifname}`);
+    if (l.ifname === LAB.bridge && l.ifalias === BRIDGE_ALIAS) left.push(`bridge ${l.ifname}`);
     else if (l.master === LAB.bridge) left.push(`veth ${l.ifname}`);
   }
   const tables = (await $({ quiet: true, nothrow: true })`nft list tables`).stdout;
@@ -109,11 +112,16 @@ export async function networkLeftovers(): Promise<string[]> {
   return left;
 }
 
-/** Removes veths, bridge and nft table, and restores ip_forward. Each step tolerates "already gone". */
+/**
+ * Removes veths, bridge and nft table, and restores ip_forward. Each step tolerates "already
+ * gone"; an interface of the bridge's name that the lab did not make is left alone.
+ */
 export async function networkDown(): Promise<void> {
-  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; master?: string }[];
-  for (const l of links.filter((x) => x.master === LAB.bridge)) await $({ quiet: true, nothrow: true })`ip link del ${l.ifname}`;
-  if (links.some((l) => l.ifname === LAB.bridge)) await $({ quiet: true })`ip link del ${LAB.bridge}`;
+  const links = JSON.parse((await $({ quiet: true })`ip -j link show`).stdout) as { ifname: string; master?: string; ifalias?: string }[];
+  if (links.some((l) => l.ifname === LAB.bridge && l.ifalias === BRIDGE_ALIAS)) {
+    for (const l of links.filter((x) => x.master === LAB.bridge)) await $({ quiet: true, nothrow: true })`ip link del ${l.ifname}`;
+    await $({ quiet: true })`ip link del ${LAB.bridge}`;
+  }
   await $({ quiet: true, nothrow: true })`nft delete table ip ${LAB.nftTable}`;
   if (fs.existsSync(PATHS.ipForwardSaved)) {
     fs.writeFileSync(IP_FORWARD, fs.readFileSync(PATHS.ipForwardSaved, "utf8"));

@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
         return await status(Boolean(args.values.json));
     }
   } catch (err) {
-    if (err instanceof lab.LabError || (err as Error).name === "LabBusyError") {
+    if (err instanceof lab.LabError) {
       console.error(`podkit lab: ${(err as Error).message}`);
       return EXIT.UNAVAILABLE;
     }

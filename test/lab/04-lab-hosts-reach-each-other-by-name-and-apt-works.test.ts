@@ -1,0 +1,35 @@
+// Must show 4: a lab host reaches the other pod's host by name (lab name and pod name,
+// through the lab resolver), and apt inside a host reaches the Debian mirror through the NAT.
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import type { LabState } from "../../lib/lab/state";
+import { ensureLab, onHost } from "./helpers";
+
+let state: LabState;
+before(async () => {
+  state = await ensureLab();
+});
+
+test("host a finds host b by its lab name and by its pod's name, and reaches b's sshd", async () => {
+  const b = state.hosts.b.address;
+  const r = await onHost(state, "a", "getent hosts b.lab.test; getent hosts mx.b.test; exec 3<>/dev/tcp/b.lab.test/22 && head -c 7 <&3");
+  assert.equal(r.code, 0, r.stderr);
+  const [lab, pod, banner] = r.stdout.trim().split("\n");
+  assert.equal(lab.split(/\s+/)[0], b, `b.lab.test on a: ${lab}`);
+  assert.equal(pod.split(/\s+/)[0], b, `mx.b.test on a: ${pod}`);
+  assert.equal(banner, "SSH-2.0", "b's sshd did not answer a");
+});
+
+test("host b reaches host a the other way round", async () => {
+  const r = await onHost(state, "b", "exec 3<>/dev/tcp/mx.a.test/22 && head -c 7 <&3");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "SSH-2.0");
+});
+
+test("apt-get update succeeds inside a lab host", { timeout: 120_000 }, async (t) => {
+  const started = Date.now();
+  const r = await onHost(state, "backup", "apt-get update -q 2>&1");
+  t.diagnostic(`apt-get update on backup took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout, /^(W|E): /m, "apt-get update printed warnings or errors");
+});
