@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   zone: { summary: "print the stack's DNS records as zone files", load: () => require("./commands/zone") },
   secrets: { summary: "create the generated secrets (DKIM keys) a stack needs", load: () => require("./commands/secrets") },
   schema: { summary: "print the JSON Schema of stack files", load: () => require("./commands/schema") },
+  apply: { summary: "converge existing and lab hosts to the stack over SSH", load: () => require("./commands/apply") },
+  diff: { summary: "show what apply would change (unified diffs), write nothing", load: () => require("./commands/diff") },
   lab: { summary: "local lab: throwaway Debian hosts, lab DNS and CA (up|status|down)", load: () => require("./commands/lab") },
 };
 

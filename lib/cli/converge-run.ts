@@ -1,0 +1,64 @@
+// What `podkit apply` and `podkit diff` share: validate everything, then one
+// SSH session per host (hosts in parallel), roles in order on each.
+import { convergeHost, ConvergeError, type HostReport } from "../converge/apply";
+import { planWork } from "../converge/pod";
+import { HostKeyMismatch, Session } from "../converge/ssh";
+import { loadPod } from "../stack/pod";
+import { parse } from "./args";
+import { EXIT, UsageError } from "./exit";
+import { withStackErrors } from "./report";
+
+export const OPTIONS = {
+  json: { type: "boolean" },
+  host: { type: "string", multiple: true },
+  role: { type: "string", multiple: true },
+  secrets: { type: "string" },
+  identity: { type: "string", short: "i" },
+  "exit-code": { type: "boolean" },
+} as const;
+
+export async function runConverge(argv: string[], help: string, dryRun: boolean): Promise<number> {
+  const args = parse(argv, OPTIONS, help);
+  if (!args) return EXIT.OK;
+  if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${help}`);
+  const { values } = args;
+  const log = values.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
+
+  return withStackErrors(async () => {
+    // Everything that can be wrong with the input is found here, before any connection.
+    const pod = loadPod(args.positionals[0], { secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
+    const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
+    const started = Date.now();
+    const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
+      for (const r of w.missing) log(`${w.host} ${r}: not available in this version of podkit yet (skipped)`);
+      let session: Session | undefined;
+      try {
+        session = await Session.open(w.target);
+        return await convergeHost(session, w.states, { dryRun, progress: log });
+      } catch (err) {
+        log(`${w.host}: ${err instanceof ConvergeError || err instanceof HostKeyMismatch ? "" : "error: "}${(err as Error).message}`);
+        return err as Error;
+      } finally {
+        session?.close();
+      }
+    }));
+
+    const reports = results.filter((r): r is HostReport => !(r instanceof Error));
+    const failed = results.filter((r): r is Error => r instanceof Error);
+    const changes = reports.reduce((n, h) => n + h.roles.reduce((m, r) => m + r.changes.length, 0), 0);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+
+    if (dryRun && !values.json) for (const h of reports) for (const r of h.roles) for (const d of r.diffs ?? []) process.stdout.write(d);
+    if (values.json) {
+      console.log(JSON.stringify({
+        changes, seconds: Number(seconds),
+        hosts: reports.map((h) => ({ host: h.host, ms: h.ms, roles: h.roles.map((r) => ({ role: r.role, changes: r.changes.length, items: r.changes, ms: r.ms, ...(r.diffs ? { diffs: r.diffs } : {}) })) })),
+        errors: failed.map((e) => e.message),
+      }, null, 2));
+    } else {
+      log(`${failed.length ? `FAILED on ${failed.length} host(s); ` : ""}${changes ? `${changes} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${reports.length} host(s) in ${seconds}s`);
+    }
+    if (failed.length) return failed.some((e) => e instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;
+    return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
+  });
+}

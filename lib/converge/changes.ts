@@ -1,0 +1,71 @@
+// Desired state against facts: what must change, and nothing else. Pure, so
+// "a second apply changes nothing" is a property of this function.
+import { createHash } from "node:crypto";
+import type { FactQuery } from "./facts";
+import type { Facts, FileSpec, RoleState, ServiceSpec } from "./types";
+
+export interface FileChange {
+  file: FileSpec;
+  reason: "new" | "content" | "mode" | "owner";
+}
+
+export interface RoleChanges {
+  role: string;
+  packages: string[];
+  dirs: string[];
+  files: FileChange[];
+  /** Units to enable or start (not reloads: those follow file changes). */
+  units: { unit: string; enable: boolean; start: boolean }[];
+}
+
+export const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+const modeOf = (f: { mode?: number }) => f.mode ?? 0o644;
+const ownerOf = (f: { owner?: string }) => f.owner ?? "root";
+const groupOf = (f: { group?: string; owner?: string }) => f.group ?? f.owner ?? "root";
+
+export function queryFor(roles: RoleState[]): FactQuery {
+  const uniq = (xs: string[]) => [...new Set(xs)];
+  return {
+    files: uniq(roles.flatMap((r) => r.files.map((f) => f.path))),
+    dirs: uniq(roles.flatMap((r) => (r.dirs ?? []).map((d) => d.path))),
+    packages: uniq(roles.flatMap((r) => r.packages)),
+    units: uniq(roles.flatMap((r) => (r.services ?? []).map((s) => s.unit))),
+  };
+}
+
+export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
+  const files: FileChange[] = [];
+  for (const file of role.files) {
+    const now = facts.files[file.path];
+    if (!now) files.push({ file, reason: "new" });
+    else if (now.sha256 !== sha256(file.content)) files.push({ file, reason: "content" });
+    else if (now.mode !== modeOf(file)) files.push({ file, reason: "mode" });
+    else if (now.owner !== ownerOf(file) || now.group !== groupOf(file)) files.push({ file, reason: "owner" });
+  }
+  const dirs = (role.dirs ?? [])
+    .filter((d) => {
+      const now = facts.dirs[d.path];
+      return !now || now.mode !== (d.mode ?? 0o755) || now.owner !== ownerOf(d) || now.group !== groupOf(d);
+    })
+    .map((d) => d.path);
+  const units = (role.services ?? [])
+    .map((s: ServiceSpec) => {
+      const now = facts.units[s.unit] ?? { active: "", enabled: "" };
+      const want = s.enabled !== false;
+      return { unit: s.unit, enable: want && now.enabled !== "enabled", start: want && now.active !== "active" };
+    })
+    .filter((u) => u.enable || u.start);
+  return { role: role.role, packages: role.packages.filter((p) => !facts.packages[p]), dirs, files, units };
+}
+
+export function changeCount(c: RoleChanges): number {
+  return c.packages.length + c.dirs.length + c.files.length + c.units.length;
+}
+
+/** Does `path` lie under one of `prefixes` (a prefix ending in / is a directory, otherwise an exact file or dir)? */
+export function under(path: string, prefixes: string[]): boolean {
+  return prefixes.some((p) => path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`));
+}
+
+export { modeOf, ownerOf, groupOf };

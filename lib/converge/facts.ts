@@ -1,0 +1,63 @@
+// Everything converge needs to know about a host, in one round-trip: hashes
+// and modes of all managed files, installed package versions, unit states.
+// One script, a handful of processes, whatever the number of roles.
+import type { Facts } from "./types";
+
+export interface FactQuery {
+  files: string[];
+  dirs: string[];
+  packages: string[];
+  units: string[];
+}
+
+export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function factsScript(query: FactQuery): string {
+  const list = (xs: string[]) => xs.map(q).join(" ");
+  return [
+    "set -u",
+    "export LC_ALL=C",
+    // Files: one stat and one sha256sum over all of them; missing files print nothing.
+    query.files.length ? `for f in ${list(query.files)}; do [ -f "$f" ] && printf '%s\\0' "$f"; done > /tmp/.podkit-facts.$$` : ": > /tmp/.podkit-facts.$$",
+    `xargs -0r stat -c 'S %a %U %G %n' < /tmp/.podkit-facts.$$`,
+    `xargs -0r sha256sum < /tmp/.podkit-facts.$$ | sed 's/^/H /'`,
+    "rm -f /tmp/.podkit-facts.$$",
+    ...(query.dirs.length ? [`for d in ${list(query.dirs)}; do [ -d "$d" ] && stat -c 'D %a %U %G %n' "$d"; done`] : []),
+    ...(query.packages.length
+      ? [`dpkg-query -W -f='P \${Package} \${db:Status-Status} \${Version}\\n' ${list(query.packages)} 2>/dev/null`]
+      : []),
+    ...query.units.map((u) => `printf 'U %s %s %s\\n' ${q(u)} "$(systemctl is-active ${q(u)} 2>/dev/null)" "$(systemctl is-enabled ${q(u)} 2>/dev/null)"`),
+    "true",
+  ].join("\n");
+}
+
+export function parseFacts(output: string, query: FactQuery): Facts {
+  const facts: Facts = { files: {}, dirs: {}, packages: {}, units: {} };
+  const hashes = new Map<string, string>();
+  const stats = new Map<string, { mode: number; owner: string; group: string }>();
+  for (const line of output.split("\n")) {
+    const kind = line.slice(0, 2);
+    if (kind === "S " || kind === "D ") {
+      const m = /^[SD] (\d+) (\S+) (\S+) (.*)$/.exec(line);
+      if (!m) continue;
+      const st = { mode: parseInt(m[1], 8), owner: m[2], group: m[3] };
+      if (kind === "S ") stats.set(m[4], st);
+      else facts.dirs[m[4]] = st;
+    } else if (kind === "H ") {
+      const m = /^H ([0-9a-f]{64}) {2}(.*)$/.exec(line);
+      if (m) hashes.set(m[2], m[1]);
+    } else if (kind === "P ") {
+      const [, pkg, status, version] = line.split(" ");
+      if (status === "installed") facts.packages[pkg] = version;
+    } else if (kind === "U ") {
+      const [, unit, active = "", enabled = ""] = line.split(" ");
+      facts.units[unit] = { active, enabled };
+    }
+  }
+  for (const f of query.files) {
+    const st = stats.get(f);
+    const sha256 = hashes.get(f);
+    facts.files[f] = st && sha256 ? { ...st, sha256 } : undefined;
+  }
+  return facts;
+}

@@ -1,0 +1,116 @@
+// The shell scripts converge sends to a host. Each is one round-trip; files
+// travel base64-encoded inside the script (stdin of the SSH channel), so
+// their content never appears on a command line or in a process list.
+import { groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
+import { q } from "./facts";
+import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
+
+export const STATE_DIR = "/var/lib/podkit";
+
+export function installScript(packages: string[], debconf: string[]): string {
+  const pkgs = packages.map(q).join(" ");
+  return [
+    "set -eu",
+    "export DEBIAN_FRONTEND=noninteractive",
+    ...(debconf.length ? [`debconf-set-selections <<'PODKIT_EOF'\n${debconf.join("\n")}\nPODKIT_EOF`] : []),
+    // Fresh package lists only when they are a day old or missing: a no-op apply never touches apt.
+    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then apt-get update -qq; fi`,
+    `apt_install() { apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold ${pkgs} >/dev/null; }`,
+    "apt_install || { apt-get update -qq && apt_install; }",
+  ].join("\n");
+}
+
+function writeFile(dest: string, change: FileChange): string {
+  const f = change.file;
+  return [
+    `mkdir -p "$(dirname ${q(dest)})"`,
+    `base64 -d > ${q(dest)} <<'PODKIT_EOF'`,
+    Buffer.from(f.content).toString("base64").replace(/(.{76})/g, "$1\n"),
+    "PODKIT_EOF",
+  ].join("\n");
+}
+
+/**
+ * Stage the changed files, run the daemons' checkers on the staged copy, and
+ * only if all pass move each file into place (a rename: a reader sees the old
+ * or the new file, never half). Previous versions go to a backup dir so a
+ * failed reload can put them back. Exit 3 with CHECK <name> when a checker
+ * refuses; nothing live has changed then.
+ */
+export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[]): string {
+  const stage = `${STATE_DIR}/stage/${role}`;
+  const backup = `${STATE_DIR}/backup/${role}`;
+  const changed = files.map((c) => c.file.path);
+  const due = checks.filter((c) => changed.some((p) => under(p, c.when)));
+  const lines = [
+    "set -eu",
+    `S=${q(stage)}; B=${q(backup)}`,
+    'rm -rf "$S" "$B"; mkdir -p "$S" "$B"; : > "$B/.new"',
+    ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
+    ...[...new Set(due.flatMap((c) => c.copy))].map((dir) => `[ -e ${q(dir)} ] && cp -a --parents ${q(dir)} "$S"/`),
+    ...files.map((c) => writeFile(`${stage}${c.file.path}`, c)),
+    ...due.map((c) => [
+      `if ! out=$( (${c.run.replaceAll("{stage}", stage)}) 2>&1 ); then`,
+      `  printf 'CHECK %s\\n%s\\n' ${q(c.name)} "$out"; rm -rf "$S"; exit 3`,
+      "fi",
+    ].join("\n")),
+    ...files.map((c) => {
+      const p = c.file.path;
+      return [
+        `if [ -e ${q(p)} ]; then cp -a --parents ${q(p)} "$B"/; else echo ${q(p)} >> "$B/.new"; fi`,
+        `install -D -m ${modeOf(c.file).toString(8)} -o ${q(ownerOf(c.file))} -g ${q(groupOf(c.file))} ${q(stage + p)} ${q(`${p}.podkit-new`)}`,
+        `mv -f ${q(`${p}.podkit-new`)} ${q(p)}`,
+      ].join("\n");
+    }),
+    'rm -rf "$S"',
+  ];
+  return lines.join("\n");
+}
+
+/** Puts back what commitScript replaced, removes what it created. */
+export function rollbackScript(role: string): string {
+  const backup = `${STATE_DIR}/backup/${role}`;
+  return [
+    "set -u",
+    `B=${q(backup)}`,
+    '[ -d "$B" ] || exit 0',
+    'while IFS= read -r f; do [ -n "$f" ] && rm -f "$f"; done < "$B/.new"',
+    '(cd "$B" && find . -type f ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}"; done)',
+  ].join("\n");
+}
+
+export function handlersScript(handlers: HandlerSpec[]): string {
+  return ["set -eu", ...handlers.map((h) => h.run)].join("\n");
+}
+
+/**
+ * Reload or restart units, then wait until each is active and its ports answer
+ * on loopback (up to 20 s: a cold Dovecot or Prosody start takes a few).
+ */
+export function serviceScript(actions: { unit: string; verb: string }[], health: { unit: string; ports: number[] }[]): string {
+  return [
+    "set -u",
+    ...actions.map((a) => `systemctl ${a.verb} ${q(a.unit)} || { echo "systemctl ${a.verb} ${a.unit} failed"; systemctl status --no-pager -n 20 ${q(a.unit)} 2>&1 | tail -n 20; exit 4; }`),
+    ...health.map((h) => [
+      `ok=; for i in $(seq 1 100); do`,
+      `  if systemctl is-active -q ${q(h.unit)}${h.ports.map((p) => ` && timeout 1 bash -c '</dev/tcp/127.0.0.1/${p}' 2>/dev/null`).join("")}; then ok=1; break; fi`,
+      "  sleep 0.2",
+      "done",
+      `[ -n "$ok" ] || { echo "${h.unit} is not healthy (active, ports ${h.ports.join(" ") || "-"}):"; journalctl -u ${q(h.unit)} -n 20 --no-pager 2>&1 | tail -n 20; exit 4; }`,
+    ].join("\n")),
+  ].join("\n");
+}
+
+/** Current content of files (for diffs), each as a base64 block after a marker line. */
+export function readFilesScript(paths: string[]): string {
+  return paths.map((p) => `echo ${q(`=== ${p}`)}; [ -f ${q(p)} ] && base64 -w0 ${q(p)}; echo`).join("\n");
+}
+
+export function parseReadFiles(out: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const lines = out.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].startsWith("=== ")) files[lines[i].slice(4)] = Buffer.from(lines[i + 1] ?? "", "base64").toString();
+  }
+  return files;
+}

@@ -1,0 +1,83 @@
+// The desired state a role declares, and what converging it found and did.
+// Roles only describe; lib/converge compares and acts.
+
+export interface FileSpec {
+  path: string;
+  content: string;
+  /** Octal mode; default 0o644. */
+  mode?: number;
+  owner?: string;
+  group?: string;
+  /** Never shown in diffs or logs (keys, password files). */
+  secret?: boolean;
+}
+
+export interface DirSpec {
+  path: string;
+  mode?: number;
+  owner?: string;
+  group?: string;
+}
+
+/**
+ * A daemon's own config checker, run on a staged copy before anything goes
+ * live. `copy` lists live directories copied into the staging root first, so
+ * the checker sees the whole config with the changed files in it; `{stage}`
+ * in `run` is replaced by the staging root.
+ */
+export interface CheckSpec {
+  name: string;
+  /** Runs when a file under one of these paths changes. */
+  when: string[];
+  copy: string[];
+  run: string;
+}
+
+/** A command run after files under `when` changed and before services reload (postmap, newaliases, sievec). */
+export interface HandlerSpec {
+  name: string;
+  when: string[];
+  run: string;
+}
+
+export interface ServiceSpec {
+  unit: string;
+  /** Default true: enabled at boot and running. */
+  enabled?: boolean;
+  /** How a config change is picked up; default "reload". */
+  onChange?: "reload" | "restart";
+  /** Files under these paths belong to this service: a change reloads it. */
+  watch: string[];
+  /** Health: after a (re)load the unit is active and these TCP ports answer on loopback. */
+  ports?: number[];
+}
+
+export interface RoleState {
+  role: string;
+  /** debconf answers set before packages install (debconf-set-selections lines). */
+  debconf?: string[];
+  packages: string[];
+  dirs?: DirSpec[];
+  files: FileSpec[];
+  checks?: CheckSpec[];
+  handlers?: HandlerSpec[];
+  services?: ServiceSpec[];
+}
+
+/** What a host looks like now, gathered in one round-trip. */
+export interface Facts {
+  /** sha256 hex, mode, owner and group of each managed path; absent when the file does not exist. */
+  files: Record<string, { sha256: string; mode: number; owner: string; group: string } | undefined>;
+  dirs: Record<string, { mode: number; owner: string; group: string } | undefined>;
+  /** Installed version of each package, absent when not installed. */
+  packages: Record<string, string | undefined>;
+  units: Record<string, { active: string; enabled: string }>;
+}
+
+export interface RoleResult {
+  host: string;
+  role: string;
+  /** Paths written, packages installed, units reloaded or started. */
+  changed: string[];
+  ms: number;
+}

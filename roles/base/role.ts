@@ -1,0 +1,63 @@
+// base: what every host of a pod needs before any service — the host's name,
+// SSH that accepts keys only, a default-drop firewall with exactly the pod's
+// ports, automatic security updates, clock sync, and short-lived logs.
+import { isIP } from "node:net";
+import { renderTemplate } from "../../lib/converge/template";
+import type { Role, RoleContext } from "../../lib/converge/role";
+import type { RoleState } from "../../lib/converge/types";
+import { podPorts, portSpec } from "../../lib/stack/ports";
+
+export const base: Role = {
+  name: "base",
+  state(ctx: RoleContext): RoleState {
+    const { stack, fqdn } = ctx;
+    const short = fqdn.split(".")[0];
+    const t = (path: string, view: Record<string, unknown>) => renderTemplate("base", path, { fqdn, ...view });
+    return {
+      role: "base",
+      // A lab host is a container: it shares the outer machine's clock, and
+      // systemd-timesyncd refuses to run there (ConditionVirtualization=!container).
+      packages: ["nftables", "unattended-upgrades", ...(ctx.lab ? [] : ["systemd-timesyncd"])],
+      files: [
+        { path: "/etc/hostname", content: `${short}\n` },
+        { path: "/etc/hosts", content: `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${short}\n::1\tlocalhost ip6-localhost ip6-loopback\n` },
+        { path: "/etc/mailname", content: `${fqdn}\n` },
+        { path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx) }) },
+        { path: "/etc/ssh/sshd_config.d/podkit.conf", content: t("etc/ssh/sshd_config.d/podkit.conf", {}) },
+        { path: "/etc/ssh/authorized_keys.d/root", content: stack.admin.sshKeys.map((k) => `${k}\n`).join("") },
+        { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
+        { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
+      ],
+      checks: [
+        { name: "nft -c", when: ["/etc/nftables.conf"], copy: [], run: "nft -c -f {stage}/etc/nftables.conf" },
+        {
+          // sshd_config includes its drop-ins by absolute path: check a copy that includes the staged ones.
+          name: "sshd -t", when: ["/etc/ssh/"], copy: ["/etc/ssh"],
+          run: "sed 's#/etc/ssh/sshd_config.d#{stage}/etc/ssh/sshd_config.d#' {stage}/etc/ssh/sshd_config > {stage}/sshd_config && sshd -t -f {stage}/sshd_config",
+        },
+      ],
+      handlers: [
+        { name: "set hostname", when: ["/etc/hostname"], run: "hostname -F /etc/hostname" },
+      ],
+      services: [
+        { unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" },
+        { unit: "ssh.service", watch: ["/etc/ssh/"], ports: [22] },
+        { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },
+        ...(ctx.lab ? [] : [{ unit: "systemd-timesyncd.service", watch: [] }]),
+      ],
+    };
+  },
+};
+
+function firewallRules(ctx: RoleContext): { rule: string; why: string }[] {
+  return podPorts(ctx.stack, ctx.host).flatMap((p) => {
+    const match = `${p.protocol} dport ${portSpec(p)} accept`;
+    if (!p.from) return [{ rule: match, why: p.why }];
+    const v4 = p.from.filter((c) => isIP(c.split("/")[0]) === 4);
+    const v6 = p.from.filter((c) => isIP(c.split("/")[0]) === 6);
+    return [
+      ...(v4.length ? [{ rule: `ip saddr { ${v4.join(", ")} } ${match}`, why: `${p.why}, from admin addresses` }] : []),
+      ...(v6.length ? [{ rule: `ip6 saddr { ${v6.join(", ")} } ${match}`, why: `${p.why}, from admin addresses` }] : []),
+    ];
+  });
+}

@@ -1,0 +1,6 @@
+// Every role podkit knows, by name. A new role is a folder in roles/ and a line here.
+import type { Role } from "../lib/converge/role";
+import type { RoleName } from "../lib/stack/derive";
+import { base } from "./base/role";
+
+export const ROLES: Partial<Record<RoleName, Role>> = { base };

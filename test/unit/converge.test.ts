@@ -1,0 +1,92 @@
+// The converge core's pure parts: what counts as a change, and what the
+// one-round-trip fact script reports.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { queryFor, roleChanges, sha256 } from "../../lib/converge/changes";
+import { factsScript, parseFacts } from "../../lib/converge/facts";
+import { fingerprintOfBlob, parsePin } from "../../lib/converge/ssh";
+import { renderTemplate } from "../../lib/converge/template";
+import type { Facts, RoleState } from "../../lib/converge/types";
+
+const role: RoleState = {
+  role: "demo",
+  packages: ["postfix", "dovecot-core"],
+  files: [
+    { path: "/etc/demo/a.conf", content: "a = 1\n" },
+    { path: "/etc/demo/secret", content: "s3cret\n", mode: 0o600, secret: true },
+  ],
+  services: [{ unit: "demo.service", watch: ["/etc/demo/"] }],
+};
+
+const converged: Facts = {
+  files: {
+    "/etc/demo/a.conf": { sha256: sha256("a = 1\n"), mode: 0o644, owner: "root", group: "root" },
+    "/etc/demo/secret": { sha256: sha256("s3cret\n"), mode: 0o600, owner: "root", group: "root" },
+  },
+  dirs: {},
+  packages: { postfix: "3.7.11-0+deb12u1", "dovecot-core": "1:2.3.19.1" },
+  units: { "demo.service": { active: "active", enabled: "enabled" } },
+};
+
+test("a host that matches the role needs no change", () => {
+  const c = roleChanges(role, converged);
+  assert.deepEqual([c.packages, c.files, c.units, c.dirs], [[], [], [], []]);
+});
+
+test("content, mode, owner, missing files, packages and stopped units are each a change", () => {
+  const drifted: Facts = structuredClone(converged);
+  drifted.files["/etc/demo/a.conf"]!.sha256 = sha256("a = 2\n");
+  drifted.files["/etc/demo/secret"]!.mode = 0o644;
+  delete drifted.packages.postfix;
+  drifted.units["demo.service"].active = "failed";
+  const c = roleChanges(role, drifted);
+  assert.deepEqual(c.files.map((f) => [f.file.path, f.reason]), [["/etc/demo/a.conf", "content"], ["/etc/demo/secret", "mode"]]);
+  assert.deepEqual(c.packages, ["postfix"]);
+  assert.deepEqual(c.units, [{ unit: "demo.service", enable: false, start: true }]);
+  const gone = structuredClone(converged);
+  gone.files["/etc/demo/a.conf"] = undefined;
+  gone.files["/etc/demo/secret"]!.owner = "nobody";
+  assert.deepEqual(roleChanges(role, gone).files.map((f) => f.reason), ["new", "owner"]);
+});
+
+test("the fact script reports hashes, modes and owners of files, and misses absent ones", () => {
+  const dir = mkdtempSync(join(tmpdir(), "podkit-facts-"));
+  writeFileSync(join(dir, "a b.conf"), "hello\n", { mode: 0o640 });
+  const query = { files: [join(dir, "a b.conf"), join(dir, "missing")], dirs: [dir], packages: ["bash", "surely-not-installed-pkg"], units: [] };
+  const out = spawnSync("bash", ["-s"], { input: factsScript(query), encoding: "utf8" });
+  assert.equal(out.status, 0, out.stderr);
+  const facts = parseFacts(out.stdout, query);
+  assert.deepEqual(facts.files[join(dir, "a b.conf")], { sha256: sha256("hello\n"), mode: 0o640, owner: "root", group: "root" });
+  assert.equal(facts.files[join(dir, "missing")], undefined);
+  assert.ok(facts.dirs[dir]);
+  assert.match(facts.packages.bash ?? "", /^\d/);
+  assert.equal(facts.packages["surely-not-installed-pkg"], undefined);
+});
+
+test("the fact query covers every file, package and unit of every role once", () => {
+  const q = queryFor([role, { ...role, role: "other", packages: ["postfix", "nginx"] }]);
+  assert.deepEqual(q.packages, ["postfix", "dovecot-core", "nginx"]);
+  assert.deepEqual(q.files, ["/etc/demo/a.conf", "/etc/demo/secret"]);
+  assert.deepEqual(q.units, ["demo.service"]);
+});
+
+test("a pinned public key line and its fingerprint pin the same key", () => {
+  const blob = Buffer.from("AAAAC3NzaC1lZDI1NTE5AAAAIJ1mB2Y8Zn8m4m8p1h5bq0vWc1Lw1o3iQn0cM9sX2a7T", "base64");
+  const line = `ssh-ed25519 ${blob.toString("base64")} root@host`;
+  const fp = fingerprintOfBlob(blob);
+  assert.equal(parsePin(line).fingerprint, fp);
+  assert.equal(parsePin(line).keyType, "ssh-ed25519");
+  assert.equal(parsePin(fp).fingerprint, fp);
+  const keygen = spawnSync("ssh-keygen", ["-lf", "-"], { input: line, encoding: "utf8" });
+  if (keygen.status === 0) assert.match(keygen.stdout, new RegExp(fp.replace(/[+/]/g, "\\$&")));
+});
+
+test("a template with a placeholder the role does not fill is refused, not rendered empty", () => {
+  assert.throws(() => renderTemplate("base", "etc/systemd/journald.conf.d/podkit.conf", { fqdn: "mx.example.org" }), /no value for \{\{days\}\}/);
+  const ok = renderTemplate("base", "etc/systemd/journald.conf.d/podkit.conf", { fqdn: "mx.example.org", days: 7 });
+  assert.match(ok, /^MaxRetentionSec=7day$/m);
+});
