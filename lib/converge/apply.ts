@@ -67,11 +67,12 @@ export async function convergeHost(session: Session, roles: RoleState[], opts: C
         ...role.packages.filter((p) => installed.has(p) || changes.packages.includes(p)).map((p) => `+pkg ${p}`),
         ...changes.dirs.map((d) => `${d}/`),
         ...changes.files.map((c) => `${c.file.path}${c.reason === "content" || c.reason === "new" ? "" : ` (${c.reason})`}`),
+        ...changes.absent.map((p) => `-${p}`),
       ],
       ms: 0,
     };
     if (opts.dryRun) {
-      report.changes.push(...changes.units.map((u) => `${u.start ? "start" : "enable"} ${u.unit}`));
+      report.changes.push(...changes.handlers, ...changes.units.map((u) => `${u.start ? "start" : "enable"} ${u.unit}`));
       report.diffs = await diffs(session, changes);
     } else if (changeCount(changes)) {
       report.changes.push(...(await commitRole(session, role, changes, facts)));
@@ -86,11 +87,11 @@ export async function convergeHost(session: Session, roles: RoleState[], opts: C
 async function commitRole(session: Session, role: RoleState, changes: RoleChanges, facts: Facts): Promise<string[]> {
   const host = session.target.name;
   const done: string[] = [];
-  const changedPaths = changes.files.map((c) => c.file.path);
+  const changedPaths = [...changes.files.map((c) => c.file.path), ...changes.absent];
   const dirs = (role.dirs ?? []).filter((d) => changes.dirs.includes(d.path));
 
   if (changedPaths.length || dirs.length) {
-    const r = await session.run(commitScript(role.role, changes.files, dirs, role.checks ?? []));
+    const r = await session.run(commitScript(role.role, changes.files, dirs, role.checks ?? [], changes.absent));
     if (r.code === 3) {
       const [head, ...rest] = r.stdout.split("\n");
       throw new ConvergeError(host, role.role,
@@ -99,7 +100,9 @@ async function commitRole(session: Session, role: RoleState, changes: RoleChange
     if (r.code !== 0) throw new ConvergeError(host, role.role, `writing files failed: ${(r.stderr || r.stdout).trim()}`);
   }
 
-  const handlers = (role.handlers ?? []).filter((h) => changedPaths.some((p) => under(p, h.when)));
+  const handlers = (role.handlers ?? []).filter((h) => changes.handlers.includes(h.name) || changedPaths.some((p) => under(p, h.when)));
+  const before = handlers.filter((h) => h.phase !== "after-reload");
+  const after = handlers.filter((h) => h.phase === "after-reload");
   const services = role.services ?? [];
   const actions = services.flatMap((s) => {
     const touched = changedPaths.some((p) => under(p, s.watch));
@@ -115,15 +118,16 @@ async function commitRole(session: Session, role: RoleState, changes: RoleChange
     .map((s) => ({ unit: s.unit, ports: s.ports ?? [] }));
 
   try {
-    if (handlers.length) await session.must(handlersScript(handlers), handlers.map((h) => h.name).join(", "));
+    if (before.length) await session.must(handlersScript(before), before.map((h) => h.name).join(", "));
     if (actions.length) {
       const r = await session.run(serviceScript(actions, health));
       if (r.code !== 0) throw new Error(r.stdout.trim() || r.stderr.trim());
     }
+    if (after.length) await session.must(handlersScript(after), after.map((h) => h.name).join(", "));
   } catch (err) {
     // The new files made a daemon fail: put the old ones back and bring it up on them.
     await session.run(rollbackScript(role.role));
-    if (handlers.length) await session.run(handlersScript(handlers));
+    if (before.length) await session.run(handlersScript(before));
     await session.run(serviceScript(actions.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
     throw new ConvergeError(host, role.role, `rolled back ${changedPaths.join(", ")}: ${(err as Error).message}`);
   }

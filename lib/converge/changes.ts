@@ -14,6 +14,10 @@ export interface RoleChanges {
   packages: string[];
   dirs: string[];
   files: FileChange[];
+  /** Files to remove. */
+  absent: string[];
+  /** Handlers due although no file changed (their `unless` guard failed). */
+  handlers: string[];
   /** Units to enable or start (not reloads: those follow file changes). */
   units: { unit: string; enable: boolean; start: boolean }[];
 }
@@ -27,10 +31,11 @@ const groupOf = (f: { group?: string; owner?: string }) => f.group ?? f.owner ??
 export function queryFor(roles: RoleState[]): FactQuery {
   const uniq = (xs: string[]) => [...new Set(xs)];
   return {
-    files: uniq(roles.flatMap((r) => r.files.map((f) => f.path))),
+    files: uniq(roles.flatMap((r) => [...r.files.map((f) => f.path), ...(r.absent ?? [])])),
     dirs: uniq(roles.flatMap((r) => (r.dirs ?? []).map((d) => d.path))),
     packages: uniq(roles.flatMap((r) => r.packages)),
     units: uniq(roles.flatMap((r) => (r.services ?? []).map((s) => s.unit))),
+    guards: Object.fromEntries(roles.flatMap((r) => (r.handlers ?? []).filter((h) => h.unless).map((h) => [guardName(r.role, h.name), h.unless!]))),
   };
 }
 
@@ -56,11 +61,21 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
       return { unit: s.unit, enable: want && now.enabled !== "enabled", start: want && now.active !== "active" };
     })
     .filter((u) => u.enable || u.start);
-  return { role: role.role, packages: role.packages.filter((p) => !facts.packages[p]), dirs, files, units };
+  return {
+    role: role.role,
+    packages: role.packages.filter((p) => !facts.packages[p]),
+    dirs,
+    files,
+    absent: (role.absent ?? []).filter((p) => facts.files[p]),
+    handlers: (role.handlers ?? []).filter((h) => facts.dueHandlers.includes(guardName(role.role, h.name))).map((h) => h.name),
+    units,
+  };
 }
 
+export const guardName = (role: string, handler: string) => `${role}/${handler}`.replace(/\s+/g, "_");
+
 export function changeCount(c: RoleChanges): number {
-  return c.packages.length + c.dirs.length + c.files.length + c.units.length;
+  return c.packages.length + c.dirs.length + c.files.length + c.absent.length + c.handlers.length + c.units.length;
 }
 
 /** Does `path` lie under one of `prefixes` (a prefix ending in / is a directory, otherwise an exact file or dir)? */

@@ -8,6 +8,8 @@ export interface FactQuery {
   dirs: string[];
   packages: string[];
   units: string[];
+  /** Handler guards: name -> shell test. */
+  guards?: Record<string, string>;
 }
 
 export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -26,13 +28,14 @@ export function factsScript(query: FactQuery): string {
     ...(query.packages.length
       ? [`dpkg-query -W -f='P \${Package} \${db:Status-Status} \${Version}\\n' ${list(query.packages)} 2>/dev/null`]
       : []),
+    ...Object.entries(query.guards ?? {}).map(([name, test]) => `( ${test} ) >/dev/null 2>&1 || printf 'G %s\\n' ${q(name)}`),
     ...query.units.map((u) => `printf 'U %s %s %s\\n' ${q(u)} "$(systemctl is-active ${q(u)} 2>/dev/null)" "$(systemctl is-enabled ${q(u)} 2>/dev/null)"`),
     "true",
   ].join("\n");
 }
 
 export function parseFacts(output: string, query: FactQuery): Facts {
-  const facts: Facts = { files: {}, dirs: {}, packages: {}, units: {} };
+  const facts: Facts = { files: {}, dirs: {}, packages: {}, units: {}, dueHandlers: [] };
   const hashes = new Map<string, string>();
   const stats = new Map<string, { mode: number; owner: string; group: string }>();
   for (const line of output.split("\n")) {
@@ -49,6 +52,8 @@ export function parseFacts(output: string, query: FactQuery): Facts {
     } else if (kind === "P ") {
       const [, pkg, status, version] = line.split(" ");
       if (status === "installed") facts.packages[pkg] = version;
+    } else if (kind === "G ") {
+      facts.dueHandlers.push(line.slice(2));
     } else if (kind === "U ") {
       const [, unit, active = "", enabled = ""] = line.split(" ");
       facts.units[unit] = { active, enabled };

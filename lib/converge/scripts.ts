@@ -37,10 +37,10 @@ function writeFile(dest: string, change: FileChange): string {
  * failed reload can put them back. Exit 3 with CHECK <name> when a checker
  * refuses; nothing live has changed then.
  */
-export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[]): string {
+export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[], absent: string[] = []): string {
   const stage = `${STATE_DIR}/stage/${role}`;
   const backup = `${STATE_DIR}/backup/${role}`;
-  const changed = files.map((c) => c.file.path);
+  const changed = [...files.map((c) => c.file.path), ...absent];
   const due = checks.filter((c) => changed.some((p) => under(p, c.when)));
   const lines = [
     "set -eu",
@@ -49,6 +49,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
     ...[...new Set(due.flatMap((c) => c.copy))].map((dir) => `[ -e ${q(dir)} ] && cp -a --parents ${q(dir)} "$S"/`),
     ...files.map((c) => writeFile(`${stage}${c.file.path}`, c)),
+    ...absent.map((p) => `rm -f ${q(stage + p)}`),
     ...due.map((c) => [
       `if ! out=$( (${c.run.replaceAll("{stage}", stage)}) 2>&1 ); then`,
       `  printf 'CHECK %s\\n%s\\n' ${q(c.name)} "$out"; rm -rf "$S"; exit 3`,
@@ -62,6 +63,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
         `mv -f ${q(`${p}.podkit-new`)} ${q(p)}`,
       ].join("\n");
     }),
+    ...absent.map((p) => `if [ -e ${q(p)} ] || [ -L ${q(p)} ]; then cp -a --parents ${q(p)} "$B"/; rm -f ${q(p)}; fi`),
     'rm -rf "$S"',
   ];
   return lines.join("\n");

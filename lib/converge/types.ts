@@ -33,11 +33,19 @@ export interface CheckSpec {
   run: string;
 }
 
-/** A command run after files under `when` changed and before services reload (postmap, newaliases, sievec). */
+/**
+ * A command run after files under `when` changed: by default before services
+ * reload (postmap, newaliases), or after them (obtaining a certificate needs
+ * the web server up). `unless` is a shell test evaluated with the facts; when
+ * it fails the handler is due even if no file changed (a certificate that is
+ * missing, a key not generated yet).
+ */
 export interface HandlerSpec {
   name: string;
   when: string[];
   run: string;
+  unless?: string;
+  phase?: "before-reload" | "after-reload";
 }
 
 export interface ServiceSpec {
@@ -59,6 +67,8 @@ export interface RoleState {
   packages: string[];
   dirs?: DirSpec[];
   files: FileSpec[];
+  /** Files that must not exist (a package's default site, say); removed with a backup. */
+  absent?: string[];
   checks?: CheckSpec[];
   handlers?: HandlerSpec[];
   services?: ServiceSpec[];
@@ -72,6 +82,8 @@ export interface Facts {
   /** Installed version of each package, absent when not installed. */
   packages: Record<string, string | undefined>;
   units: Record<string, { active: string; enabled: string }>;
+  /** Handler guards (`unless`) that failed, by handler name. */
+  dueHandlers: string[];
 }
 
 export interface RoleResult {

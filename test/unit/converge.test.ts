@@ -30,11 +30,12 @@ const converged: Facts = {
   dirs: {},
   packages: { postfix: "3.7.11-0+deb12u1", "dovecot-core": "1:2.3.19.1" },
   units: { "demo.service": { active: "active", enabled: "enabled" } },
+  dueHandlers: [],
 };
 
 test("a host that matches the role needs no change", () => {
   const c = roleChanges(role, converged);
-  assert.deepEqual([c.packages, c.files, c.units, c.dirs], [[], [], [], []]);
+  assert.deepEqual([c.packages, c.files, c.units, c.dirs, c.absent, c.handlers], [[], [], [], [], [], []]);
 });
 
 test("content, mode, owner, missing files, packages and stopped units are each a change", () => {
@@ -56,7 +57,10 @@ test("content, mode, owner, missing files, packages and stopped units are each a
 test("the fact script reports hashes, modes and owners of files, and misses absent ones", () => {
   const dir = mkdtempSync(join(tmpdir(), "podkit-facts-"));
   writeFileSync(join(dir, "a b.conf"), "hello\n", { mode: 0o640 });
-  const query = { files: [join(dir, "a b.conf"), join(dir, "missing")], dirs: [dir], packages: ["bash", "surely-not-installed-pkg"], units: [] };
+  const query = {
+    files: [join(dir, "a b.conf"), join(dir, "missing")], dirs: [dir], packages: ["bash", "surely-not-installed-pkg"], units: [],
+    guards: { "demo/ok": "true", "demo/due": `[ -e ${join(dir, "missing")} ]` },
+  };
   const out = spawnSync("bash", ["-s"], { input: factsScript(query), encoding: "utf8" });
   assert.equal(out.status, 0, out.stderr);
   const facts = parseFacts(out.stdout, query);
@@ -65,6 +69,14 @@ test("the fact script reports hashes, modes and owners of files, and misses abse
   assert.ok(facts.dirs[dir]);
   assert.match(facts.packages.bash ?? "", /^\d/);
   assert.equal(facts.packages["surely-not-installed-pkg"], undefined);
+  assert.deepEqual(facts.dueHandlers, ["demo/due"]);
+});
+
+test("a handler whose guard fails is due even when no file changed", () => {
+  const withGuard: RoleState = { ...role, handlers: [{ name: "get cert", when: ["/etc/demo/req"], run: "true", unless: "test -s /x" }] };
+  assert.deepEqual(queryFor([withGuard]).guards, { "demo/get_cert": "test -s /x" });
+  assert.deepEqual(roleChanges(withGuard, { ...converged, dueHandlers: ["demo/get_cert"] }).handlers, ["get cert"]);
+  assert.deepEqual(roleChanges(withGuard, converged).handlers, []);
 });
 
 test("the fact query covers every file, package and unit of every role once", () => {
