@@ -13,7 +13,9 @@ import { parse } from "yaml";
 import { planDns } from "../../lib/dns/plan";
 import { renderZones } from "../../lib/dns/zonefile";
 import { loadStackFile } from "../../lib/stack/load";
-import { ofType, settle, startMocks, valueOf, type Recorded, type Registered } from "./pulumi-mocks";
+import { dkimKey } from "../../lib/infra/dkim";
+import { resolveSecrets } from "../../lib/pulumi/stack";
+import { loadProgram, ofType, settle, startMocks, valueOf, type Program, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 const SECRETS: Record<string, string> = {
@@ -26,13 +28,13 @@ const SECRETS: Record<string, string> = {
 };
 
 let rec: Recorded;
-let program: typeof import("../../index");
+let program: Program;
 
 before(async () => {
   process.chdir(ROOT); // the default stack file is stacks/<stack name>.yaml, relative to the project
   rec = await startMocks("hetzner", { ...SECRETS, "hcloud:token": "t", "cloudflare:apiToken": "t" },
     Object.keys(SECRETS).filter((k) => k !== "podkit:kim-password"));
-  program = await import("../../index");
+  program = loadProgram();
   await settle(rec);
 });
 
@@ -212,7 +214,7 @@ test("passwords, the relay password, the backup passphrase, userData and private
   assert.equal(await valueOf(program.hosts.mx.deployPrivateKey), rec.keys.get("mx-deploy-key")!.privateKeyOpenssh);
 
   // The secrets the program resolved from config: each a secret, even one set as plain config.
-  const { resolveSecrets } = await import("../../lib/pulumi/stack");
+  
   const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
   assert.ok(loaded.ok);
   const secrets = resolveSecrets(loaded.stack, loaded.source, new pulumi.Config("podkit"));
@@ -222,7 +224,7 @@ test("passwords, the relay password, the backup passphrase, userData and private
     assert.equal(await valueOf(out), SECRETS[`podkit:${name}`]);
   }
   // The DKIM private key, which the mail role will install.
-  const { dkimKey } = await import("../../lib/infra/dkim");
+  
   const dkim = dkimKey(new pulumi.Config("podkit"));
   assert.equal(await pulumi.isSecret(dkim.privateKeyPem), true, "the DKIM private key is a secret");
   assert.equal(await pulumi.isSecret(dkim.publicKey), false, "its public half is not (DNS shows it)");

@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startMocks } from "./pulumi-mocks";
+import { loadStackForPulumi } from "../../lib/pulumi/stack";
+import { programError, startMocks } from "./pulumi-mocks";
 
 const BROKEN = `pod: citymail
 domains: [example.org]
@@ -22,7 +23,7 @@ test("an invalid stack file fails before any resource is registered, naming file
   const file = join(mkdtempSync(join(tmpdir(), "podkit-invalid-")), "broken.yaml");
   writeFileSync(file, BROKEN);
   const rec = await startMocks("broken", { "podkit:stackFile": file }, []);
-  const err = await import("../../index").then(() => undefined, (e: unknown) => e as Error);
+  const err = programError();
   assert.ok(err, "the program fails");
   assert.equal(err.constructor.name, "RunError", "a RunError: Pulumi prints it without a stack trace");
   // Both problems, each where it is in the file (line 6 column 7: the misspelt key; line 7 column 23: the size).
@@ -33,7 +34,7 @@ test("an invalid stack file fails before any resource is registered, naming file
 });
 
 test("a stack with lab hosts is refused under Pulumi, pointing to podkit apply", async () => {
-  const { loadStackForPulumi } = await import("../../lib/pulumi/stack");
+  
   const file = join(mkdtempSync(join(tmpdir(), "podkit-lab-")), "lab.yaml");
   writeFileSync(file, "pod: lab\ndomains: [a.test]\nhosts:\n  mx:\n    lab: { name: a }\ndns:\n  zonefile: { nameservers: [ns.a.test] }\n");
   assert.throws(() => loadStackForPulumi(file), (e: Error) => {

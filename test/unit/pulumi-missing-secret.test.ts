@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
-import { startMocks } from "./pulumi-mocks";
+import { programError, startMocks } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -25,7 +25,7 @@ test("a missing secret in config is reported by name", async () => {
     "podkit:backup-passphrase": "x", "podkit:sam-password": "x", "podkit:noor-password": "x",
     // relay-password and kim-password are not set
   }, ["podkit:backup-passphrase", "podkit:sam-password", "podkit:noor-password"]);
-  const err = await import("../../index").then(() => undefined, (e: unknown) => e as Error);
+  const err = programError();
   assert.ok(err, "the program fails");
   const text = readFileSync(join(ROOT, file), "utf8");
   assert.match(err.message, /missing secrets: relay-password, kim-password/);

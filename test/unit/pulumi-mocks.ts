@@ -146,3 +146,21 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
 }
 
 export const ofType = (rec: Recorded, type: string) => rec.resources.filter((r) => r.type === type);
+
+export type Program = typeof import("../../index");
+
+/** Runs the program the way Pulumi's Node.js host does: by loading index.ts (CommonJS). Call after startMocks. */
+export function loadProgram(): Program {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../../index") as Program;
+}
+
+/** The error the program stops with, if it does. */
+export function programError(): Error | undefined {
+  try {
+    loadProgram();
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
+}

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { ofType, settle, startMocks, valueOf, type Recorded } from "./pulumi-mocks";
+import { loadProgram, ofType, settle, startMocks, valueOf, type Program, type Recorded } from "./pulumi-mocks";
 
 const STACK = `pod: smallmail
 domains: [example.com]
@@ -31,14 +31,14 @@ accounts:
 
 const DKIM_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 let rec: Recorded;
-let program: typeof import("../../index");
+let program: Program;
 
 before(async () => {
   const file = join(mkdtempSync(join(tmpdir(), "podkit-zonefile-")), "small.yaml");
   writeFileSync(file, STACK);
   rec = await startMocks("small", { "podkit:stackFile": file, "podkit:ana-password": "pw", "podkit:dkim-key": DKIM_PEM },
     ["podkit:ana-password", "podkit:dkim-key"]);
-  program = await import("../../index");
+  program = loadProgram();
   await settle(rec);
 });
 
