@@ -2,5 +2,7 @@
 import type { Role } from "../lib/converge/role";
 import type { RoleName } from "../lib/stack/derive";
 import { base } from "./base/role";
+import { tls } from "./tls/role";
+import { web } from "./web/role";
 
-export const ROLES: Partial<Record<RoleName, Role>> = { base };
+export const ROLES: Partial<Record<RoleName, Role>> = { base, tls, web };

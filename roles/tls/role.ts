@@ -1,0 +1,58 @@
+// tls: one certificate per host, from ACME (Let's Encrypt, or the lab's CA),
+// covering every name the host serves; renewed by certbot.timer; after each
+// renewal every daemon that uses it is reloaded (reload.d scripts of the roles).
+import type { Role, RoleContext } from "../../lib/converge/role";
+import { renderTemplate } from "../../lib/converge/template";
+import type { RoleState } from "../../lib/converge/types";
+import { acmeEmail, serviceNames } from "../../lib/stack/derive";
+
+const WEBROOT = "/var/lib/podkit/acme";
+
+/** Where every role finds the host's certificate (certbot's live directory). */
+export function certPaths(fqdn: string) {
+  const dir = `/etc/letsencrypt/live/${fqdn}`;
+  return { fullchain: `${dir}/fullchain.pem`, key: `${dir}/privkey.pem` };
+}
+
+export const tls: Role = {
+  name: "tls",
+  state(ctx: RoleContext): RoleState {
+    const { stack, fqdn } = ctx;
+    const view = {
+      fqdn, webroot: WEBROOT,
+      names: serviceNames(stack, ctx.host).join(" "),
+      server: stack.tls.acme.directory,
+      email: acmeEmail(stack),
+    };
+    const t = (path: string) => renderTemplate("tls", path, view);
+    return {
+      role: "tls",
+      packages: ["nginx", "certbot"],
+      dirs: [
+        { path: WEBROOT, mode: 0o755 },
+        { path: "/etc/podkit/tls/reload.d", mode: 0o755 },
+      ],
+      files: [
+        { path: "/etc/nginx/nginx.conf", content: t("etc/nginx/nginx.conf") },
+        { path: "/etc/nginx/podkit.d/acme.conf", content: t("etc/nginx/podkit.d/acme.conf") },
+        { path: "/etc/podkit/tls/request", content: t("etc/podkit/tls/request") },
+        { path: "/usr/local/sbin/podkit-cert", mode: 0o755, content: t("usr/local/sbin/podkit-cert") },
+        { path: "/etc/letsencrypt/renewal-hooks/deploy/podkit-reload", mode: 0o755, content: t("etc/letsencrypt/renewal-hooks/deploy/podkit-reload") },
+      ],
+      // Debian's default site also wants port 80; the pod's nginx.conf no longer includes it, remove it for clarity.
+      absent: ["/etc/nginx/sites-enabled/default"],
+      checks: [{ name: "nginx -t", when: ["/etc/nginx/"], copy: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
+      handlers: [{
+        name: "obtain certificate",
+        when: ["/etc/podkit/tls/request"],
+        run: "/usr/local/sbin/podkit-cert",
+        unless: `cmp -s /etc/podkit/tls/request /var/lib/podkit/tls/request.done && test -s ${certPaths(fqdn).fullchain}`,
+        phase: "after-reload",
+      }],
+      services: [
+        { unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80] },
+        { unit: "certbot.timer", watch: [] },
+      ],
+    };
+  },
+};

@@ -1,0 +1,34 @@
+// web: HTTPS on the mail host for what mail software fetches: the MTA-STS
+// policy (so senders insist on TLS to the pod) and client autoconfig.
+import { mtaStsPolicy } from "../../lib/dns/plan";
+import type { Role, RoleContext } from "../../lib/converge/role";
+import { renderTemplate } from "../../lib/converge/template";
+import type { RoleState } from "../../lib/converge/types";
+import { hostFqdn, primaryDomain } from "../../lib/stack/derive";
+import { certPaths } from "../tls/role";
+
+export const web: Role = {
+  name: "web",
+  state(ctx: RoleContext): RoleState {
+    const { stack, fqdn } = ctx;
+    const view = {
+      fqdn, pod: stack.pod, primary: primaryDomain(stack), domains: stack.domains, mx: hostFqdn(stack, stack.mail!.host),
+      mtaStsNames: stack.domains.map((d) => `mta-sts.${d}`).join(" "),
+      autoconfigNames: stack.domains.map((d) => `autoconfig.${d}`).join(" "),
+      ...certPaths(fqdn),
+    };
+    const t = (path: string) => renderTemplate("web", path, view);
+    return {
+      role: "web",
+      packages: ["nginx"],
+      files: [
+        { path: "/etc/nginx/podkit.d/web.conf", content: t("etc/nginx/podkit.d/web.conf") },
+        { path: "/var/www/podkit/mta-sts/.well-known/mta-sts.txt", content: mtaStsPolicy(stack) },
+        { path: "/var/www/podkit/autoconfig/mail/config-v1.1.xml", content: t("var/www/podkit/autoconfig/mail/config-v1.1.xml") },
+        { path: "/etc/podkit/tls/reload.d/web", mode: 0o755, content: t("etc/podkit/tls/reload.d/web") },
+      ],
+      checks: [{ name: "nginx -t", when: ["/etc/nginx/"], copy: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
+      services: [{ unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80, 443] }],
+    };
+  },
+};
