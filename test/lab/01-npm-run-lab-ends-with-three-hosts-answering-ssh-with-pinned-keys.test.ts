@@ -26,8 +26,8 @@ test("npm run lab brings up hosts a, b and backup and prints their pinned host k
 test("every lab host answers SSH with exactly the host key the lab pinned", async () => {
   const state = readLabState()!;
   for (const [name, h] of Object.entries(state.hosts)) {
-    const r = await onHost(state, name, "hostname; cat /etc/ssh/ssh_host_ed25519_key.pub; cat /etc/machine-id; systemctl is-system-running");
-    assert.equal(r.code, 0, r.stderr);
+    const r = await onHost(state, name, "hostname; cat /etc/ssh/ssh_host_ed25519_key.pub; cat /etc/machine-id; systemctl is-system-running --wait");
+    assert.equal(r.code, 0, `on ${name}: ${r.stdout}${r.stderr}`);
     const [hostname, pub, machineId, running] = r.stdout.trim().split("\n");
     assert.equal(hostname, name);
     assert.equal(pub.split(" ").slice(0, 2).join(" "), h.hostKey);
