@@ -10,6 +10,7 @@
 // See docs/pulumi.md for running it.
 import * as pulumi from "@pulumi/pulumi";
 import { dkimKey } from "./lib/infra/dkim";
+import { knownHosts as knownHostsOf } from "./lib/infra/host";
 import { podHosts } from "./lib/infra/hosts";
 import { podDns } from "./lib/pulumi/dns";
 import { loadStackForPulumi, resolveSecrets, stackFilePath } from "./lib/pulumi/stack";
@@ -35,6 +36,8 @@ export const stackFile = file;
 export const addresses = Object.fromEntries(Object.entries(pod).map(([h, p]) => [h, { ipv4: p.ipv4, ipv6: p.ipv6 }]));
 /** Pinned SSH host key fingerprints by host: compare with `ssh-keygen -lf` on the console if in doubt. */
 export const hostKeys = Object.fromEntries(Object.entries(pod).map(([h, p]) => [h, p.ssh.hostKeyFingerprint]));
+/** Lines for ~/.ssh/known_hosts, so admins' own ssh trusts exactly the pinned keys: `pulumi stack output knownHosts >> ~/.ssh/known_hosts`. */
+export const knownHosts = knownHostsOf(Object.values(pod));
 /** How podkit reaches each host (the deploy key is a secret: `pulumi stack output hosts --show-secrets`). */
 export const hosts = Object.fromEntries(Object.entries(pod).map(([h, p]) => [h, {
   fqdn: p.fqdn, kind: p.kind, address: p.ssh.host, port: p.ssh.port, user: p.ssh.user,

@@ -2,7 +2,9 @@
 // about a host, whichever way it came to exist: where it is, how to reach it,
 // and the host key to pin. Values are Outputs because a new server's are known
 // only once it exists.
+import * as pulumi from "@pulumi/pulumi";
 import type { Output } from "@pulumi/pulumi";
+import { knownHostsLine } from "./ssh";
 
 export interface PodHost {
   /** The host's key in the stack file ("mx"). */
@@ -27,4 +29,11 @@ export interface PodHost {
   };
   /** Linux device of the data volume, if the host has one. */
   volumeDevice: Output<string | undefined>;
+}
+
+/** known_hosts text for every host whose public key podkit knows (name, addresses, SSH address). */
+export function knownHosts(hosts: PodHost[]): Output<string> {
+  return pulumi.all(hosts.map((h) => pulumi.all([h.ipv4, h.ipv6, h.ssh.host, h.ssh.hostKeyPublic]).apply(([v4, v6, sshHost, key]) =>
+    key ? knownHostsLine([h.fqdn, v4, v6 ?? "", sshHost], h.ssh.port, key) : undefined)))
+    .apply((lines) => lines.filter((l): l is string => l !== undefined).map((l) => `${l}\n`).join(""));
 }

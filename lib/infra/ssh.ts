@@ -17,3 +17,10 @@ export function sshFingerprint(publicKeyLine: string): string {
 export function hostKeyPin(hostKey: string): string {
   return hostKey.startsWith("SHA256:") ? hostKey.replace(/=$/, "") : sshFingerprint(hostKey);
 }
+
+/** A known_hosts line pinning `publicKeyLine` for the given names and addresses (`[name]:port` when not 22). */
+export function knownHostsLine(names: string[], port: number, publicKeyLine: string): string {
+  const [type, blob] = publicKeyLine.trim().split(/\s+/);
+  const hosts = [...new Set(names.filter(Boolean))].map((n) => (port === 22 ? n : `[${n}]:${port}`));
+  return `${hosts.join(",")} ${type} ${blob}`;
+}

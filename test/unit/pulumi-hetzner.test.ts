@@ -177,7 +177,7 @@ test("DKIM TXT content is split into 255-byte strings", () => {
   }
 });
 
-test("the pinned host key is the one cloud-init installs, with the fingerprint ssh-keygen prints", async () => {
+test("the pinned host key is the one cloud-init installs, with the fingerprint ssh-keygen prints and a known_hosts entry for admins", async () => {
   const server = one("hcloud:index/server:Server");
   const hostKey = rec.keys.get("mx-host-key")!;
   assert.match(server.inputs.userData, /^#cloud-config\n/);
@@ -193,7 +193,14 @@ test("the pinned host key is the one cloud-init installs, with the fingerprint s
   assert.equal(await valueOf(program.hostKeys.mx), printed);
   const host = await valueOf(pulumi.output(program.hosts.mx));
   assert.equal(host.hostKeyFingerprint, printed);
-  assert.deepEqual([host.address, host.port, host.user], [one("hcloud:index/server:Server").state.ipv4Address, 22, "root"]);
+  assert.deepEqual([host.address, host.port, host.user], [server.state.ipv4Address, 22, "root"]);
+
+  // known_hosts for the admins' own ssh: ssh-keygen finds the pinned key under the name and both addresses.
+  writeFileSync(join(dir, "known_hosts"), await valueOf(program.knownHosts));
+  for (const name of ["mx.example.org", server.state.ipv4Address, server.state.ipv6Address]) {
+    const found = execFileSync("ssh-keygen", ["-F", name, "-f", join(dir, "known_hosts")], { encoding: "utf8" });
+    assert.ok(found.includes(hostKey.publicKeyOpenssh.trim().split(" ")[1]), `${name} is pinned to the host key`);
+  }
 });
 
 test("passwords, the relay password, the backup passphrase, userData and private keys are Pulumi secrets", async () => {

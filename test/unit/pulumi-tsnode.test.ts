@@ -52,7 +52,7 @@ test("index.ts type-checks and runs under Pulumi's own TypeScript loader (ts-nod
   });
   const result = JSON.parse(out.trim().split("\n").pop()!);
   assert.match(result.typescript, /^5\./, "the project's TypeScript, not Pulumi's vendored 3.8");
-  assert.deepEqual(result.outputs.sort(), ["addresses", "dkimKeySource", "hostKeys", "hosts", "stackFile", "zoneFiles"]);
+  assert.deepEqual(result.outputs.sort(), ["addresses", "dkimKeySource", "hostKeys", "hosts", "knownHosts", "stackFile", "zoneFiles"]);
   assert.ok(result.types.includes("hcloud:index/server:Server"));
   assert.ok(result.types.includes("cloudflare:index/dnsRecord:DnsRecord"));
 });
