@@ -52,5 +52,5 @@ export function resolveSecrets(stack: Stack, source: SourceMap, config: pulumi.C
 }
 
 function fail(summary: string, problems: Problem[]): never {
-  throw new pulumi.RunError(`${summary}:\n${problems.map(formatProblem).join("\n")}`);
+  throw new pulumi.RunError(`${summary}\n${problems.map(formatProblem).join("\n")}`);
 }
