@@ -9,7 +9,7 @@ import { $ } from "./sh";
 import { BASE_PACKAGES, LAB, PATHS } from "./config";
 
 /** Bump when the customisation below changes, so cached trees are rebuilt. */
-const BASE_LAYOUT = 1;
+const BASE_LAYOUT = 2;
 
 interface Manifest {
   layout: number;
@@ -66,7 +66,7 @@ export async function ensureBase(log: (line: string) => void): Promise<number | 
   }
   const build = fs.mkdtempSync(path.join(PATHS.base, ".build-"));
   const root = path.join(build, "rootfs");
-  log(`lab: building the base tree (debootstrap ${LAB.suite}, ~45 s, once) ...`);
+  log(`lab: building the base tree (debootstrap ${LAB.suite}, about a minute, once) ...`);
   await $({ quiet: true })`debootstrap --variant=minbase --components=main --include=${BASE_PACKAGES.join(",")} ${LAB.suite} ${root} ${LAB.mirror}`;
   await customise(root);
   const buildMs = Date.now() - started;
@@ -99,6 +99,12 @@ async function customise(root: string): Promise<void> {
   );
   // systemd-networkd gives each host its static address from /etc/systemd/network/10-host0.network (host.ts).
   await $({ quiet: true })`chroot ${root} systemctl enable systemd-networkd.service`;
+  // Updates and security updates too, as on a production Debian host: pods in the lab get the
+  // same package versions they get in production.
+  fs.writeFileSync(
+    at("etc/apt/sources.list"),
+    `deb ${LAB.mirror} ${LAB.suite} main\ndeb ${LAB.mirror} ${LAB.suite}-updates main\ndeb ${LAB.securityMirror} ${LAB.suite}-security main\n`,
+  );
   // The lab writes /etc/resolv.conf itself (nspawn runs with --resolv-conf=off).
   fs.rmSync(at("etc/resolv.conf"), { force: true });
   await $({ quiet: true })`chroot ${root} apt-get clean`;

@@ -27,6 +27,7 @@ export const LAB = {
   /** Debian release and mirror of the base tree (also what apt inside the hosts uses). */
   suite: "bookworm",
   mirror: "http://deb.debian.org/debian",
+  securityMirror: "http://deb.debian.org/debian-security",
 } as const;
 
 /**

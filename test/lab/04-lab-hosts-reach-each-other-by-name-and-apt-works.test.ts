@@ -33,3 +33,23 @@ test("apt-get update succeeds inside a lab host", { timeout: 120_000 }, async (t
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stdout, /^(W|E): /m, "apt-get update printed warnings or errors");
 });
+
+test("a host rebooted from inside boots again, with the same pinned key", { timeout: 60_000 }, async (t) => {
+  const { connectLabHost } = await import("../../lib/lab/ssh");
+  const before = (await onHost(state, "backup", "cat /proc/sys/kernel/random/boot_id")).stdout.trim();
+  await onHost(state, "backup", "systemctl reboot");
+  const started = Date.now();
+  let after = before;
+  while (after === before && Date.now() - started < 30_000) {
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const ssh = await connectLabHost(state, "backup");
+      after = (await ssh.execCommand("cat /proc/sys/kernel/random/boot_id")).stdout.trim() || before;
+      ssh.dispose();
+    } catch {
+      /* still rebooting */
+    }
+  }
+  t.diagnostic(`backup rebooted and answered SSH again in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.notEqual(after, before, "backup did not come back from its reboot within 30 s");
+});
