@@ -2,6 +2,7 @@
 // through the lab resolver), and apt inside a host reaches the Debian mirror through the NAT.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
+import { connectLabHost } from "../../lib/lab/ssh";
 import type { LabState } from "../../lib/lab/state";
 import { ensureLab, onHost } from "./helpers";
 
@@ -35,7 +36,6 @@ test("apt-get update succeeds inside a lab host", { timeout: 120_000 }, async (t
 });
 
 test("a host rebooted from inside boots again, with the same pinned key", { timeout: 60_000 }, async (t) => {
-  const { connectLabHost } = await import("../../lib/lab/ssh");
   const before = (await onHost(state, "backup", "cat /proc/sys/kernel/random/boot_id")).stdout.trim();
   await onHost(state, "backup", "systemctl reboot");
   const started = Date.now();
