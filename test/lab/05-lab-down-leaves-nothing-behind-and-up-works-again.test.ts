@@ -61,6 +61,9 @@ test("up works again after down, with new host keys", { timeout: 120_000 }, asyn
   assert.equal(up.code, 0, up.stderr);
   const state = readLabState()!;
   reportTimings(t, state);
+  assert.equal(state.timings.baseBuildMs, null, "the base tree was rebuilt instead of reused");
+  assert.ok(state.timings.upMs < 30_000, `with the base tree cached the lab took ${state.timings.upMs} ms to come up`);
+  for (const [name, h] of Object.entries(state.timings.hosts)) assert.ok(h.totalMs < 5000, `host ${name} took ${h.totalMs} ms`);
   assert.equal((await onHost(state, "a", "hostname")).stdout.trim(), "a");
   for (const h of Object.values(state.hosts)) assert.ok(!keysBefore.includes(h.hostKey), "a host kept its key across down/up: clones are not fresh");
   const status = await podkit("lab", "status");
