@@ -1,9 +1,7 @@
 // The DNS plan as RFC 1035 zone files, for any DNS server (knot, BIND, NSD, a
 // registrar's import box). Names are absolute, one record per line, grouped
 // by name, each group preceded by a comment saying why it exists.
-import { loadPod, type LoadPodOptions } from "../stack/pod";
 import type { Stack } from "../stack/schema";
-import { planDns } from "./plan";
 import { rdata, type DnsRecord } from "./records";
 
 export interface ZoneFile {
@@ -48,14 +46,4 @@ function renderZone(stack: Stack, zone: string, records: DnsRecord[], opts: Zone
     lines.push(`${`${r.name}.`.padEnd(width)} ${r.ttl} IN ${r.type.padEnd(5)} ${rdata(r)}`);
   }
   return `${lines.join("\n")}\n`;
-}
-
-/**
- * Everything `podkit zone` does short of printing: load and validate the stack,
- * look up host addresses (existing hosts, the running lab), make sure the DKIM
- * key exists, plan the records and render one zone file per zone.
- */
-export async function zoneFilesForStackFile(stackPath: string, opts: LoadPodOptions & ZoneOptions = {}): Promise<ZoneFile[]> {
-  const pod = loadPod(stackPath, { generate: true, requireAddresses: true, ...opts });
-  return renderZones(pod.stack, planDns(pod.stack, pod.dns), opts);
 }

@@ -72,8 +72,9 @@ export async function podZones(state: LabState, serial: number, warn: (line: str
   for (const pod of LAB_PODS) {
     try {
       // Loaded here, not at the top: a broken stack module must not stop the lab itself.
-      const { zoneFilesForStackFile } = require("../dns/zonefile") as typeof import("../dns/zonefile");
-      const files = await zoneFilesForStackFile(path.join(REPO_ROOT, pod.stack), { serial, log: warn });
+      const { zoneFilesForStackFile } = require("../dns/stack-zones") as typeof import("../dns/stack-zones");
+      // Lab pods are throwaway: every secret they name (passwords too) gets a random value in stacks/lab-*.secrets.yaml.
+      const files = await zoneFilesForStackFile(path.join(REPO_ROOT, pod.stack), { serial, log: warn, generateAll: true });
       const mine = files.find((f) => f.zone === pod.zone);
       if (!mine) throw new Error(`it renders no zone ${pod.zone}`);
       out.push(...files);

@@ -1,7 +1,7 @@
 // `podkit zone <stack>`: the pod's DNS records as zone files.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { zoneFilesForStackFile } from "../../dns/zonefile";
+import { zoneFilesForStackFile } from "../../dns/stack-zones";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
 import { withStackErrors } from "../report";
