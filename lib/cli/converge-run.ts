@@ -3,7 +3,11 @@
 import { convergeHost, ConvergeError, type HostReport } from "../converge/apply";
 import { planWork } from "../converge/pod";
 import { HostKeyMismatch, Session } from "../converge/ssh";
-import { loadPod } from "../stack/pod";
+import { planDns } from "../dns/plan";
+import { renderZones } from "../dns/zonefile";
+import { publishLabZones } from "../lab/dns";
+import { readLabState } from "../lab/state";
+import { loadPod, type Pod } from "../stack/pod";
 import { parse } from "./args";
 import { EXIT, UsageError } from "./exit";
 import { withStackErrors } from "./report";
@@ -28,6 +32,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
     // Everything that can be wrong with the input is found here, before any connection.
     const pod = loadPod(args.positionals[0], { secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
     const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
+    if (!dryRun) await publishLabDns(pod, log);
     const started = Date.now();
     const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
       for (const r of w.missing) log(`${w.host} ${r}: not available in this version of podkit yet (skipped)`);
@@ -61,4 +66,12 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
     if (failed.length) return failed.some((e) => e instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
   });
+}
+
+/** A lab pod's DNS is the lab's: publish its zone before converging, as `pulumi up` does at Cloudflare. */
+async function publishLabDns(pod: Pod, log: (line: string) => void): Promise<void> {
+  const lab = Object.values(pod.stack.hosts).some((h) => h.lab) ? readLabState() : null;
+  if (!lab) return;
+  const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
+  for (const zone of await publishLabZones(zones, lab.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
 }

@@ -3,7 +3,7 @@
 // A checker that refuses, or a daemon that does not come back healthy, stops
 // the run with the old config live (rolled back if it had been moved in).
 import { createTwoFilesPatch } from "diff";
-import { changeCount, queryFor, roleChanges, under, type RoleChanges } from "./changes";
+import { changeCount, ENABLED_STATES, queryFor, roleChanges, under, type RoleChanges } from "./changes";
 import { factsScript, parseFacts } from "./facts";
 import { commitScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript } from "./scripts";
 import type { Session } from "./ssh";
@@ -109,7 +109,7 @@ async function commitRole(session: Session, role: RoleState, changes: RoleChange
     const now = facts.units[s.unit];
     const wanted = s.enabled !== false;
     const out: { unit: string; verb: string }[] = [];
-    if (wanted && now?.enabled !== "enabled") out.push({ unit: s.unit, verb: "enable" });
+    if (wanted && !ENABLED_STATES.has(now?.enabled ?? "")) out.push({ unit: s.unit, verb: "enable" });
     if (wanted && now?.active !== "active") out.push({ unit: s.unit, verb: "restart" });
     else if (touched) out.push({ unit: s.unit, verb: s.onChange === "restart" ? "restart" : "reload-or-restart" });
     return out;

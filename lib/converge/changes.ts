@@ -22,6 +22,9 @@ export interface RoleChanges {
   units: { unit: string; enable: boolean; start: boolean }[];
 }
 
+/** `systemctl is-enabled` answers that mean the unit starts at boot without an enable of ours. */
+export const ENABLED_STATES = new Set(["enabled", "static", "alias", "indirect", "generated", "enabled-runtime"]);
+
 export const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 const modeOf = (f: { mode?: number }) => f.mode ?? 0o644;
@@ -58,7 +61,7 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
     .map((s: ServiceSpec) => {
       const now = facts.units[s.unit] ?? { active: "", enabled: "" };
       const want = s.enabled !== false;
-      return { unit: s.unit, enable: want && now.enabled !== "enabled", start: want && now.active !== "active" };
+      return { unit: s.unit, enable: want && !ENABLED_STATES.has(now.enabled), start: want && now.active !== "active" };
     })
     .filter((u) => u.enable || u.start);
   return {

@@ -20,6 +20,14 @@ export function installScript(packages: string[], debconf: string[]): string {
   ].join("\n");
 }
 
+/**
+ * Copies a path to the same path under a root dir. (Not `cp --parents`:
+ * coreutils 9.1, Debian 12's, fails on it for files: "cp: 'etc': No such file".)
+ */
+function copyUnder(path: string, root: string): string {
+  return `mkdir -p "${root}"${q(path.replace(/\/[^/]*$/, "") || "/")} && cp -a ${q(path)} "${root}"${q(path)}`;
+}
+
 function writeFile(dest: string, change: FileChange): string {
   const f = change.file;
   return [
@@ -47,7 +55,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     `S=${q(stage)}; B=${q(backup)}`,
     'rm -rf "$S" "$B"; mkdir -p "$S" "$B"; : > "$B/.new"',
     ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
-    ...[...new Set(due.flatMap((c) => c.copy))].map((dir) => `[ -e ${q(dir)} ] && cp -a --parents ${q(dir)} "$S"/`),
+    ...[...new Set(due.flatMap((c) => c.copy))].map((dir) => `if [ -e ${q(dir)} ]; then ${copyUnder(dir, "$S")}; fi`),
     ...files.map((c) => writeFile(`${stage}${c.file.path}`, c)),
     ...absent.map((p) => `rm -f ${q(stage + p)}`),
     ...due.map((c) => [
@@ -58,12 +66,12 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     ...files.map((c) => {
       const p = c.file.path;
       return [
-        `if [ -e ${q(p)} ]; then cp -a --parents ${q(p)} "$B"/; else echo ${q(p)} >> "$B/.new"; fi`,
+        `if [ -e ${q(p)} ]; then ${copyUnder(p, "$B")}; else echo ${q(p)} >> "$B/.new"; fi`,
         `install -D -m ${modeOf(c.file).toString(8)} -o ${q(ownerOf(c.file))} -g ${q(groupOf(c.file))} ${q(stage + p)} ${q(`${p}.podkit-new`)}`,
         `mv -f ${q(`${p}.podkit-new`)} ${q(p)}`,
       ].join("\n");
     }),
-    ...absent.map((p) => `if [ -e ${q(p)} ] || [ -L ${q(p)} ]; then cp -a --parents ${q(p)} "$B"/; rm -f ${q(p)}; fi`),
+    ...absent.map((p) => `if [ -e ${q(p)} ] || [ -L ${q(p)} ]; then ${copyUnder(p, "$B")}; rm -f ${q(p)}; fi`),
     'rm -rf "$S"',
   ];
   return lines.join("\n");
@@ -77,7 +85,7 @@ export function rollbackScript(role: string): string {
     `B=${q(backup)}`,
     '[ -d "$B" ] || exit 0',
     'while IFS= read -r f; do [ -n "$f" ] && rm -f "$f"; done < "$B/.new"',
-    '(cd "$B" && find . -type f ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}"; done)',
+    '(cd "$B" && find . ! -type d ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}"; done)',
   ].join("\n");
 }
 

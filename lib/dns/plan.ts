@@ -3,7 +3,7 @@
 // record. Zone files, Cloudflare and live checks are all rendered from this.
 import { createHash } from "node:crypto";
 import {
-  addressNames, dmarcReports, hostFqdn, primaryDomain, tlsReports, zoneOf,
+  dmarcReports, hostFqdn, primaryDomain, serviceNames, tlsReports, zoneOf,
 } from "../stack/derive";
 import type { Stack } from "../stack/schema";
 import type { DnsRecord, UnplacedRecord } from "./records";
@@ -41,8 +41,10 @@ export function planDns(stack: Stack, facts: DnsFacts): DnsRecord[] {
 type Add = (r: UnplacedRecord) => void;
 
 function addressRecords(stack: Stack, host: string, addr: HostAddresses, add: Add): void {
-  for (const name of addressNames(stack, host)) {
-    const why = name === hostFqdn(stack, host) ? `host ${host}` : `${name.split(".")[0]} service on host ${host}`;
+  for (const name of serviceNames(stack, host)) {
+    const why = name === hostFqdn(stack, host) ? `host ${host}`
+      : stack.domains.includes(name) ? `the XMPP domain: its certificate is validated at this address`
+      : `${name.split(".")[0]} service on host ${host}`;
     if (addr.ipv4) add({ id: `a/${name}`, name, type: "A", value: addr.ipv4, why });
     if (addr.ipv6) add({ id: `aaaa/${name}`, name, type: "AAAA", value: addr.ipv6, why });
   }

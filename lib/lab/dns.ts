@@ -207,3 +207,25 @@ function splitRdata(rdata: string): string[] {
 
 /** Names the lab zone gives the outer services, for messages. */
 export const LAB_NAMES = { ns: `ns.${LAB.labZone}`, acme: `acme.${LAB.labZone}`, host: hostFqdn };
+
+/**
+ * Publishes new versions of pod zones the lab already serves: the lab's DNS is
+ * the lab pods' DNS provider, so `podkit apply` on a lab stack pushes its zone
+ * here the way `pulumi up` pushes records to Cloudflare.
+ */
+export async function publishLabZones(zoneFiles: { zone: string; text: string }[], served: string[]): Promise<string[]> {
+  const published: string[] = [];
+  for (const z of zoneFiles) {
+    if (!served.includes(z.zone)) continue;
+    const file = path.join(PATHS.zones, `${z.zone}.zone`);
+    const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    // Compare without the SOA serial (the time of rendering): only a real change is published.
+    const body = (t: string) => t.replace(/^(@ \d+ IN SOA \S+ \S+) \d+/m, "$1");
+    if (body(current) === body(z.text)) continue;
+    fs.writeFileSync(file, z.text);
+    await knotc("zone-reload", z.zone);
+    await $({ quiet: true })`unbound-control -c ${UNBOUND_CONF} flush_zone ${z.zone}`;
+    published.push(z.zone);
+  }
+  return published;
+}

@@ -40,7 +40,14 @@ export function rolesByHost(stack: Stack): Record<string, RoleName[]> {
   return out;
 }
 
-/** Names a host serves, each needing a certificate and an address record. */
+/**
+ * Names a host serves, each needing a certificate and an address record.
+ * On the chat host that includes the bare domain: XMPP clients and servers
+ * check the certificate against the domain itself (RFC 6120 13.7.2), and the
+ * CA validates that name over HTTP at the domain's own address. A website for
+ * the domain elsewhere must then live at www., or forward
+ * /.well-known/acme-challenge/ to the pod.
+ */
 export function serviceNames(stack: Stack, host: string): string[] {
   const names = [hostFqdn(stack, host)];
   for (const d of stack.domains) {
@@ -48,11 +55,6 @@ export function serviceNames(stack: Stack, host: string): string[] {
     if (stack.chat?.host === host) names.push(d, `conference.${d}`, `upload.${d}`);
   }
   return [...new Set(names)];
-}
-
-/** Names that need A/AAAA records pointing at a host (the XMPP domain itself only gets SRV). */
-export function addressNames(stack: Stack, host: string): string[] {
-  return serviceNames(stack, host).filter((n) => !stack.domains.includes(n) || n === hostFqdn(stack, host));
 }
 
 export const postmaster = (stack: Stack): string => `postmaster@${primaryDomain(stack)}`;
