@@ -2,7 +2,8 @@
 import type { Role } from "../lib/converge/role";
 import type { RoleName } from "../lib/stack/derive";
 import { base } from "./base/role";
+import { mail } from "./mail/role";
 import { tls } from "./tls/role";
 import { web } from "./web/role";
 
-export const ROLES: Partial<Record<RoleName, Role>> = { base, tls, web };
+export const ROLES: Partial<Record<RoleName, Role>> = { base, tls, web, mail };

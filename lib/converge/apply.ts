@@ -5,7 +5,7 @@
 import { createTwoFilesPatch } from "diff";
 import { changeCount, ENABLED_STATES, queryFor, roleChanges, under, type RoleChanges } from "./changes";
 import { factsScript, parseFacts } from "./facts";
-import { commitScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript } from "./scripts";
+import { commitScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
 import type { Facts, RoleState } from "./types";
 
@@ -56,6 +56,12 @@ export async function convergeHost(session: Session, roles: RoleState[], opts: C
     opts.progress?.(`${host}: installed ${missing.length} package(s) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
     // Packages bring default configs and units: look again before comparing files.
     facts = await gather();
+  }
+  const users = roles.flatMap((r) => r.users ?? []).filter((u) => !facts.users.includes(u.name));
+  if (users.length && !opts.dryRun) {
+    await session.must(usersScript(users), `creating users ${users.map((u) => u.name).join(" ")}`);
+    facts.users.push(...users.map((u) => u.name));
+    opts.progress?.(`${host}: created system user(s) ${users.map((u) => u.name).join(" ")}`);
   }
 
   for (const role of roles) {

@@ -38,6 +38,7 @@ export function queryFor(roles: RoleState[]): FactQuery {
     dirs: uniq(roles.flatMap((r) => (r.dirs ?? []).map((d) => d.path))),
     packages: uniq(roles.flatMap((r) => r.packages)),
     units: uniq(roles.flatMap((r) => (r.services ?? []).map((s) => s.unit))),
+    users: uniq(roles.flatMap((r) => (r.users ?? []).map((u) => u.name))),
     guards: Object.fromEntries(roles.flatMap((r) => (r.handlers ?? []).filter((h) => h.unless).map((h) => [guardName(r.role, h.name), h.unless!]))),
   };
 }

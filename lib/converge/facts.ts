@@ -8,6 +8,7 @@ export interface FactQuery {
   dirs: string[];
   packages: string[];
   units: string[];
+  users?: string[];
   /** Handler guards: name -> shell test. */
   guards?: Record<string, string>;
 }
@@ -28,6 +29,7 @@ export function factsScript(query: FactQuery): string {
     ...(query.packages.length
       ? [`dpkg-query -W -f='P \${Package} \${db:Status-Status} \${Version}\\n' ${list(query.packages)} 2>/dev/null`]
       : []),
+    ...(query.users ?? []).map((u) => `getent passwd ${q(u)} >/dev/null && printf 'W %s\\n' ${q(u)}`),
     ...Object.entries(query.guards ?? {}).map(([name, test]) => `( ${test} ) >/dev/null 2>&1 || printf 'G %s\\n' ${q(name)}`),
     ...query.units.map((u) => `printf 'U %s %s %s\\n' ${q(u)} "$(systemctl is-active ${q(u)} 2>/dev/null)" "$(systemctl is-enabled ${q(u)} 2>/dev/null)"`),
     "true",
@@ -35,7 +37,7 @@ export function factsScript(query: FactQuery): string {
 }
 
 export function parseFacts(output: string, query: FactQuery): Facts {
-  const facts: Facts = { files: {}, dirs: {}, packages: {}, units: {}, dueHandlers: [] };
+  const facts: Facts = { files: {}, dirs: {}, packages: {}, units: {}, dueHandlers: [], users: [] };
   const hashes = new Map<string, string>();
   const stats = new Map<string, { mode: number; owner: string; group: string }>();
   for (const line of output.split("\n")) {
@@ -52,6 +54,8 @@ export function parseFacts(output: string, query: FactQuery): Facts {
     } else if (kind === "P ") {
       const [, pkg, status, version] = line.split(" ");
       if (status === "installed") facts.packages[pkg] = version;
+    } else if (kind === "W ") {
+      facts.users.push(line.slice(2));
     } else if (kind === "G ") {
       facts.dueHandlers.push(line.slice(2));
     } else if (kind === "U ") {

@@ -6,6 +6,8 @@ import { hostFqdn, rolesByHost, type RoleName } from "../stack/derive";
 import type { Pod } from "../stack/pod";
 import { StackError } from "../stack/pod";
 import { ROLES } from "../../roles";
+import type { Stack } from "../stack/schema";
+import type { RoleContext } from "./role";
 import type { HostTarget } from "./ssh";
 import type { RoleState } from "./types";
 
@@ -37,14 +39,7 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
       continue;
     }
     const selected = roleNames.filter((r) => !opts.roles || opts.roles.includes(r));
-    const ctx = {
-      stack, host, fqdn: hostFqdn(stack, host), lab: spec.lab ? lab : undefined,
-      secret: (name: string) => {
-        const v = pod.secrets.get(name);
-        if (v === undefined) throw new Error(`secret "${name}" has no value`);
-        return v;
-      },
-    };
+    const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), spec.lab ? lab : undefined);
     work.push({
       host,
       target: targetFor(pod, host, lab, opts.identity),
@@ -54,6 +49,22 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
   }
   if (problems.length) throw new StackError(problems);
   return work;
+}
+
+/**
+ * What a role sees of the pod when it renders one host: the same for
+ * `podkit apply` (secrets from the secrets file) and `pulumi up` (secrets from
+ * Pulumi config, resolved first), so both render byte-identical state.
+ */
+export function roleContext(stack: Stack, host: string, lookup: (name: string) => string | undefined, lab?: LabState): RoleContext {
+  return {
+    stack, host, fqdn: hostFqdn(stack, host), lab,
+    secret: (name: string) => {
+      const v = lookup(name);
+      if (v === undefined) throw new Error(`secret "${name}" has no value`);
+      return v;
+    },
+  };
 }
 
 function targetFor(pod: Pod, host: string, lab: LabState | undefined, identity?: string): HostTarget {

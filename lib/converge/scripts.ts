@@ -28,6 +28,12 @@ function copyUnder(path: string, root: string): string {
   return `mkdir -p "${root}"${q(path.replace(/\/[^/]*$/, "") || "/")} && cp -a ${q(path)} "${root}"${q(path)}`;
 }
 
+/** System users, no login, no password: daemons and mail storage run as them. */
+export function usersScript(users: { name: string; home: string }[]): string {
+  return ["set -eu", ...users.map((u) => `getent passwd ${q(u.name)} >/dev/null || useradd --system --user-group --home-dir ${q(u.home)} --shell /usr/sbin/nologin ${q(u.name)}`)].join("\n");
+}
+
+/** A staged file gets its final mode and owner too: checkers refuse a key others could read. */
 function writeFile(dest: string, change: FileChange): string {
   const f = change.file;
   return [
@@ -35,6 +41,7 @@ function writeFile(dest: string, change: FileChange): string {
     `base64 -d > ${q(dest)} <<'PODKIT_EOF'`,
     Buffer.from(f.content).toString("base64").replace(/(.{76})/g, "$1\n"),
     "PODKIT_EOF",
+    `chown ${q(ownerOf(f))}:${q(groupOf(f))} ${q(dest)} && chmod ${modeOf(f).toString(8)} ${q(dest)}`,
   ].join("\n");
 }
 
@@ -52,6 +59,10 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
   const due = checks.filter((c) => changed.some((p) => under(p, c.when)));
   const lines = [
     "set -eu",
+    // podkit's own dir is traversable (the ACME webroot lives under it); staged and
+    // backed-up copies of secret files must be no easier to read than the files.
+    `install -d -m 755 ${STATE_DIR}`,
+    "umask 077",
     `S=${q(stage)}; B=${q(backup)}`,
     'rm -rf "$S" "$B"; mkdir -p "$S" "$B"; : > "$B/.new"',
     ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),

@@ -12,6 +12,11 @@ export interface FileSpec {
   secret?: boolean;
 }
 
+export interface UserSpec {
+  name: string;
+  home: string;
+}
+
 export interface DirSpec {
   path: string;
   mode?: number;
@@ -65,6 +70,8 @@ export interface RoleState {
   /** debconf answers set before packages install (debconf-set-selections lines). */
   debconf?: string[];
   packages: string[];
+  /** System users the role's files and daemons run as (created right after packages). */
+  users?: UserSpec[];
   dirs?: DirSpec[];
   files: FileSpec[];
   /** Files that must not exist (a package's default site, say); removed with a backup. */
@@ -82,6 +89,8 @@ export interface Facts {
   /** Installed version of each package, absent when not installed. */
   packages: Record<string, string | undefined>;
   units: Record<string, { active: string; enabled: string }>;
+  /** System users that exist. */
+  users: string[];
   /** Handler guards (`unless`) that failed, by handler name. */
   dueHandlers: string[];
 }

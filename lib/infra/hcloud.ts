@@ -153,6 +153,8 @@ export class HcloudHost extends pulumi.ComponentResource {
         privateKey: this.deployPrivateKey,
       },
       volumeDevice: this.volumeDevice,
+      machineId: this.serverId,
+      resource: this,
     };
   }
 }

@@ -29,6 +29,14 @@ export interface PodHost {
   };
   /** Linux device of the data volume, if the host has one. */
   volumeDevice: Output<string | undefined>;
+  /**
+   * Changes when the machine is replaced (a new Hetzner server id), so its
+   * roles run again on the empty machine; absent for existing hosts, whose
+   * identity is their pinned host key.
+   */
+  machineId?: Output<string>;
+  /** What the host is made of (server, firewall, volume, PTRs): role resources wait for all of it. */
+  resource?: pulumi.Resource;
 }
 
 /** known_hosts text for every host whose public key podkit knows (name, addresses, SSH address). */

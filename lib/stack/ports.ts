@@ -30,6 +30,7 @@ const ROLE_PORTS: Record<RoleName, Omit<PodPort, "role">[]> = {
     { protocol: "tcp", port: 465, service: "submissions", why: "mail clients send over implicit TLS (RFC 8314)" },
     { protocol: "tcp", port: 587, service: "submission", why: "mail clients send with STARTTLS" },
     { protocol: "tcp", port: 993, service: "imaps", why: "mail clients read over IMAPS" },
+    { protocol: "tcp", port: 4190, service: "managesieve", why: "mail clients edit their filters and vacation replies (ManageSieve, TLS required)" },
   ],
   xmpp: [
     { protocol: "tcp", port: XMPP_PORTS.client, service: "xmpp-client", why: "XMPP clients (STARTTLS)" },

@@ -142,8 +142,6 @@ const mail = z
       .describe("MTA-STS (RFC 8461): tells senders to require TLS with a valid certificate when delivering to the pod."),
     tlsReports: address.optional()
       .describe("Where TLS-RPT reports go; must be an account or alias. Default: the DMARC reports address."),
-    encryptMailboxes: z.boolean().default(true)
-      .describe("Encrypt stored mail with Dovecot's mail_crypt (per-user keys protected by the user's password)."),
   })
   .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), DKIM, SPF and DMARC.");
 

@@ -1,0 +1,107 @@
+// The roles of every host under `pulumi up`: one RoleResource per (host, role),
+// in ROLE_ORDER on each host, each waiting for the role before it, for the
+// host's infrastructure and for the pod's DNS records (ACME validates names
+// through DNS). The set of resources is known at plan time; only their inputs
+// wait for values (secrets, keys, addresses). Each role renders with the same
+// RoleContext `podkit apply` uses (roleContext), so both front doors put
+// byte-identical files on a host.
+import * as pulumi from "@pulumi/pulumi";
+import { roleContext } from "../converge/pod";
+import type { Role } from "../converge/role";
+import type { DkimKey } from "../infra/dkim";
+import type { PodHost } from "../infra/host";
+import { rolesByHost, type RoleName } from "../stack/derive";
+import type { Stack } from "../stack/schema";
+import { GENERATED } from "../stack/secrets";
+import { ROLES } from "../../roles";
+import { RoleResource, splitRoleState } from "./role-resource";
+
+/** Config key holding the private key podkit logs in to existing hosts with (hcloud hosts get a generated deploy key). */
+export const SSH_KEY_CONFIG = "sshPrivateKey";
+
+export interface PodRolesArgs {
+  /** Secret values from Pulumi config, by the name the stack gives them. */
+  secrets: Record<string, pulumi.Output<string>>;
+  dkim?: DkimKey;
+  /** podkit:sshPrivateKey, for existing hosts. */
+  sshPrivateKey?: pulumi.Output<string>;
+  /** What every role waits for besides its host: the DNS records. */
+  dependsOn?: pulumi.Resource[];
+}
+
+/** Role resources by host and role; roles this version of podkit does not have yet are skipped with a warning. */
+export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: PodRolesArgs): Record<string, Partial<Record<RoleName, RoleResource>>> {
+  const byHost = rolesByHost(stack);
+  const keyless = Object.keys(byHost).filter((h) => hosts[h].kind === "existing");
+  if (keyless.length && !args.sshPrivateKey) {
+    throw new pulumi.RunError(
+      `podkit logs in to the existing host(s) ${keyless.join(", ")} with the private key in Pulumi config podkit:${SSH_KEY_CONFIG}, ` +
+      `which is not set: pulumi config set --secret podkit:${SSH_KEY_CONFIG} < ~/.ssh/id_ed25519 (a key root's authorized_keys accepts)`);
+  }
+  const lookup: Record<string, pulumi.Output<string>> = { ...args.secrets };
+  if (args.dkim) lookup[GENERATED.dkimKey] = args.dkim.privateKeyPem;
+
+  const out: Record<string, Partial<Record<RoleName, RoleResource>>> = {};
+  for (const [host, names] of Object.entries(byHost)) {
+    const h = hosts[host];
+    // A missing key fails the provider's check, which names the property.
+    const privateKey = h.kind === "existing" ? args.sshPrivateKey! : h.ssh.privateKey.apply((k) => k ?? "");
+    out[host] = {};
+    let previous: RoleResource | undefined;
+    for (const name of names) {
+      const role = ROLES[name];
+      if (!role) {
+        pulumi.log.warn(`${host}: role ${name} is not in this version of podkit yet: skipped`);
+        continue;
+      }
+      const values = pick(lookup, secretsUsedBy(role, stack, host) ?? Object.keys(lookup));
+      // Rendered with every secret it uses; the result is split into what may be
+      // shown (unsecret: the preview shows it) and the secret files (secret).
+      const split = pulumi.all(values).apply((v) => {
+        const state = role.state(roleContext(stack, host, (n) => v[n]));
+        const render = (hmacKey?: string) => splitRoleState(state, { hmacKey, secrets: Object.values(v), host });
+        // Only a role with secret files waits for the key that fingerprints them.
+        return state.files.some((f) => f.secret) ? privateKey.apply(render) : pulumi.output(render());
+      });
+      const resource: RoleResource = new RoleResource(`${host}-role-${name}`, {
+        host, role: name,
+        address: h.ssh.host, port: h.ssh.port, user: h.ssh.user,
+        hostKey: pulumi.all([h.ssh.hostKeyPublic, h.ssh.hostKeyFingerprint]).apply(([key, fp]) => key ?? fp),
+        hostKeyFingerprint: h.ssh.hostKeyFingerprint,
+        machineId: h.machineId,
+        privateKey,
+        state: pulumi.unsecret(split.apply((s) => s.state)),
+        secretFiles: split.apply((s) => s.secretFiles),
+      }, {
+        dependsOn: [...(previous ? [previous] : []), ...(h.resource ? [h.resource] : []), ...(args.dependsOn ?? [])],
+      });
+      out[host][name] = resource;
+      previous = resource;
+    }
+  }
+  return out;
+}
+
+/**
+ * The secrets a role reads, found by rendering it once with stand-ins, so a
+ * role that reads none (base, tls, web) does not wait for one that is known
+ * only after `up` (a generated DKIM key) and shows in full in the first
+ * preview. undefined when the role cannot render with stand-ins (it parses a
+ * key, say): it then waits for all of them.
+ */
+function secretsUsedBy(role: Role, stack: Stack, host: string): string[] | undefined {
+  const used = new Set<string>();
+  try {
+    role.state(roleContext(stack, host, (name) => {
+      used.add(name);
+      return `podkit-stand-in-for-${name}`;
+    }));
+    return [...used];
+  } catch {
+    return undefined;
+  }
+}
+
+function pick<T>(from: Record<string, T>, names: string[]): Record<string, T> {
+  return Object.fromEntries(names.filter((n) => n in from).map((n) => [n, from[n]]));
+}

@@ -1,0 +1,130 @@
+// mail: Postfix (MX on 25, submission on 587 and 465), Dovecot (IMAPS,
+// LMTP delivery, sieve, quotas), OpenDKIM (signing, checking) and OpenDMARC
+// (SPF and DMARC checking). Accounts, aliases and forwards from the stack.
+import type { Role, RoleContext } from "../../lib/converge/role";
+import { renderTemplate } from "../../lib/converge/template";
+import type { FileSpec, RoleState } from "../../lib/converge/types";
+import { postmaster } from "../../lib/stack/derive";
+import { dovecotScramSha256 } from "../../lib/stack/passwords";
+import type { Stack } from "../../lib/stack/schema";
+import { GENERATED } from "../../lib/stack/secrets";
+import { certPaths } from "../tls/role";
+
+const VMAIL_HOME = "/var/mail/vhosts";
+
+export const mail: Role = {
+  name: "mail",
+  state(ctx: RoleContext): RoleState {
+    const { stack, fqdn } = ctx;
+    const m = stack.mail!;
+    const relay = m.relay ? { ...m.relay, wrapper: m.relay.port === 465 } : undefined;
+    const view = {
+      fqdn, ...certPaths(fqdn),
+      domains: stack.domains.join(", "),
+      postmaster: postmaster(stack),
+      selector: m.dkim.selector,
+      relay,
+      // The lab has no IPv6 network; a real host listens on both.
+      inetProtocols: ctx.lab ? "ipv4" : "all",
+      ipv6: !ctx.lab,
+      resolverConf: ctx.lab ? "/etc/opendkim/unbound-lab.conf" : undefined,
+      labResolver: ctx.lab?.resolver,
+    };
+    const t = (path: string) => renderTemplate("mail", path, view);
+    const maps = postfixMaps(stack);
+    const files: FileSpec[] = [
+      { path: "/etc/postfix/main.cf", content: t("etc/postfix/main.cf") },
+      { path: "/etc/postfix/master.cf", content: t("etc/postfix/master.cf") },
+      { path: "/etc/postfix/submission_header_checks", content: t("etc/postfix/submission_header_checks") },
+      { path: "/etc/postfix/vmailbox", content: maps.vmailbox },
+      { path: "/etc/postfix/virtual", content: maps.virtual },
+      { path: "/etc/postfix/sender_logins", content: maps.senderLogins },
+      { path: "/etc/aliases", content: t("etc/aliases") },
+      { path: "/etc/dovecot/dovecot.conf", content: t("etc/dovecot/dovecot.conf") },
+      { path: "/etc/dovecot/users", content: dovecotUsers(ctx), mode: 0o640, group: "dovecot", secret: true },
+      { path: "/etc/opendkim.conf", content: t("etc/opendkim.conf") },
+      { path: `/etc/dkimkeys/${m.dkim.selector}.private`, content: ctx.secret(GENERATED.dkimKey), mode: 0o600, owner: "opendkim", group: "opendkim", secret: true },
+      { path: "/etc/opendmarc.conf", content: t("etc/opendmarc.conf") },
+      { path: "/etc/opendmarc/ignore.hosts", content: t("etc/opendmarc/ignore.hosts") },
+      { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
+    ];
+    if (relay) {
+      files.push({
+        path: "/etc/postfix/sasl_passwd", mode: 0o600, secret: true,
+        content: `[${relay.host}]:${relay.port} ${relay.username}:${ctx.secret(relay.password.secret)}\n`,
+      });
+    }
+    if (ctx.lab) files.push({ path: "/etc/opendkim/unbound-lab.conf", content: t("etc/opendkim/unbound-lab.conf") });
+
+    const postmap = (name: string) => ({ name: `postmap ${name}`, when: [`/etc/postfix/${name}`], run: `postmap /etc/postfix/${name}` });
+    return {
+      role: "mail",
+      // Answer debconf before postfix installs, or it asks (and writes a main.cf of its own).
+      debconf: [
+        "postfix postfix/main_mailer_type select No configuration",
+        `postfix postfix/mailname string ${fqdn}`,
+      ],
+      packages: [
+        "postfix", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
+        "opendkim", "opendmarc", "publicsuffix",
+      ],
+      users: [{ name: "vmail", home: VMAIL_HOME }],
+      // setgid like Debian's /var/mail, which new directories under it inherit anyway.
+      dirs: [{ path: VMAIL_HOME, mode: 0o2750, owner: "vmail", group: "vmail" }],
+      files,
+      checks: [
+        { name: "postfix check", when: ["/etc/postfix/"], copy: ["/etc/postfix"], run: "postfix -c {stage}/etc/postfix check" },
+        { name: "doveconf", when: ["/etc/dovecot/"], copy: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
+        {
+          // opendkim -n opens the key and resolver files it names: point the check at the staged ones.
+          name: "opendkim -n", when: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], copy: ["/etc/dkimkeys", "/etc/opendkim"],
+          run: "sed 's#/etc/dkimkeys/#{stage}/etc/dkimkeys/#; s#/etc/opendkim/#{stage}/etc/opendkim/#' {stage}/etc/opendkim.conf > {stage}/opendkim-check.conf && opendkim -n -x {stage}/opendkim-check.conf",
+        },
+        { name: "opendmarc -n", when: ["/etc/opendmarc.conf"], copy: [], run: "opendmarc -n -c {stage}/etc/opendmarc.conf" },
+      ],
+      handlers: [
+        postmap("vmailbox"), postmap("virtual"), postmap("sender_logins"),
+        ...(relay ? [postmap("sasl_passwd")] : []),
+        { name: "newaliases", when: ["/etc/aliases"], run: "newaliases" },
+      ],
+      services: [
+        { unit: "opendkim.service", watch: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], onChange: "restart", ports: [8891] },
+        { unit: "opendmarc.service", watch: ["/etc/opendmarc.conf", "/etc/opendmarc/"], onChange: "restart", ports: [8893] },
+        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [993, 4190] },
+        { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [25, 465, 587] },
+      ],
+    };
+  },
+};
+
+/** Postfix lookup tables: which addresses have mailboxes, where aliases go, who may send as what. */
+export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; senderLogins: string } {
+  const header = (what: string) => `# Managed by podkit (role mail): ${what}. Edit the stack file, not this file.\n`;
+  const vmailbox: string[] = [];
+  const virtual: string[] = [];
+  const logins: string[] = [];
+  for (const [address, account] of Object.entries(stack.accounts)) {
+    const domain = address.slice(address.indexOf("@") + 1);
+    vmailbox.push(`${address} OK`);
+    logins.push(`${address} ${address}`);
+    // A forward keeps a copy in the mailbox: the address delivers to itself and the forward targets.
+    if (account.forward.length) virtual.push(`${address} ${[address, ...account.forward].join(", ")}`);
+    for (const alias of account.aliases) {
+      const full = alias.includes("@") ? alias : `${alias}@${domain}`;
+      virtual.push(`${full} ${address}`);
+      logins.push(`${full} ${address}`);
+    }
+  }
+  return {
+    vmailbox: header("mailboxes that exist") + vmailbox.map((l) => `${l}\n`).join(""),
+    virtual: header("aliases and forwards") + virtual.map((l) => `${l}\n`).join(""),
+    senderLogins: header("which login may send as which address") + logins.map((l) => `${l}\n`).join(""),
+  };
+}
+
+/** Dovecot's passwd-file: address, password hash, quota. */
+function dovecotUsers(ctx: RoleContext): string {
+  return Object.entries(ctx.stack.accounts)
+    .map(([address, a]) => `${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret))}::::::userdb_quota_rule=*:storage=${a.quota}\n`)
+    .join("");
+}
