@@ -6,13 +6,14 @@
 //   3. the DKIM key, kept in Pulumi state so it survives any server;
 //   4. the hosts: Hetzner servers created, existing hosts described;
 //   5. DNS: Cloudflare records, or zone files as a stack output;
-//   6. the roles on each host (next: one dynamic resource per host and role).
+//   6. the roles on each host: one dynamic resource per host and role.
 // See docs/pulumi.md for running it.
 import * as pulumi from "@pulumi/pulumi";
 import { dkimKey } from "./lib/infra/dkim";
 import { knownHosts as knownHostsOf } from "./lib/infra/host";
 import { podHosts } from "./lib/infra/hosts";
 import { podDns } from "./lib/pulumi/dns";
+import { podRoles, SSH_KEY_CONFIG } from "./lib/pulumi/roles";
 import { loadStackForPulumi, resolveSecrets, stackFilePath } from "./lib/pulumi/stack";
 
 const config = new pulumi.Config("podkit");
@@ -24,12 +25,17 @@ const pod = podHosts(stack);
 const dns = podDns(stack, pod, dkim);
 
 // ---- Roles --------------------------------------------------------------------
-// Applied here, after hosts and DNS exist: for each host, rolesByHost(stack)[host]
-// in order, one dynamic resource per (host, role) whose inputs are the role's
-// rendered desired state, reaching the host through `pod[host].ssh` (pinned host
-// key, deploy key) and taking `secrets` and `dkim` as Pulumi secrets. Until then
-// `secrets` is read only so that a missing one fails now, not halfway through.
+// After hosts and DNS exist: for each host, rolesByHost(stack)[host] in order,
+// one dynamic resource per (host, role) whose inputs are the role's rendered
+// desired state, reaching the host through `pod[host].ssh` (pinned host key;
+// the generated deploy key, or podkit:sshPrivateKey for existing hosts).
+// `pulumi preview` shows which role on which host changes, file by file.
 // --------------------------------------------------------------------------------
+const roleResources = podRoles(stack, pod, {
+  secrets, dkim,
+  sshPrivateKey: config.getSecret(SSH_KEY_CONFIG),
+  dependsOn: dns.cloudflare ? [dns.cloudflare] : [],
+});
 
 export const stackFile = file;
 /** Public addresses by host, as DNS publishes them. */
@@ -48,3 +54,6 @@ export const hosts = Object.fromEntries(Object.entries(pod).map(([h, p]) => [h, 
 export const dkimKeySource = dkim?.source;
 /** For dns.zonefile stacks: the complete zone files to load into the pod's DNS servers. */
 export const zoneFiles = dns.zoneFiles;
+/** By host and role: what the last converge changed, and the hash of the desired state it converged to. */
+export const roles = Object.fromEntries(Object.entries(roleResources).map(([h, rs]) => [h,
+  Object.fromEntries(Object.entries(rs).map(([r, res]) => [r, { changed: res!.changed, stateHash: res!.stateHash }]))]));

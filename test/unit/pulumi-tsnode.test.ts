@@ -27,11 +27,14 @@ require(tsnodeRequire).register({
 });
 const pulumi = require(path.join(pulumiDir, "index.js"));
 const { generateKeyPairSync } = require("crypto");
-const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" });
+const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const rsa = pair.publicKey.export({ type: "spki", format: "pem" });
+const rsaPrivate = pair.privateKey.export({ type: "pkcs8", format: "pem" });
 const types = [];
 pulumi.runtime.setMocks({
   newResource: (a) => { types.push(a.type); return { id: String(types.length), state: { ...a.inputs, ipAddress: "203.0.113.9",
-    ipv4Address: "203.0.113.9", ipv6Address: "2001:db8::1", publicKeyPem: rsa,
+    ipv4Address: "203.0.113.9", ipv6Address: "2001:db8::1", publicKeyPem: rsa, privateKeyPemPkcs8: rsaPrivate,
+    privateKeyOpenssh: "-----BEGIN OPENSSH PRIVATE KEY-----\\n(mock)\\n-----END OPENSSH PRIVATE KEY-----\\n",
     publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm1cR0bK2p9P0Zf3Rk4s7Qz9yXw6v5u4t3s2r1q0p9o" } }; },
   call: () => ({ id: "0123456789abcdef0123456789abcdef" }),
 }, "podkit", "hetzner").then(async () => {
@@ -52,7 +55,7 @@ test("index.ts type-checks and runs under Pulumi's own TypeScript loader (ts-nod
   });
   const result = JSON.parse(out.trim().split("\n").pop()!);
   assert.match(result.typescript, /^5\./, "the project's TypeScript, not Pulumi's vendored 3.8");
-  assert.deepEqual(result.outputs.sort(), ["addresses", "dkimKeySource", "hostKeys", "hosts", "knownHosts", "stackFile", "zoneFiles"]);
+  assert.deepEqual(result.outputs.sort(), ["addresses", "dkimKeySource", "hostKeys", "hosts", "knownHosts", "roles", "stackFile", "zoneFiles"]);
   assert.ok(result.types.includes("hcloud:index/server:Server"));
   assert.ok(result.types.includes("cloudflare:index/dnsRecord:DnsRecord"));
 });
