@@ -29,15 +29,27 @@ export interface PodRolesArgs {
   dependsOn?: pulumi.Resource[];
 }
 
+/**
+ * The key podkit logs in to existing hosts with: podkit:sshPrivateKey, as a
+ * secret. Called before any resource is registered, so a stack with existing
+ * hosts and no key fails in `pulumi preview`, not halfway through `up`.
+ */
+export function existingHostKey(stack: Stack, config: pulumi.Config): pulumi.Output<string> | undefined {
+  const existing = Object.keys(stack.hosts).filter((h) => stack.hosts[h].existing);
+  const key = config.getSecret(SSH_KEY_CONFIG);
+  if (existing.length && !key) {
+    throw new pulumi.RunError(
+      `podkit logs in to the existing host(s) ${existing.join(", ")} with the private key in Pulumi config ${config.name}:${SSH_KEY_CONFIG}, ` +
+      `which is not set: pulumi config set --secret ${config.name}:${SSH_KEY_CONFIG} < ~/.ssh/id_ed25519 (a key that root on the host accepts)`);
+  }
+  return existing.length ? key : undefined;
+}
+
 /** Role resources by host and role; roles this version of podkit does not have yet are skipped with a warning. */
 export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: PodRolesArgs): Record<string, Partial<Record<RoleName, RoleResource>>> {
   const byHost = rolesByHost(stack);
   const keyless = Object.keys(byHost).filter((h) => hosts[h].kind === "existing");
-  if (keyless.length && !args.sshPrivateKey) {
-    throw new pulumi.RunError(
-      `podkit logs in to the existing host(s) ${keyless.join(", ")} with the private key in Pulumi config podkit:${SSH_KEY_CONFIG}, ` +
-      `which is not set: pulumi config set --secret podkit:${SSH_KEY_CONFIG} < ~/.ssh/id_ed25519 (a key root's authorized_keys accepts)`);
-  }
+  if (keyless.length && !args.sshPrivateKey) throw new Error(`no SSH private key for the existing host(s) ${keyless.join(", ")} (see existingHostKey)`);
   const lookup: Record<string, pulumi.Output<string>> = { ...args.secrets };
   if (args.dkim) lookup[GENERATED.dkimKey] = args.dkim.privateKeyPem;
 
@@ -70,7 +82,7 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
         hostKeyFingerprint: h.ssh.hostKeyFingerprint,
         machineId: h.machineId,
         privateKey,
-        state: pulumi.unsecret(split.apply((s) => s.state)),
+        state: pulumi.unsecret(split.apply((s) => ({ ...s.state, files: { ...s.state.files, ...Object.fromEntries(Object.entries(s.secretFiles).map(([p, c]) => [p, { content: c }])) } }))),
         secretFiles: split.apply((s) => s.secretFiles),
       }, {
         dependsOn: [...(previous ? [previous] : []), ...(h.resource ? [h.resource] : []), ...(args.dependsOn ?? [])],

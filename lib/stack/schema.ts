@@ -142,6 +142,10 @@ const mail = z
       .describe("MTA-STS (RFC 8461): tells senders to require TLS with a valid certificate when delivering to the pod."),
     tlsReports: address.optional()
       .describe("Where TLS-RPT reports go; must be an account or alias. Default: the DMARC reports address."),
+    postfix: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "a Postfix parameter name (e.g. message_size_limit)"), z.union([z.string(), z.number(), z.boolean()]))
+      .default({})
+      .describe("Extra main.cf parameters for what the stack has no field for, written last in main.cf (they win). `postfix check` runs on them before they go live: a value Postfix refuses never reaches the running server.")
+      .meta({ examples: [{ message_size_limit: 104857600 }] }),
   })
   .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), DKIM, SPF and DMARC.");
 

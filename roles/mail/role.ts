@@ -29,6 +29,7 @@ export const mail: Role = {
       ipv6: !ctx.lab,
       resolverConf: ctx.lab ? "/etc/opendkim/unbound-lab.conf" : undefined,
       labResolver: ctx.lab?.resolver,
+      extra: Object.entries(m.postfix).map(([name, value]) => ({ name, value: typeof value === "boolean" ? (value ? "yes" : "no") : String(value) })),
     };
     const t = (path: string) => renderTemplate("mail", path, view);
     const maps = postfixMaps(stack);

@@ -1,0 +1,74 @@
+// The two lab pods, a.test and b.test, applied with `podkit apply` as a user
+// would; what tests need to talk to them like real clients do.
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { Resolver } from "node:dns/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { SecretStore } from "../../lib/stack/secrets";
+import type { LabState } from "../../lib/lab/state";
+import { ensureLab, podkit, REPO } from "./helpers";
+
+export interface LabPod {
+  stack: string;
+  domain: string;
+  /** Address of the pod's host, and its name as certificates carry it. */
+  ip: string;
+  mx: string;
+  password(secret: string): string;
+}
+
+export interface Pods {
+  lab: LabState;
+  a: LabPod;
+  b: LabPod;
+  /** The lab CAs, for clients' `ca:` option. */
+  ca: Buffer;
+  /** A resolver asking the lab DNS, for clients that look names up themselves (mailauth). */
+  resolver: Resolver;
+}
+
+const TIMINGS = path.join(tmpdir(), "podkit-lab-apply-timings.json");
+
+/** Applies a stack, failing loudly; returns the parsed --json report and how long it took. */
+export async function apply(stack: string, ...extra: string[]): Promise<{ changes: number; seconds: number; report: any; stderr: string }> {
+  const t = Date.now();
+  const r = await podkit("apply", stack, "--json", ...extra);
+  const seconds = (Date.now() - t) / 1000;
+  let report: any;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`podkit apply ${stack} printed no report (exit ${r.code}):\n${r.stderr}`);
+  }
+  if (r.code !== 0) Object.assign(report, { exitCode: r.code });
+  return { changes: report.changes, seconds, report, stderr: r.stderr };
+}
+
+/** The lab, with both pods applied. The first call in a lab's life records the cold apply times. */
+export async function ensurePods(): Promise<Pods> {
+  const lab = await ensureLab();
+  const results = await Promise.all(["stacks/lab-a.yaml", "stacks/lab-b.yaml"].map((s) => apply(s)));
+  for (const [i, r] of results.entries()) {
+    if (r.report.exitCode) throw new Error(`podkit apply ${["lab-a", "lab-b"][i]} failed:\n${r.stderr}`);
+  }
+  const known = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;
+  if (!known || known.upAt !== lab.upAt) {
+    writeFileSync(TIMINGS, JSON.stringify({ upAt: lab.upAt, first: results.map((r) => ({ seconds: r.seconds, changes: r.changes })) }));
+  }
+  const pod = (name: "a" | "b"): LabPod => {
+    const stack = `stacks/lab-${name}.yaml`;
+    const secrets = new SecretStore(path.join(REPO, `stacks/lab-${name}.secrets.yaml`));
+    return {
+      stack, domain: `${name}.test`, ip: lab.hosts[name].address, mx: `mx.${name}.test`,
+      password: (secret) => secrets.get(secret) ?? (() => { throw new Error(`no secret ${secret}`); })(),
+    };
+  };
+  const resolver = new Resolver();
+  resolver.setServers([lab.resolver]);
+  return { lab, a: pod("a"), b: pod("b"), ca: readFileSync(lab.acme.trustBundlePath), resolver };
+}
+
+/** Cold apply figures recorded by the first ensurePods() of this lab. */
+export function firstApplyTimings(): { first: { seconds: number; changes: number }[] } | null {
+  return existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;
+}
