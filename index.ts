@@ -13,13 +13,14 @@ import { dkimKey } from "./lib/infra/dkim";
 import { knownHosts as knownHostsOf } from "./lib/infra/host";
 import { podHosts } from "./lib/infra/hosts";
 import { podDns } from "./lib/pulumi/dns";
-import { podRoles, SSH_KEY_CONFIG } from "./lib/pulumi/roles";
+import { existingHostKey, podRoles } from "./lib/pulumi/roles";
 import { loadStackForPulumi, resolveSecrets, stackFilePath } from "./lib/pulumi/stack";
 
 const config = new pulumi.Config("podkit");
 const file = stackFilePath(config);
 const { stack, source } = loadStackForPulumi(file);
 const secrets = resolveSecrets(stack, source, config);
+const sshPrivateKey = existingHostKey(stack, config);
 const dkim = stack.mail ? dkimKey(config) : undefined;
 const pod = podHosts(stack);
 const dns = podDns(stack, pod, dkim);
@@ -33,7 +34,7 @@ const dns = podDns(stack, pod, dkim);
 // --------------------------------------------------------------------------------
 const roleResources = podRoles(stack, pod, {
   secrets, dkim,
-  sshPrivateKey: config.getSecret(SSH_KEY_CONFIG),
+  sshPrivateKey,
   dependsOn: dns.cloudflare ? [dns.cloudflare] : [],
 });
 

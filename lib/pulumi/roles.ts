@@ -82,7 +82,7 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
         hostKeyFingerprint: h.ssh.hostKeyFingerprint,
         machineId: h.machineId,
         privateKey,
-        state: pulumi.unsecret(split.apply((s) => ({ ...s.state, files: { ...s.state.files, ...Object.fromEntries(Object.entries(s.secretFiles).map(([p, c]) => [p, { content: c }])) } }))),
+        state: pulumi.unsecret(split.apply((s) => s.state)),
         secretFiles: split.apply((s) => s.secretFiles),
       }, {
         dependsOn: [...(previous ? [previous] : []), ...(h.resource ? [h.resource] : []), ...(args.dependsOn ?? [])],

@@ -1,0 +1,138 @@
+// The roles under `pulumi up`, for stacks/hetzner.yaml under Pulumi's mocks:
+// one dynamic resource per (host, role) in apply order, each waiting for the
+// one before it, the server and the DNS records; inputs that are the state
+// `podkit apply` would render, with every password and key a secret.
+import assert from "node:assert/strict";
+import { join, resolve } from "node:path";
+import { before, test } from "node:test";
+import { roleContext } from "../../lib/converge/pod";
+import { forTests, type RoleInputs } from "../../lib/pulumi/role-resource";
+import { ROLE_ORDER, rolesByHost } from "../../lib/stack/derive";
+import { loadStackFile } from "../../lib/stack/load";
+import { ROLES } from "../../roles";
+import { loadProgram, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
+
+const ROOT = resolve(__dirname, "../..");
+const ROLE_TYPE = "pulumi-nodejs:dynamic/podkit:Role";
+const SECRETS: Record<string, string> = {
+  "podkit:relay-password": "relay-pw-7Hq",
+  "podkit:backup-passphrase": "correct horse battery staple",
+  "podkit:sam-password": "sam-pw-1",
+  "podkit:noor-password": "noor-pw-2",
+  "podkit:kim-password": "kim-pw-3",
+};
+
+// The mocks hand newResource no options; the monitor sees the dependencies
+// (dependsOn and those of Output inputs), as URNs: record them by name.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: Record<string, any> } };
+const dependencies = new Map<string, string[]>();
+const register = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: { getName(): string; getDependenciesList(): string[] }, callback: unknown) {
+  dependencies.set(req.getName(), req.getDependenciesList());
+  return register.call(this, req, callback);
+};
+
+let rec: Recorded;
+
+before(async () => {
+  process.chdir(ROOT);
+  rec = await startMocks("hetzner", { ...SECRETS, "hcloud:token": "t", "cloudflare:apiToken": "t" }, Object.keys(SECRETS));
+  loadProgram();
+  await settle(rec);
+});
+
+const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
+assert.ok(loaded.ok);
+const stack = loaded.stack;
+/** The roles this version can apply on mx, in apply order (more appear as roles land). */
+const expected = rolesByHost(stack).mx.filter((r) => ROLES[r]);
+const roleResources = () => ofType(rec, ROLE_TYPE);
+const byName = (name: string): Registered => {
+  const r = roleResources().find((x) => x.name === name);
+  assert.ok(r, `a role resource ${name}`);
+  return r;
+};
+const urnOf = (r: Registered) => `urn:pulumi:hetzner::podkit::${r.type}::${r.name}`;
+
+test("the mocked program creates a role resource for every role on every host, in dependency order", () => {
+  assert.ok(expected.length >= 3 && expected.slice(0, 3).join() === "base,tls,web", `base, tls, web at least: ${expected}`);
+  assert.deepEqual(roleResources().map((r) => r.name).sort(), expected.map((r) => `mx-role-${r}`).sort());
+
+  // Follow the dependencies from the role that depends on no other role: the chain is ROLE_ORDER.
+  const roleUrns = new Map(roleResources().map((r) => [urnOf(r), r.inputs.role as string]));
+  const rolesBefore = (r: Registered) => (dependencies.get(r.name) ?? []).filter((u) => roleUrns.has(u)).map((u) => roleUrns.get(u)!);
+  const chain: string[] = [];
+  let next = roleResources().filter((r) => rolesBefore(r).length === 0);
+  while (next.length === 1) {
+    chain.push(next[0].inputs.role);
+    next = roleResources().filter((r) => rolesBefore(r).includes(chain[chain.length - 1]));
+  }
+  assert.equal(next.length, 0, "one chain, no branches");
+  assert.deepEqual(chain, expected, "each role waits for the one before it");
+  assert.deepEqual(chain, ROLE_ORDER.filter((r) => chain.includes(r)));
+
+  // Every role waits for the whole host (server, volume attachment) and for every DNS record.
+  const server = ofType(rec, "hcloud:index/server:Server")[0];
+  const records = ofType(rec, "cloudflare:index/dnsRecord:DnsRecord");
+  assert.ok(records.length > 30);
+  for (const r of roleResources()) {
+    const deps = dependencies.get(r.name) ?? [];
+    assert.ok(deps.some((u) => u.endsWith(`hcloud:index/server:Server::${server.name}`)), `${r.name} waits for the server`);
+    assert.ok(deps.some((u) => u.includes("volumeAttachment:VolumeAttachment::")), `${r.name} waits for the data volume`);
+    for (const d of records) assert.ok(deps.some((u) => u.endsWith(`::${d.name}`)), `${r.name} waits for DNS record ${d.name}`);
+  }
+});
+
+test("a role resource reaches its host through the pinned key and the deploy key, and is told which machine it is", () => {
+  const server = ofType(rec, "hcloud:index/server:Server")[0];
+  const hostKey = rec.keys.get("mx-host-key")!;
+  for (const r of roleResources()) {
+    assert.equal(r.inputs.host, "mx");
+    assert.equal(r.inputs.address, server.state.ipv4Address);
+    assert.deepEqual([r.inputs.port, r.inputs.user], [22, "root"]);
+    assert.equal(r.inputs.hostKey, hostKey.publicKeyOpenssh.trim());
+    assert.match(r.inputs.hostKeyFingerprint, /^SHA256:/);
+    assert.equal(r.inputs.machineId, server.id, "a new server id means a new machine to converge");
+    assert.equal(r.inputs.privateKey, rec.keys.get("mx-deploy-key")!.privateKeyOpenssh);
+  }
+});
+
+test("the inputs are the state podkit apply renders for the same stack and secrets", () => {
+  const values: Record<string, string> = Object.fromEntries(Object.entries(SECRETS).map(([k, v]) => [k.replace(/^podkit:/, ""), v]));
+  values["dkim-key"] = rec.keys.get("dkim-key")!.privateKeyPemPkcs8;
+  for (const name of expected) {
+    const r = byName(`mx-role-${name}`);
+    const want = ROLES[name]!.state(roleContext(stack, "mx", (n) => values[n]));
+    const got = forTests.roleStateOf(r.inputs as RoleInputs);
+    // Files come back keyed by path: compare them as a set, the rest as is.
+    const sortFiles = (s: typeof want) => ({ ...s, files: [...s.files].sort((a, b) => a.path.localeCompare(b.path)) });
+    assert.deepEqual(sortFiles(got), sortFiles(want), `${name}: same desired state as podkit apply`);
+  }
+});
+
+test("role inputs that hold passwords or keys are secrets", () => {
+  const secretValues = [...Object.values(SECRETS), ...[...rec.keys.values()].flatMap((k) => [k.privateKeyOpenssh, k.privateKeyPem, k.privateKeyPemPkcs8])
+    .map((pem) => pem.split("\n")[1]).filter(Boolean)];
+  for (const r of roleResources()) {
+    assert.ok(r.secretInputs.has("privateKey"), `${r.name}: the deploy key is a secret input`);
+    assert.ok(r.secretInputs.has("secretFiles"), `${r.name}: secret file contents are a secret input`);
+    assert.ok(!r.secretInputs.has("state"), `${r.name}: the rest of the state is shown in previews`);
+    const clear = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !r.secretInputs.has(k))));
+    for (const v of secretValues) assert.ok(!clear.includes(v), `${r.name}: no password or key outside a secret`);
+    // Secret files are in state only as an HMAC; their content only in secretFiles.
+    for (const [path, f] of Object.entries(r.inputs.state.files as Record<string, { content?: string; contentHmac?: string; secret?: boolean }>)) {
+      if (!f.secret) continue;
+      assert.equal(f.content, undefined, `${r.name} ${path}: no content in state`);
+      assert.match(f.contentHmac ?? "", /^[0-9a-f]{64}$/);
+      assert.ok(typeof r.inputs.secretFiles[path] === "string", `${r.name} ${path}: content in secretFiles`);
+    }
+  }
+  // The mail role, once it exists, has password files and the DKIM key: they must be among the secret files.
+  const mail = roleResources().find((r) => r.inputs.role === "mail");
+  if (mail) {
+    const secretPaths = Object.keys(mail.inputs.secretFiles);
+    assert.ok(secretPaths.some((p) => p.startsWith("/etc/dkimkeys/")), "the DKIM private key is a secret file");
+    assert.ok(mail.inputs.secretFiles[secretPaths.find((p) => p.startsWith("/etc/dkimkeys/"))!].includes(rec.keys.get("dkim-key")!.privateKeyPemPkcs8.split("\n")[1]));
+  }
+});
