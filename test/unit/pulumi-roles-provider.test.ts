@@ -127,7 +127,7 @@ pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then((s
 test("the provider as Pulumi's ts-node compiles it serializes and runs the same way", () => {
   const dir = mkdtempSync(join(tmpdir(), "podkit-tsnode-provider-"));
   writeFileSync(join(dir, "serialize.js"), TSNODE_SERIALIZE);
-  const env = { ...process.env, NODE_PATH: join(ROOT, "node_modules") };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: join(ROOT, "node_modules") };
   delete env.NODE_OPTIONS;
   const text = execFileSync(process.execPath, [join(dir, "serialize.js"), ROOT], { cwd: ROOT, env, encoding: "utf8", timeout: 180_000 });
   assert.ok(text.length < 30_000 && !text.includes("NodeSSH") && !text.includes("exports.roleProvider ="), `small, no module captured (${text.length})`);
