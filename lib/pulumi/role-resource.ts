@@ -111,6 +111,10 @@ export interface PropertyDiff {
 export type RoleDiff = pulumi.dynamic.DiffResult & { detailedDiff: Record<string, PropertyDiff> };
 
 // ---- Pure helpers, serialized with the provider (no captured imports) ----------
+// They are not exported: tsc's CommonJS emit (what `pulumi up` runs, through
+// ts-node) calls an exported function as `exports.f(...)`, which would capture
+// this whole module, RoleResource and @pulumi/pulumi with it. Tests reach them
+// through `forTests`, which the provider never refers to.
 
 /** JSON with sorted keys and undefined left out: equal values, equal text, whatever the key order (state goes through Go maps). */
 function canonicalJson(value: unknown): string {
@@ -317,7 +321,7 @@ export class RoleResource extends pulumi.dynamic.Resource {
       secretFiles: pulumi.secret(args.secretFiles),
       // Outputs the provider sets; undefined inputs make them known output properties.
       fingerprints: undefined, stateHash: undefined, changed: undefined,
-    }, { ...opts, additionalSecretOutputs: ["privateKey", "secretFiles", ...(opts?.additionalSecretOutputs ?? [])] }, "podkit", "Role");
+    }, { ...opts, additionalSecretOutputs: ["privateKey", ...(opts?.additionalSecretOutputs ?? [])] }, "podkit", "Role");
   }
 }
 
