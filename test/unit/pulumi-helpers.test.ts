@@ -28,7 +28,7 @@ test("each host opens only its roles' ports: the chat host no mail ports, the ma
   const stack = stackOf("stacks/hetzner.yaml", (t) => t
     .replace("hosts:\n", "hosts:\n  xmpp:\n    hcloud: { location: fsn1 }\n")
     .replace("chat:\n  host: mx", "chat:\n  host: xmpp"));
-  assert.deepEqual(specs(stack, "mx"), ["tcp/22", "tcp/25", "tcp/443", "tcp/465", "tcp/587", "tcp/80", "tcp/993"]);
+  assert.deepEqual(specs(stack, "mx"), ["tcp/22", "tcp/25", "tcp/4190", "tcp/443", "tcp/465", "tcp/587", "tcp/80", "tcp/993"]);
   assert.deepEqual(specs(stack, "xmpp"), [
     "tcp/22", "tcp/3478", "tcp/5222", "tcp/5223", "tcp/5269", "tcp/5270", "tcp/5281", "tcp/5349", "tcp/80", "udp/3478", "udp/49152-65535",
   ]);

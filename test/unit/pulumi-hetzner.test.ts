@@ -105,7 +105,7 @@ test("the firewall opens exactly the pod's ports, SSH limited to admin addresses
   const { rules } = one("hcloud:index/firewall:Firewall").inputs as { rules: any[] };
   // The pod's services on one host (mail, chat, backup): the list a reviewer checks against the roles.
   const expected = [
-    "tcp/22", "tcp/80", "tcp/443", "tcp/25", "tcp/465", "tcp/587", "tcp/993",
+    "tcp/22", "tcp/80", "tcp/443", "tcp/25", "tcp/465", "tcp/587", "tcp/993", "tcp/4190",
     "tcp/5222", "tcp/5223", "tcp/5269", "tcp/5270", "tcp/5281", "tcp/3478", "udp/3478", "tcp/5349", "udp/49152-65535",
   ];
   const opened = rules.filter((r) => r.protocol !== "icmp").map((r) => `${r.protocol}/${r.port}`);

@@ -48,7 +48,7 @@ test("the firewall limits SSH to admin.sshFrom and opens the mail host's ports t
   const rules: any[] = fw[0].inputs.rules;
   const byPort = new Map(rules.filter((r) => r.protocol !== "icmp").map((r) => [`${r.protocol}/${r.port}`, r.sourceIps]));
   // A mail-only host: no XMPP, TURN or upload ports.
-  assert.deepEqual([...byPort.keys()].sort(), ["tcp/22", "tcp/25", "tcp/443", "tcp/465", "tcp/587", "tcp/80", "tcp/993"]);
+  assert.deepEqual([...byPort.keys()].sort(), ["tcp/22", "tcp/25", "tcp/4190", "tcp/443", "tcp/465", "tcp/587", "tcp/80", "tcp/993"]);
   assert.deepEqual(byPort.get("tcp/22"), ["198.51.100.0/24", "2001:db8:77::/48"]);
   for (const [p, from] of byPort) if (p !== "tcp/22") assert.deepEqual(from, ["0.0.0.0/0", "::/0"], p);
 });
