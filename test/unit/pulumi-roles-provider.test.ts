@@ -4,7 +4,7 @@
 // check called directly.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
@@ -81,8 +81,12 @@ function runAsEngine(providerText: string, calls: string): any {
   // No --import tsx, no NODE_OPTIONS, cwd outside the project: what the engine gives a dynamic provider (minus the cwd).
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const out = execFileSync(process.execPath, [join(dir, "run.js")], { cwd: dir, env, encoding: "utf8", timeout: 60_000 });
-  return JSON.parse(out.trim().split("\n").pop()!);
+  try {
+    const out = execFileSync(process.execPath, [join(dir, "run.js")], { cwd: dir, env, encoding: "utf8", timeout: 60_000 });
+    return JSON.parse(out.trim().split("\n").pop()!);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test("the serialized provider runs in a process with no TypeScript loader: it loads the converge core and fails to connect as Session does", async () => {
@@ -130,6 +134,7 @@ test("the provider as Pulumi's ts-node compiles it serializes and runs the same 
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: join(ROOT, "node_modules") };
   delete env.NODE_OPTIONS;
   const text = execFileSync(process.execPath, [join(dir, "serialize.js"), ROOT], { cwd: ROOT, env, encoding: "utf8", timeout: 180_000 });
+  rmSync(dir, { recursive: true, force: true });
   assert.ok(text.length < 30_000 && !text.includes("NodeSSH") && !text.includes("exports.roleProvider ="), `small, no module captured (${text.length})`);
   const olds = inputsFor(base);
   const news = inputsFor(withFile(base, "/etc/mailname", () => "x\n"));
