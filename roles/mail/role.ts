@@ -74,7 +74,14 @@ export const mail: Role = {
       dirs: [{ path: VMAIL_HOME, mode: 0o2750, owner: "vmail", group: "vmail" }],
       files,
       checks: [
-        { name: "postfix check", when: ["/etc/postfix/"], copy: ["/etc/postfix"], run: "postfix -c {stage}/etc/postfix check" },
+        {
+          // `postfix check` reports to syslog only (stderr just when it is a terminal): show what it logged.
+          name: "postfix check", when: ["/etc/postfix/"], copy: ["/etc/postfix"],
+          run: [
+            "c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')",
+            "postfix -c {stage}/etc/postfix check || { journalctl -q --sync; journalctl -q -o cat --after-cursor=\"$c\" SYSLOG_IDENTIFIER=postfix + SYSLOG_IDENTIFIER=postfix/postfix-script; exit 1; }",
+          ].join("; "),
+        },
         { name: "doveconf", when: ["/etc/dovecot/"], copy: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {
           // opendkim -n opens the key and resolver files it names: point the check at the staged ones.

@@ -31,6 +31,7 @@ const converged: Facts = {
   packages: { postfix: "3.7.11-0+deb12u1", "dovecot-core": "1:2.3.19.1" },
   units: { "demo.service": { active: "active", enabled: "enabled" } },
   dueHandlers: [],
+  users: [],
 };
 
 test("a host that matches the role needs no change", () => {
