@@ -10,6 +10,14 @@ fi
 bash scripts/setup.sh
 npx --no-install podkit lab up
 
-# The two pods: when the mail and chat roles land, apply them to the lab hosts here, e.g.
-#   npx --no-install podkit apply stacks/lab-a.yaml
-#   npx --no-install podkit apply stacks/lab-b.yaml
+# The two pods, a.test on host a and b.test on host b, applied as any user would.
+# (Secrets for lab stacks are random, in stacks/lab-*.secrets.yaml.)
+npx --no-install podkit apply stacks/lab-a.yaml &
+npx --no-install podkit apply stacks/lab-b.yaml &
+status=0
+wait %1 || status=1
+wait %2 || status=1
+if [ "$status" = 0 ]; then
+  echo "lab ready: pods a.test (10.77.0.11) and b.test (10.77.0.12); accounts and passwords in stacks/lab-*.secrets.yaml"
+fi
+exit $status

@@ -14,6 +14,8 @@ status=0
 # One runner invocation per tier so each prints its own summary; lab tests share hosts, so one at a time.
 node --import tsx --test --test-reporter=spec "${unit[@]}" "${config[@]}" || status=1
 if ((${#lab[@]})); then
+  # The lab tests bring the lab up themselves; it goes down at the end, whatever happened.
+  trap 'node bin/podkit.js lab down >/dev/null 2>&1 || true' EXIT
   node --import tsx --test --test-reporter=spec --test-concurrency=1 "${lab[@]}" || status=1
 fi
 exit $status
