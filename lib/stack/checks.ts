@@ -188,4 +188,9 @@ function checkBackup(backup: Obj, out: CrossProblem[]): void {
   if (kinds.length !== 1) {
     out.push({ path: ["backup", "target"], message: `a backup target needs exactly one of sftp or rest; it has ${kinds.length ? kinds.join(" and ") : "none"}` });
   }
+  const rest = obj(target.rest);
+  if ((rest.username === undefined) !== (rest.password === undefined)) {
+    const has = rest.username === undefined ? "password" : "username";
+    out.push({ path: ["backup", "target", "rest", has], at: "key", message: `the REST login needs both username and password; it has only ${has}` });
+  }
 }

@@ -178,10 +178,20 @@ const backupTarget = z
       .describe("A restic repository over SFTP."),
     rest: z
       .strictObject({
-        url: z.url().describe("restic REST server URL (e.g. `rclone serve restic` or rest-server, ideally in --append-only mode)."),
+        url: z.url().describe("restic REST server URL including the repository path (e.g. `https://backup.example.net:8000/citymail`, served by rest-server or `rclone serve restic` in --append-only mode). Use https: the login travels with every request."),
+        username: z.string().min(1).optional().describe("HTTP login of the pod at the REST server. Give these credentials append-only rights: a compromised pod then cannot delete its own history."),
+        password: secretRef.optional().describe("Password of `username`, as a secret reference. It is written to the pod's host (root only)."),
+        prune: z
+          .strictObject({
+            url: z.url().optional().describe("REST URL with delete rights (often another port of the same server). Default: url."),
+            username: z.string().min(1).describe("HTTP login that may delete snapshots."),
+            password: secretRef.describe("Its password, as a secret reference. Never written to the pod: only `podkit backup <stack> --prune` reads it, on the admin's machine."),
+          })
+          .optional()
+          .describe("Separate credentials for pruning (restic forget --prune with the retention below), used from the admin's machine only. Without them retention cannot be applied to an append-only repository."),
       })
       .optional()
-      .describe("A restic REST server; with --append-only the pod cannot delete its own backups."),
+      .describe("A restic REST server; with --append-only credentials for the pod and separate prune credentials, the pod cannot delete its own backups."),
   })
   .describe("Where backups go: exactly one of sftp or rest. Offsite: not the pod's own host.");
 
@@ -199,7 +209,7 @@ const backup = z
         monthly: z.number().int().min(0).max(120).default(6).describe("Monthly snapshots kept."),
       })
       .prefault({})
-      .describe("Snapshots kept (restic forget --keep-daily/weekly/monthly)."),
+      .describe("Snapshots kept (restic forget --keep-daily/weekly/monthly), applied by `podkit backup <stack> --prune`: with an append-only target only the prune credentials can delete."),
   })
   .describe("Encrypted offsite backups with restic: mailboxes, chat data and keys; checked, pruned, restorable.");
 
