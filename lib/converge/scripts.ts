@@ -61,7 +61,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     "set -eu",
     // podkit's own dir is traversable (the ACME webroot lives under it); staged and
     // backed-up copies of secret files must be no easier to read than the files.
-    `install -d -m 755 ${STATE_DIR}`,
+    `install -d -m 755 ${STATE_DIR} && install -d -m 711 ${STATE_DIR}/stage && install -d -m 700 ${STATE_DIR}/backup`,
     "umask 077",
     `S=${q(stage)}; B=${q(backup)}`,
     'rm -rf "$S" "$B"; mkdir -p "$S" "$B"; : > "$B/.new"',
@@ -69,6 +69,9 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     ...[...new Set(due.flatMap((c) => c.copy))].map((dir) => `if [ -e ${q(dir)} ]; then ${copyUnder(dir, "$S")}; fi`),
     ...files.map((c) => writeFile(`${stage}${c.file.path}`, c)),
     ...absent.map((p) => `rm -f ${q(stage + p)}`),
+    // Checkers may test that the daemon's own user can read its config (prosodyctl does):
+    // staged directories can be passed through, not listed; each file keeps its own mode.
+    'find "$S" -type d -exec chmod 711 {} +',
     ...due.map((c) => [
       `if ! out=$( (${c.run.replaceAll("{stage}", stage)}) 2>&1 ); then`,
       `  printf 'CHECK %s\\n%s\\n' ${q(c.name)} "$out"; rm -rf "$S"; exit 3`,

@@ -82,6 +82,9 @@ function checkHosts(stack: Obj, domains: string[], out: CrossProblem[]): void {
 }
 
 function checkServiceHosts(stack: Obj, out: CrossProblem[]): void {
+  if (stack.chat !== undefined && stack.mail === undefined) {
+    out.push({ path: ["chat"], at: "key", message: "chat needs mail: chat accounts are the mail accounts, with the same passwords; add a mail section" });
+  }
   const hosts = Object.keys(obj(stack.hosts));
   for (const service of ["mail", "chat", "backup"]) {
     const ref = str(obj(stack[service]).host);

@@ -18,3 +18,20 @@ export function dovecotScramSha256(address: string, password: string, iterations
   const serverKey = createHmac("sha256", salted).update("Server Key").digest();
   return `{SCRAM-SHA-256}${iterations},${salt.toString("base64")},${storedKey.toString("base64")},${serverKey.toString("base64")}`;
 }
+
+/**
+ * Prosody's internal_hashed account record (SCRAM-SHA-1, what Prosody 0.12
+ * stores and what every XMPP client can log in with), for the same password.
+ * As above, the salt comes from address and password, so an unchanged stack
+ * writes an unchanged account file.
+ * https://prosody.im/doc/modules/mod_auth_internal_hashed
+ */
+export function prosodyScramSha1(address: string, password: string, iterations = 10000) {
+  const h = createHmac("sha256", "podkit/prosody-salt").update(`${address}\0${password}`).digest("hex");
+  // Prosody's own salts are UUIDs; this one has the same shape.
+  const salt = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const salted = pbkdf2Sync(password, salt, iterations, 20, "sha1");
+  const storedKey = createHash("sha1").update(createHmac("sha1", salted).update("Client Key").digest()).digest("hex");
+  const serverKey = createHmac("sha1", salted).update("Server Key").digest("hex");
+  return { salt, iteration_count: iterations, stored_key: storedKey, server_key: serverKey };
+}

@@ -3,7 +3,7 @@
 // secrets file, `<stack>.secrets.yaml` beside it (mode 0600, never committed:
 // .gitignore), or PODKIT_SECRET_<NAME> in the environment for CI systems that
 // inject secrets that way. Under `pulumi up` it is Pulumi config (index.ts).
-import { createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import type { Path } from "./problems";
@@ -99,6 +99,15 @@ export function ensureGeneratedSecrets(stack: Stack, store: SecretStore, opts: {
 export function newDkimKey(): string {
   // 2048 bits: what receivers expect today; 4096-bit keys overflow some DNS UIs.
   return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+/**
+ * A secret for the pod's own daemons to share (the TURN secret Prosody and
+ * coturn agree on), derived from the DKIM key so both front doors have it
+ * without another secret to generate, store and back up.
+ */
+export function derivedSecret(dkimKeyPem: string, purpose: string): string {
+  return createHmac("sha256", dkimKeyPem).update(`podkit/${purpose}`).digest("base64url");
 }
 
 /** The p= value of a DKIM record: base64 of the public key's DER SubjectPublicKeyInfo. */

@@ -1,0 +1,94 @@
+-- Managed by podkit (role xmpp) for {{fqdn}}. Edit the stack file, not this file.
+-- Prosody: the pod's chat, for Conversations, Monal, Gajim, Dino and any other
+-- XMPP client, federated with every other XMPP server.
+-- Settings: https://prosody.im/doc/configure   Check: prosodyctl check config
+
+admins = { {{#admins}}"{{.}}"; {{/admins}}}
+
+-- Everything a modern client expects (XEP-0479 compliance suites).
+modules_enabled = {
+	"roster"; "saslauth"; "tls"; "disco";      -- the core of XMPP
+	"carbons";                                 -- every device sees every message (XEP-0280)
+	"mam";                                     -- server-side archive, catch up on any device (XEP-0313)
+	"smacks";                                  -- stream management: mobile clients survive flaky networks (XEP-0198)
+	"csi_simple";                              -- client state indication: fewer wake-ups on phones (XEP-0352)
+	"pep"; "private"; "bookmarks";             -- OMEMO keys, avatars, bookmarks (XEP-0163, XEP-0402)
+	"vcard4"; "vcard_legacy";                  -- profiles and avatars
+	"blocklist";                               -- blocking (XEP-0191)
+	"ping"; "time";                            -- keepalives
+	"limits";                                  -- rate limits per connection
+	"server_contact_info";                     -- who runs this server (XEP-0157)
+	"turn_external";                           -- audio/video calls through coturn (XEP-0215)
+	"cloud_notify";                            -- push notifications for iOS and Android (XEP-0357)
+	"groups";                                  -- shared roster groups from the stack
+	"admin_shell";                             -- prosodyctl shell for the admins
+}
+-- No in-band registration: accounts come from the stack only. No dialback:
+-- servers prove who they are with certificates (s2s_secure_auth below).
+modules_disabled = { "register"; "dialback"; "s2s_bidi" }
+
+allow_registration = false
+c2s_require_encryption = true
+s2s_require_encryption = true
+s2s_secure_auth = true
+
+-- XEP-0368: direct TLS next to STARTTLS, for clients and servers.
+c2s_direct_tls_ports = { 5223 }
+s2s_direct_tls_ports = { 5270 }
+-- HTTPS only (file upload); no plain HTTP listener.
+http_ports = { }
+https_ports = { 5281 }
+http_default_host = "{{uploadHost}}"
+
+-- One certificate for every name of this host (role tls), copied where
+-- Prosody, which does not run as root, can read it.
+ssl = {
+	certificate = "/etc/prosody/certs/pod.crt";
+	key = "/etc/prosody/certs/pod.key";
+}
+
+-- The same accounts and passwords as mail, hashed by podkit (SCRAM-SHA-1).
+authentication = "internal_hashed"
+storage = "internal"
+
+-- Archive: kept {{archiveDays}} days, on by default for every conversation.
+archive_expires_after = "{{archiveDays}}d"
+default_archive_policy = true
+max_archive_query_results = 250
+
+-- Members of a stack group see each other in their roster, without asking.
+groups_file = "/etc/prosody/groups.txt"
+
+-- Calls: short-lived TURN credentials from the secret coturn shares.
+turn_external_host = "{{fqdn}}"
+turn_external_port = 3478
+turn_external_tls_port = 5349
+turn_external_secret = "{{turnSecret}}"
+turn_external_ttl = 86400
+
+contact_info = {
+	abuse = { "mailto:{{abuse}}" };
+	admin = { "mailto:{{postmaster}}"{{#admins}}, "xmpp:{{.}}"{{/admins}} };
+}
+
+-- Logs go to the journal, kept privacy.logRetentionDays days (role base).
+log = { info = "*syslog" }
+pidfile = "/run/prosody/prosody.pid"
+
+{{#domains}}
+VirtualHost "{{domain}}"
+
+Component "conference.{{domain}}" "muc"
+	modules_enabled = { "muc_mam" }
+	name = "Group chats of {{domain}}"
+	restrict_room_creation = "local"
+	muc_room_default_public = false
+	muc_room_default_persistent = true
+	muc_log_expires_after = "{{archiveDays}}d"
+
+{{/domains}}
+Component "{{uploadHost}}" "http_file_share"
+	http_file_share_size_limit = {{uploadBytes}}
+	http_file_share_expires_after = {{uploadSeconds}}
+	http_file_share_access = { {{#domains}}"{{domain}}"; {{/domains}}}
+	http_external_url = "https://{{uploadHost}}:5281/"

@@ -1,0 +1,78 @@
+// Real XMPP clients against the lab pods (@xmpp/client, as a Node client would
+// be written), with the certificate checked against the lab CA.
+import * as tls from "node:tls";
+import type { Pods, LabPod } from "./pods";
+
+type Element = { name: string; attrs: Record<string, string>; children: unknown[]; getChild(n: string, ns?: string): Element | undefined; getChildren(n: string, ns?: string): Element[]; getChildText(n: string, ns?: string): string | null; is(n: string, ns?: string): boolean; getText(): string; toString(): string };
+export type { Element };
+
+let trusted: Buffer | undefined;
+/**
+ * @xmpp/client opens TLS with the platform's CAs only; the lab CA is private.
+ * NODE_EXTRA_CA_CERTS would do, but only for a process started after the lab
+ * (whose CA is new on every `lab up`), so add it here, before the library loads.
+ */
+function trust(ca: Buffer): void {
+  if (trusted) {
+    trusted = ca;
+    return;
+  }
+  trusted = ca;
+  const connect = tls.connect;
+  (tls as { connect: typeof tls.connect }).connect = ((...args: unknown[]) => {
+    if (args[0] && typeof args[0] === "object" && !(args[0] as tls.ConnectionOptions).ca) (args[0] as tls.ConnectionOptions).ca = [...tls.rootCertificates, trusted!.toString()];
+    return (connect as (...a: unknown[]) => tls.TLSSocket)(...args);
+  }) as typeof tls.connect;
+}
+
+export interface Session {
+  jid: string;
+  xmpp: any;
+  /** Stanzas received, in order. */
+  inbox: Element[];
+  /** Waits (up to ms) for a stanza matching `pred` that arrived or arrives. */
+  waitFor(pred: (el: Element) => boolean, ms?: number, what?: string): Promise<Element>;
+  iq(el: unknown, ms?: number): Promise<Element>;
+  stop(): Promise<void>;
+}
+
+export function xmlLib(): { xml: (...a: any[]) => any } {
+  return require("@xmpp/client");
+}
+
+/** Logs in as `user@pod` over STARTTLS on 5222 (or direct TLS on 5223), sends initial presence. */
+export async function login(pods: Pods, pod: LabPod, user: string, password: string, opts: { resource?: string; directTls?: boolean; presence?: boolean } = {}): Promise<Session> {
+  trust(pods.ca);
+  const { client, xml } = require("@xmpp/client");
+  const xmpp = client({
+    service: opts.directTls ? `xmpps://${pod.ip}:5223` : `xmpp://${pod.ip}:5222`,
+    domain: pod.domain, username: user, password, resource: opts.resource,
+  });
+  xmpp.reconnect?.stop?.();
+  const inbox: Element[] = [];
+  const waiters: { pred: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];
+  xmpp.on("stanza", (el: Element) => {
+    inbox.push(el);
+    for (const w of [...waiters]) if (w.pred(el)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(el); }
+  });
+  xmpp.on("error", () => undefined);
+  const address = await xmpp.start();
+  if (opts.presence !== false) await xmpp.send(xml("presence"));
+  const waitFor = (pred: (el: Element) => boolean, ms = 15_000, what = "a stanza") => {
+    const found = inbox.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise<Element>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${address}: no ${what} within ${ms / 1000}s`)), ms);
+      waiters.push({ pred, resolve: (el) => { clearTimeout(timer); resolve(el); } });
+    });
+  };
+  return {
+    jid: address.toString(), xmpp, inbox, waitFor,
+    iq: (el, ms = 15_000) => Promise.race([
+      xmpp.iqCaller.request(el, ms) as Promise<Element>,
+    ]),
+    stop: async () => { await xmpp.stop().catch(() => undefined); },
+  };
+}
+
+export const chatBody = (el: Element) => el.getChildText("body");
