@@ -6,5 +6,6 @@ import { base } from "./base/role";
 import { mail } from "./mail/role";
 import { tls } from "./tls/role";
 import { web } from "./web/role";
+import { xmpp } from "./xmpp/role";
 
-export const ROLES: Partial<Record<RoleName, Role>> = { base, tls, web, mail, backup };
+export const ROLES: Partial<Record<RoleName, Role>> = { base, tls, web, mail, xmpp, backup };
