@@ -5,6 +5,7 @@ import { planWork } from "../converge/pod";
 import { HostKeyMismatch, Session } from "../converge/ssh";
 import { planDns } from "../dns/plan";
 import { renderZones } from "../dns/zonefile";
+import { ensureLabBackupTarget, isLabTarget } from "../lab/backup-target";
 import { publishLabZones } from "../lab/dns";
 import { readLabState } from "../lab/state";
 import { loadPod, type Pod } from "../stack/pod";
@@ -33,6 +34,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
     const pod = loadPod(args.positionals[0], { secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
     const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
     if (!dryRun) await publishLabDns(pod, log);
+    if (!dryRun && (!values.role || values.role.includes("backup"))) await provideLabBackupTarget(pod, log);
     const started = Date.now();
     const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
       for (const r of w.missing) log(`${w.host} ${r}: not available in this version of podkit yet (skipped)`);
@@ -74,4 +76,14 @@ async function publishLabDns(pod: Pod, log: (line: string) => void): Promise<voi
   if (!lab) return;
   const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
   for (const zone of await publishLabZones(zones, lab.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
+}
+
+/** A lab pod backing up to the lab's backup host: that "provider" must know the pod's logins before the pod first backs up. */
+async function provideLabBackupTarget(pod: Pod, log: (line: string) => void): Promise<void> {
+  const rest = pod.stack.backup?.target.rest;
+  const lab = rest && Object.values(pod.stack.hosts).some((h) => h.lab) ? readLabState() : null;
+  if (!lab || !rest || !isLabTarget(lab, rest.url) || !rest.username || !rest.password) return;
+  const secret = (name: string) => pod.secrets.get(name) ?? "";
+  const prune = rest.prune ? [{ username: rest.prune.username, password: secret(rest.prune.password.secret) }] : [];
+  await ensureLabBackupTarget(lab, [{ username: rest.username, password: secret(rest.password.secret) }], prune, log);
 }
