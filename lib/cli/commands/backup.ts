@@ -1,0 +1,88 @@
+// `podkit backup <stack>`: run the pod's backup now, list its snapshots, check
+// the repository, or prune it with the separate prune login (from this machine).
+import { spawnSync } from "node:child_process";
+import { readLabState } from "../../lab/state";
+import { BACKUP_PATHS } from "../../../roles/backup/role";
+import { parse } from "../args";
+import { COMMON_OPTIONS, loadBackupPod, openBackupHost, secs, withBackupHost } from "../backup-host";
+import { EXIT, UsageError } from "../exit";
+import { withStackErrors } from "../report";
+
+const HELP = `usage: podkit backup <stack.yaml> [--list | --check | --prune] [--json] [--secrets FILE] [-i KEY]
+
+Without options: runs the pod's backup now on the backup host (the same unit
+the daily timer starts: a failure mails the postmaster) and shows the result.
+  --list    the repository's snapshots (--json: restic's JSON)
+  --check   run the repository check now (restic check, a seventh of the data)
+  --prune   apply backup.retention (restic forget --prune) from THIS machine with
+            backup.target.rest.prune's login, which never reaches the pod;
+            needs restic here (apt install restic)
+Exit: 0 ok, 1 the backup, check or prune failed (or the pod is not applied yet),
+65 invalid stack, 69 host unreachable.`;
+
+const OPTIONS = { ...COMMON_OPTIONS, list: { type: "boolean" }, check: { type: "boolean" }, prune: { type: "boolean" } } as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parse(argv, OPTIONS, HELP);
+  if (!args) return EXIT.OK;
+  if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${HELP}`);
+  const { values } = args;
+  if ([values.list, values.check, values.prune].filter(Boolean).length > 1) throw new UsageError(`choose one of --list, --check, --prune\n\n${HELP}`);
+  const file = args.positionals[0];
+  return withStackErrors(() => withBackupHost(async () => {
+    const pod = loadBackupPod(file, values.secrets);
+    if (values.prune) return prune(pod);
+    const session = await openBackupHost(pod, file, values.identity);
+    try {
+      if (values.list) {
+        const r = await session.run(`${BACKUP_PATHS.script} snapshots${values.json ? " --json" : ""}`);
+        process.stdout.write(`${r.stdout}\n`);
+        if (r.code !== 0) console.error(r.stderr.trim());
+        return r.code === 0 ? EXIT.OK : EXIT.FAILED;
+      }
+      const unit = values.check ? "podkit-backup-check.service" : "podkit-backup.service";
+      const t = Date.now();
+      // systemctl start waits for a oneshot unit; its log since the start is the result.
+      const r = await session.run([
+        "t0=$(date +%s)",
+        `systemctl start ${unit}; rc=$?`,
+        `journalctl -q -u ${unit} --since "@$t0" -o cat --no-pager | grep -v '^{'`,
+        `cat ${BACKUP_PATHS.state}/${values.check ? "last-check" : "last-backup"}.json 2>/dev/null | sed 's/^/status: /'`,
+        "exit $rc",
+      ].join("\n"));
+      const ok = r.code === 0;
+      if (values.json) console.log(JSON.stringify({ ok, seconds: (Date.now() - t) / 1000, log: r.stdout.trim().split("\n") }, null, 2));
+      else {
+        process.stdout.write(`${r.stdout}\n`);
+        console.log(`${values.check ? "check" : "backup"} ${ok ? "succeeded" : "FAILED (the postmaster gets a mail)"} in ${secs(Date.now() - t)}`);
+      }
+      return ok ? EXIT.OK : EXIT.FAILED;
+    } finally {
+      session.close();
+    }
+  }));
+}
+
+/** restic forget --prune with the prune login, run here: that login is never on the pod. */
+function prune(pod: ReturnType<typeof loadBackupPod>): number {
+  const b = pod.stack.backup!;
+  const login = b.target.rest?.prune;
+  if (!login) {
+    console.error("podkit backup --prune: needs backup.target.rest.prune (a login that may delete); the pod's own login is append-only");
+    return EXIT.FAILED;
+  }
+  const url = new URL(login.url ?? b.target.rest!.url);
+  url.username = encodeURIComponent(login.username);
+  url.password = encodeURIComponent(pod.secrets.get(login.password.secret)!);
+  // A lab target's certificate comes from the lab CA, which this machine does not trust system-wide.
+  const lab = Object.values(pod.stack.hosts).some((h) => h.lab) ? readLabState() : null;
+  const r = spawnSync("restic", [
+    "-r", `rest:${url.toString().replace(/\/$/, "")}`, ...(lab ? ["--cacert", lab.acme.trustBundlePath] : []),
+    "forget", "--prune", "--keep-daily", String(b.retention.daily), "--keep-weekly", String(b.retention.weekly), "--keep-monthly", String(b.retention.monthly),
+  ], { stdio: "inherit", env: { ...process.env, RESTIC_PASSWORD: pod.secrets.get(b.passphrase.secret) } });
+  if (r.error) {
+    console.error(`podkit backup --prune: cannot run restic here (${r.error.message}): apt install restic`);
+    return EXIT.FAILED;
+  }
+  return r.status === 0 ? EXIT.OK : EXIT.FAILED;
+}

@@ -1,0 +1,43 @@
+// `podkit restore <stack> [--snapshot ID]`: put a snapshot back on the pod's
+// host: services stopped, mailboxes and chat data restored, ownership fixed,
+// services started. Run `podkit apply` first: the stack makes the host, the
+// backup brings the data.
+import { BACKUP_PATHS } from "../../../roles/backup/role";
+import { parse } from "../args";
+import { COMMON_OPTIONS, loadBackupPod, openBackupHost, secs, withBackupHost } from "../backup-host";
+import { EXIT, UsageError } from "../exit";
+import { q } from "../../converge/facts";
+import { withStackErrors } from "../report";
+
+const HELP = `usage: podkit restore <stack.yaml> [--snapshot ID] [--secrets FILE] [-i KEY]
+
+Restores the latest snapshot of this host (or ID, from \`podkit backup <stack> --list\`)
+on the backup host: stops Postfix, Dovecot and Prosody, puts back mailboxes, sieve
+scripts and chat data (accounts and passwords stay as the stack says), fixes
+ownership and starts them again. Mail delivered since the rebuild is kept.
+Refuses when the host is not applied yet: run \`podkit apply <stack>\` first.
+Exit: 0 restored, 1 refused or failed, 65 invalid stack, 69 host unreachable.`;
+
+const OPTIONS = { ...COMMON_OPTIONS, snapshot: { type: "string" } } as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parse(argv, OPTIONS, HELP);
+  if (!args) return EXIT.OK;
+  if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${HELP}`);
+  const { values } = args;
+  if (values.snapshot !== undefined && !/^([0-9a-f]{8,64}|latest)$/.test(values.snapshot)) throw new UsageError(`--snapshot: "${values.snapshot}" is not a snapshot id (see podkit backup <stack> --list)`);
+  const file = args.positionals[0];
+  return withStackErrors(() => withBackupHost(async () => {
+    const pod = loadBackupPod(file, values.secrets);
+    const session = await openBackupHost(pod, file, values.identity);
+    const t = Date.now();
+    try {
+      const r = await session.run(`${BACKUP_PATHS.script} restore ${q(values.snapshot ?? "latest")} 2>&1`);
+      process.stdout.write(`${r.stdout}\n`);
+      console.log(`restore ${r.code === 0 ? "done" : "FAILED"} in ${secs(Date.now() - t)}`);
+      return r.code === 0 ? EXIT.OK : EXIT.FAILED;
+    } finally {
+      session.close();
+    }
+  }));
+}
