@@ -4,10 +4,11 @@ import { spawnSync } from "node:child_process";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
 import * as lab from "../../lab/lab";
+import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
 import { type LabState, readLabState } from "../../lab/state";
 
-const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...]
+const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...] | recreate <host>
 
   up      bring the lab up (as root): builds the base tree the first time (~1 min),
           then boots hosts a, b and backup, lab DNS and the lab CA (a few seconds)
@@ -15,7 +16,9 @@ const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [comman
   status  each host's state, the lab's services and how long \`up\` took
           (exit 0 when all is up, 69 when the lab is down or broken)
   down    remove everything \`up\` made; safe to run again, and after a crash
-  ssh     log in to a lab host as root with its pinned host key`;
+  ssh     log in to a lab host as root with its pinned host key
+  recreate  destroy a host and boot a new, empty one at the same address with a
+          new host key (state, known_hosts and pins follow): the rebuild drill`;
 
 const secs = (ms: number | null | undefined) => (ms == null ? "-" : `${(ms / 1000).toFixed(1)} s`);
 
@@ -24,7 +27,10 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === "ssh") return ssh(rest);
   const args = parse(argv, { json: { type: "boolean" } }, HELP);
   if (!args) return EXIT.OK;
-  if (args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) throw new UsageError(`name one of up, status, down, ssh\n\n${HELP}`);
+  const recreate = args.positionals[0] === "recreate";
+  if (recreate ? args.positionals.length !== 2 : args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) {
+    throw new UsageError(`name one of up, status, down, ssh, recreate\n\n${HELP}`);
+  }
   if (process.getuid?.() !== 0) {
     console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
     return EXIT.USAGE;
@@ -37,6 +43,9 @@ export async function run(argv: string[]): Promise<number> {
         return EXIT.OK;
       case "down":
         await lab.labDown(log);
+        return EXIT.OK;
+      case "recreate":
+        await labRecreate(args.positionals[1], log);
         return EXIT.OK;
       default:
         return await status(Boolean(args.values.json));

@@ -1,0 +1,45 @@
+// `podkit lab recreate <host>`: the host is destroyed and a new, empty one takes
+// its place at the same address, with a new host key — what a pod's admin meets
+// when a server dies and a blank one is installed (the rebuild drill). The state
+// file, known_hosts and so every pin follow the new key; nothing else of the lab
+// (DNS, CA, the other hosts) is touched.
+import * as fs from "node:fs";
+import { labRoots } from "./ca";
+import { LAB_HOSTS, PATHS } from "./config";
+import { LabError } from "./errors";
+import { bootHost, hostRunning, prepareHost, removeHost, stopHost, trustInHost } from "./host";
+import { acquireLabLock } from "./lock";
+import { waitFor } from "./proc";
+import { bareKey, connectPinned, ensureLabKey, fingerprint, knownHostsText } from "./ssh";
+import { type LabState, readLabState, writeLabState } from "./state";
+
+export async function labRecreate(name: string, log: (line: string) => void): Promise<LabState> {
+  const host = LAB_HOSTS.find((h) => h.name === name);
+  if (!host) throw new LabError(`no lab host "${name}" (hosts: ${LAB_HOSTS.map((h) => h.name).join(", ")})`);
+  const release = acquireLabLock();
+  try {
+    const state = readLabState();
+    if (!state) throw new LabError("the lab is down: start it with `npx podkit lab up`");
+    const started = Date.now();
+    const old = state.hosts[name].fingerprint;
+    await stopHost(name);
+    await removeHost(name);
+    const key = await prepareHost(name, host.address, await ensureLabKey());
+    const createMs = Date.now() - started;
+    trustInHost(name, await labRoots());
+    bootHost(name);
+    await waitFor(`host ${name} to answer SSH at ${host.address}`, async () => {
+      if (!hostRunning(name)) throw new LabError(`host ${name} stopped while booting; see ${PATHS.logs}/host-${name}.log`);
+      (await connectPinned(host.address, bareKey(key), PATHS.sshKey, 2000)).dispose();
+      return true;
+    }, 20000, 100);
+    state.hosts[name] = { ...state.hosts[name], hostKey: bareKey(key), fingerprint: fingerprint(key) };
+    state.timings.hosts[name] = { createMs, bootMs: Date.now() - started - createMs, totalMs: Date.now() - started };
+    fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
+    writeLabState(state);
+    log(`lab: host ${name} recreated empty at ${host.address} in ${((Date.now() - started) / 1000).toFixed(1)} s; host key ${old} -> ${state.hosts[name].fingerprint}`);
+    return state;
+  } finally {
+    release();
+  }
+}
