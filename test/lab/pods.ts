@@ -44,15 +44,19 @@ export async function apply(stack: string, ...extra: string[]): Promise<{ change
   return { changes: report.changes, seconds, report, stderr: r.stderr };
 }
 
-/** The lab, with both pods applied. The first call in a lab's life records the cold apply times. */
-export async function ensurePods(): Promise<Pods> {
+/**
+ * The lab, with both pods applied (or only those named: a test about one pod
+ * leaves the other alone). The first call in a lab's life that applies both
+ * records the cold apply times.
+ */
+export async function ensurePods(only: ("a" | "b")[] = ["a", "b"]): Promise<Pods> {
   const lab = await ensureLab();
-  const results = await Promise.all(["stacks/lab-a.yaml", "stacks/lab-b.yaml"].map((s) => apply(s)));
+  const results = await Promise.all(only.map((n) => apply(`stacks/lab-${n}.yaml`)));
   for (const [i, r] of results.entries()) {
-    if (r.report.exitCode) throw new Error(`podkit apply ${["lab-a", "lab-b"][i]} failed:\n${r.stderr}`);
+    if (r.report.exitCode) throw new Error(`podkit apply lab-${only[i]} failed:\n${r.stderr}`);
   }
   const known = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;
-  if (!known || known.upAt !== lab.upAt) {
+  if (only.length === 2 && (!known || known.upAt !== lab.upAt)) {
     writeFileSync(TIMINGS, JSON.stringify({ upAt: lab.upAt, first: results.map((r) => ({ seconds: r.seconds, changes: r.changes })) }));
   }
   const pod = (name: "a" | "b"): LabPod => {
