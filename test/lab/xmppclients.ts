@@ -1,12 +1,17 @@
 // Real XMPP clients against the lab pods (@xmpp/client, as a Node client would
 // be written), with the certificate checked against the lab CA.
-import * as tls from "node:tls";
+import type * as TLS from "node:tls";
+
+// The module object itself (an `import * as` namespace is read-only): @xmpp/client calls tls.connect on it.
+const tls = require("node:tls") as typeof TLS;
 import type { Pods, LabPod } from "./pods";
 
 type Element = { name: string; attrs: Record<string, string>; children: unknown[]; getChild(n: string, ns?: string): Element | undefined; getChildren(n: string, ns?: string): Element[]; getChildText(n: string, ns?: string): string | null; is(n: string, ns?: string): boolean; getText(): string; toString(): string };
 export type { Element };
 
 let trusted: Buffer | undefined;
+/** Direct TLS connects by address: the name to check the certificate against is the XMPP domain. */
+const domainOf = new Map<string, string>();
 /**
  * @xmpp/client opens TLS with the platform's CAs only; the lab CA is private.
  * NODE_EXTRA_CA_CERTS would do, but only for a process started after the lab
@@ -20,8 +25,12 @@ function trust(ca: Buffer): void {
   trusted = ca;
   const connect = tls.connect;
   (tls as { connect: typeof tls.connect }).connect = ((...args: unknown[]) => {
-    if (args[0] && typeof args[0] === "object" && !(args[0] as tls.ConnectionOptions).ca) (args[0] as tls.ConnectionOptions).ca = [...tls.rootCertificates, trusted!.toString()];
-    return (connect as (...a: unknown[]) => tls.TLSSocket)(...args);
+    const o = args[0] as TLS.ConnectionOptions | undefined;
+    if (o && typeof o === "object") {
+      o.ca ??= [...tls.rootCertificates, trusted!.toString()];
+      if (!o.servername && o.host && domainOf.has(o.host)) o.servername = domainOf.get(o.host);
+    }
+    return (connect as (...a: unknown[]) => TLS.TLSSocket)(...args);
   }) as typeof tls.connect;
 }
 
@@ -43,12 +52,20 @@ export function xmlLib(): { xml: (...a: any[]) => any } {
 /** Logs in as `user@pod` over STARTTLS on 5222 (or direct TLS on 5223), sends initial presence. */
 export async function login(pods: Pods, pod: LabPod, user: string, password: string, opts: { resource?: string; directTls?: boolean; presence?: boolean } = {}): Promise<Session> {
   trust(pods.ca);
+  domainOf.set(pod.ip, pod.domain);
   const { client, xml } = require("@xmpp/client");
   const xmpp = client({
     service: opts.directTls ? `xmpps://${pod.ip}:5223` : `xmpp://${pod.ip}:5222`,
     domain: pod.domain, username: user, password, resource: opts.resource,
   });
   xmpp.reconnect?.stop?.();
+  // @xmpp/client 0.14 miscounts received stanzas under stream management (XEP-0198) and
+  // Prosody then ends the session ("client says it handled 3 new stanzas, but we sent 1").
+  // These tests do not exercise resumption, so the client ignores the server's offer of
+  // it; that Prosody offers it is checked by the compliance test.
+  xmpp.prependListener("element", (el: Element) => {
+    if (el.is("features", "http://etherx.jabber.org/streams")) el.children = el.children.filter((c: any) => !(c?.name === "sm" && c.attrs?.xmlns === "urn:xmpp:sm:3"));
+  });
   const inbox: Element[] = [];
   const waiters: { pred: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];
   xmpp.on("stanza", (el: Element) => {
