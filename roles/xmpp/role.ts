@@ -58,7 +58,7 @@ export const xmpp: Role = {
         name: "prosodyctl check config", when: ["/etc/prosody/"], copy: ["/etc/prosody"],
         run: "prosodyctl --config {stage}/etc/prosody/prosody.cfg.lua check config",
       }],
-      handlers: [{
+      handlers: [removeStaleAccounts(ctx), {
         name: "certificates for prosody and coturn", when: ["/usr/local/sbin/podkit-chat-certs"], run: "/usr/local/sbin/podkit-chat-certs",
         unless: `cmp -s ${live} /etc/prosody/certs/pod.crt && cmp -s ${live} /etc/coturn/certs/pod.crt`,
       }],
@@ -85,6 +85,21 @@ function accountFiles(ctx: RoleContext): { dirs: DirSpec[]; files: FileSpec[] } 
     files.push({ path: `${dir}/${encode(user)}.dat`, content: lua, owner: "prosody", mode: 0o640, secret: true });
   }
   return { dirs: [...dirs.values()], files };
+}
+
+/**
+ * An account removed from the stack must not log in to chat any more: its
+ * account file goes (its archive and roster stay, like its mailbox does).
+ */
+function removeStaleAccounts(ctx: RoleContext) {
+  const byDomain = new Map<string, string[]>();
+  for (const address of Object.keys(ctx.stack.accounts)) {
+    const [user, domain] = address.split("@");
+    byDomain.set(domain, [...(byDomain.get(domain) ?? []), `${encode(user)}.dat`]);
+  }
+  const stale = [...byDomain].map(([domain, keep]) =>
+    `find /var/lib/prosody/${encode(domain)}/accounts -maxdepth 1 -name '*.dat' ${keep.map((k) => `! -name '${k}'`).join(" ")}`).join("; ");
+  return { name: "remove chat accounts not in the stack", when: [], run: `{ ${stale}; } | xargs -r rm -f`, unless: `[ -z "$({ ${stale}; } 2>/dev/null)" ]` };
 }
 
 /** mod_groups' file: [Group name] then member=Display name lines. */
