@@ -42,11 +42,11 @@ export async function run(argv: string[]): Promise<number> {
       }
       const unit = values.check ? "podkit-backup-check.service" : "podkit-backup.service";
       const t = Date.now();
-      // systemctl start waits for a oneshot unit; its log since the start is the result.
+      // systemctl start waits for a oneshot unit; the log of this one run is the result.
       const r = await session.run([
-        "t0=$(date +%s)",
+        `c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')`,
         `systemctl start ${unit}; rc=$?`,
-        `journalctl -q -u ${unit} --since "@$t0" -o cat --no-pager | grep -v '^{'`,
+        `journalctl -q -u ${unit} --after-cursor="$c" -o cat --no-pager | grep -v '^{'`,
         `cat ${BACKUP_PATHS.state}/${values.check ? "last-check" : "last-backup"}.json 2>/dev/null | sed 's/^/status: /'`,
         "exit $rc",
       ].join("\n"));
