@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { after, before, test } from "node:test";
 import { REPO } from "./helpers";
+import { fetchBySubject } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
 import { login, xmlLib, type Session } from "./xmppclients";
 
@@ -40,8 +41,7 @@ test("a new account in the family group sees the other members in its roster wit
   t.diagnostic(`erin's roster: ${JSON.stringify(items)}`);
   assert.deepEqual(items.filter((i) => i.group === "Family").map((i) => i.jid).sort(), ["alice@a.test", "carol@a.test"]);
   // She can also read mail with the same password: one credential.
-  const mailLogin = await import("./mailclients");
-  await assert.rejects(mailLogin.fetchBySubject(pods, pods.a, "erin@a.test", "erins-first-day", "nothing-like-this", 1), /no message/);
+  await assert.rejects(fetchBySubject(pods, pods.a, "erin@a.test", "erins-first-day", "nothing-like-this", 1), /no message/);
 });
 
 test("a stranger cannot register an account: the server offers no registration and refuses one", async () => {

@@ -39,6 +39,8 @@ export interface Session {
   xmpp: any;
   /** Stanzas received, in order. */
   inbox: Element[];
+  /** Namespaces of every stream feature the server offered, before and after login. */
+  streamFeatures: Set<string>;
   /** Waits (up to ms) for a stanza matching `pred` that arrived or arrives. */
   waitFor(pred: (el: Element) => boolean, ms?: number, what?: string): Promise<Element>;
   iq(el: unknown, ms?: number): Promise<Element>;
@@ -63,8 +65,11 @@ export async function login(pods: Pods, pod: LabPod, user: string, password: str
   // Prosody then ends the session ("client says it handled 3 new stanzas, but we sent 1").
   // These tests do not exercise resumption, so the client ignores the server's offer of
   // it; that Prosody offers it is checked by the compliance test.
+  const streamFeatures = new Set<string>();
   xmpp.prependListener("element", (el: Element) => {
-    if (el.is("features", "http://etherx.jabber.org/streams")) el.children = el.children.filter((c: any) => !(c?.name === "sm" && c.attrs?.xmlns === "urn:xmpp:sm:3"));
+    if (!el.is("features", "http://etherx.jabber.org/streams")) return;
+    for (const c of el.children as Element[]) if (c?.attrs?.xmlns) streamFeatures.add(c.attrs.xmlns);
+    el.children = el.children.filter((c: any) => !(c?.name === "sm" && c.attrs?.xmlns === "urn:xmpp:sm:3"));
   });
   const inbox: Element[] = [];
   const waiters: { pred: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];
@@ -84,7 +89,7 @@ export async function login(pods: Pods, pod: LabPod, user: string, password: str
     });
   };
   return {
-    jid: address.toString(), xmpp, inbox, waitFor,
+    jid: address.toString(), xmpp, inbox, waitFor, streamFeatures,
     iq: (el, ms = 15_000) => Promise.race([
       xmpp.iqCaller.request(el, ms) as Promise<Element>,
     ]),
