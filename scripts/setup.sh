@@ -27,3 +27,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The CLI bundle (bin/podkit.js falls back to the TypeScript sources when one is newer).
+npm run --silent build

@@ -31,7 +31,8 @@ export function factsScript(query: FactQuery): string {
       : []),
     ...(query.users ?? []).map((u) => `getent passwd ${q(u)} >/dev/null && printf 'W %s\\n' ${q(u)}`),
     ...Object.entries(query.guards ?? {}).map(([name, test]) => `( ${test} ) >/dev/null 2>&1 || printf 'G %s\\n' ${q(name)}`),
-    ...query.units.map((u) => `printf 'U %s %s %s\\n' ${q(u)} "$(systemctl is-active ${q(u)} 2>/dev/null)" "$(systemctl is-enabled ${q(u)} 2>/dev/null)"`),
+    // One systemctl for every unit: blocks of Id/ActiveState/UnitFileState, in that order.
+    ...(query.units.length ? [`systemctl show -p Id -p ActiveState -p UnitFileState ${list(query.units)} 2>/dev/null | sed -n 's/^\\(Id\\|ActiveState\\|UnitFileState\\)=/U\\1 /p'`] : []),
     "true",
   ].join("\n");
 }
@@ -40,6 +41,7 @@ export function parseFacts(output: string, query: FactQuery): Facts {
   const facts: Facts = { files: {}, dirs: {}, packages: {}, units: {}, dueHandlers: [], users: [] };
   const hashes = new Map<string, string>();
   const stats = new Map<string, { mode: number; owner: string; group: string }>();
+  let unit: string | undefined;
   for (const line of output.split("\n")) {
     const kind = line.slice(0, 2);
     if (kind === "S " || kind === "D ") {
@@ -58,9 +60,13 @@ export function parseFacts(output: string, query: FactQuery): Facts {
       facts.users.push(line.slice(2));
     } else if (kind === "G ") {
       facts.dueHandlers.push(line.slice(2));
-    } else if (kind === "U ") {
-      const [, unit, active = "", enabled = ""] = line.split(" ");
-      facts.units[unit] = { active, enabled };
+    } else if (line.startsWith("UId ")) {
+      unit = line.slice(4);
+      facts.units[unit] = { active: "", enabled: "" };
+    } else if (line.startsWith("UActiveState ") && unit) {
+      facts.units[unit].active = line.slice(13);
+    } else if (line.startsWith("UUnitFileState ") && unit) {
+      facts.units[unit].enabled = line.slice(15);
     }
   }
   for (const f of query.files) {

@@ -5,8 +5,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Mustache from "mustache";
+import { REPO_ROOT } from "../paths";
 
-export const ROLES_DIR = join(__dirname, "..", "..", "roles");
+export const ROLES_DIR = join(REPO_ROOT, "roles");
 
 type View = Record<string, unknown>;
 

@@ -60,7 +60,7 @@ export const LAB_PODS: readonly { zone: string; stack: string; host: string }[] 
 export const BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "busybox"];
 
 /** Repository root (lib/lab/ is two levels down). */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export { REPO_ROOT } from "../paths";
 
 export const PATHS = {
   /** The cached base tree lives in base/tree/{rootfs,manifest.json}; it appears there by one rename, complete or not at all. */

@@ -55,6 +55,11 @@ export class SecretStore {
     return this.env[envName(name)] ?? this.values[name];
   }
 
+  /** Names of the secrets in the file (never their values). */
+  names(): string[] {
+    return Object.keys(this.values);
+  }
+
   has(name: string): boolean {
     return this.get(name) !== undefined;
   }

@@ -26,7 +26,7 @@ test("every example stack in stacks/ is valid", () => {
 const BAD: [string, string][] = [
   ["unknown-key", 'test/fixtures/bad/unknown-key.yaml:10:3 dns.tll: unknown key "tll"; did you mean "ttl"?'],
   ["wrong-type", 'test/fixtures/bad/wrong-type.yaml:8:20 hosts.mx.existing.ssh.port: expected a number, got "twentytwo"'],
-  ["dangling-host", 'test/fixtures/bad/dangling-host.yaml:11:9 chat.host: host "xmpp" is not defined in hosts (hosts: mx)'],
+  ["dangling-host", 'test/fixtures/bad/dangling-host.yaml:14:9 chat.host: host "xmpp" is not defined in hosts (hosts: mx)'],
   ["duplicate-address", 'test/fixtures/bad/duplicate-address.yaml:18:15 accounts["bob@example.org"].aliases[0]: postmaster@example.org is already claimed by an alias of alice@example.org (accounts["alice@example.org"].aliases[0])'],
 ];
 
@@ -59,4 +59,13 @@ test("a missing file is reported as such, not as a crash", () => {
   const r = podkit("validate", "stacks/nope.yaml");
   assert.equal(r.code, 65);
   assert.match(r.err, /^stacks\/nope\.yaml:1:1 \(file\): no such file$/m);
+});
+
+test("a glob that also matches the stacks' secrets files still validates: they are recognised, not parsed as stacks", () => {
+  const dir = require("node:fs").mkdtempSync(`${require("node:os").tmpdir()}/podkit-glob-`);
+  require("node:fs").copyFileSync(`${ROOT}/stacks/hackspace.yaml`, `${dir}/hackspace.yaml`);
+  require("node:fs").writeFileSync(`${dir}/hackspace.secrets.yaml`, "ada-password: x\n", { mode: 0o600 });
+  const r = podkit("validate", `${dir}/hackspace.yaml`, `${dir}/hackspace.secrets.yaml`);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /hackspace\.secrets\.yaml: secrets file \(1 secrets\), not a stack/);
 });

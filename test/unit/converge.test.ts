@@ -103,3 +103,10 @@ test("a template with a placeholder the role does not fill is refused, not rende
   const ok = renderTemplate("base", "etc/systemd/journald.conf.d/podkit.conf", { fqdn: "mx.example.org", days: 7 });
   assert.match(ok, /^MaxRetentionSec=7day$/m);
 });
+
+test("unit states come from one systemctl show for all units", () => {
+  const query = { files: [], dirs: [], packages: [], units: ["nginx.service", "certbot.timer"] };
+  assert.match(factsScript(query), /systemctl show -p Id -p ActiveState -p UnitFileState 'nginx\.service' 'certbot\.timer'/);
+  const out = "UId nginx.service\nUActiveState active\nUUnitFileState enabled\nUId certbot.timer\nUActiveState inactive\nUUnitFileState static\n";
+  assert.deepEqual(parseFacts(out, query).units, { "nginx.service": { active: "active", enabled: "enabled" }, "certbot.timer": { active: "inactive", enabled: "static" } });
+});

@@ -1,5 +1,6 @@
 // `podkit validate <stack>...`: every problem of every file, nothing touched.
 import { loadStackFile } from "../../stack/load";
+import { SecretStore } from "../../stack/secrets";
 import type { Problem } from "../../stack/problems";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
@@ -17,6 +18,15 @@ export async function run(argv: string[]): Promise<number> {
   if (!args.positionals.length) throw new UsageError(`name at least one stack file\n\n${HELP}`);
   const problems: Problem[] = [];
   for (const file of args.positionals) {
+    // `validate stacks/*.yaml` also matches the stacks' secrets files: check those as such.
+    if (file.endsWith(".secrets.yaml")) {
+      try {
+        console.log(`${file}: secrets file (${new SecretStore(file, {}).names().length} secrets), not a stack`);
+      } catch (err) {
+        problems.push({ file, line: 1, column: 1, field: "(secrets file)", message: (err as Error).message.replace(`${file}: `, "") });
+      }
+      continue;
+    }
     const result = loadStackFile(file);
     if (result.ok) console.log(`${file}: ok (pod ${result.stack.pod}, ${Object.keys(result.stack.hosts).length} host(s), ${Object.keys(result.stack.accounts).length} account(s))`);
     else problems.push(...result.problems);
