@@ -6,23 +6,17 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { onHost } from "./helpers";
 import { ensurePods, type Pods } from "./pods";
-import { chatBody, login, xmlLib, type Session } from "./xmppclients";
+import { chatBody, login, sessionPool, xmlLib } from "./xmppclients";
 import { token } from "./mailclients";
 
 let pods: Pods;
-const open: Session[] = [];
-const session = async (...args: Parameters<typeof login>) => {
-  const s = await login(...args);
-  open.push(s);
-  return s;
-};
+const pool = sessionPool();
+const session = pool.login;
 
 before(async () => {
   pods = await ensurePods();
 });
-after(async () => {
-  await Promise.all(open.map((s) => s.stop()));
-});
+after(pool.stopAll);
 
 test("alice@a.test and bob@b.test exchange messages both ways; client and server links verify certificates", async (t) => {
   const { xml } = xmlLib();

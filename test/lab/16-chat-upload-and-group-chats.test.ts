@@ -8,21 +8,15 @@ import * as https from "node:https";
 import { after, before, test } from "node:test";
 import { token } from "./mailclients";
 import { ensurePods, type Pods } from "./pods";
-import { login, xmlLib, type Session } from "./xmppclients";
+import { sessionPool, xmlLib } from "./xmppclients";
 
 let pods: Pods;
-const open: Session[] = [];
-const session = async (...args: Parameters<typeof login>) => {
-  const s = await login(...args);
-  open.push(s);
-  return s;
-};
+const pool = sessionPool();
+const session = pool.login;
 before(async () => {
   pods = await ensurePods();
 });
-after(async () => {
-  await Promise.all(open.map((s) => s.stop()));
-});
+after(pool.stopAll);
 
 /** HTTPS to the pod's host by address, the certificate checked for the URL's name. */
 function request(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer }> {

@@ -98,3 +98,18 @@ export async function login(pods: Pods, pod: LabPod, user: string, password: str
 }
 
 export const chatBody = (el: Element) => el.getChildText("body");
+
+/** Sessions a test file opens, all stopped when it ends (`after(pool.stopAll)`). */
+export function sessionPool() {
+  const open: Session[] = [];
+  return {
+    login: async (...args: Parameters<typeof login>): Promise<Session> => {
+      const s = await login(...args);
+      open.push(s);
+      return s;
+    },
+    stopAll: async (): Promise<void> => {
+      await Promise.all(open.map((s) => s.stop()));
+    },
+  };
+}
