@@ -34,7 +34,9 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
     const pod = loadPod(args.positionals[0], { secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
     const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
     if (!dryRun) await publishLabDns(pod, log);
-    if (!dryRun && (!values.role || values.role.includes("backup"))) await provideLabBackupTarget(pod, log);
+    // The lab's backup target is needed by the pod's first backup, not by apply: set it up alongside.
+    const target: Promise<Error | undefined> = (!dryRun && (!values.role || values.role.includes("backup")) ? provideLabBackupTarget(pod, log) : Promise.resolve())
+      .then(() => undefined, (err: Error) => err);
     const started = Date.now();
     const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
       for (const r of w.missing) log(`${w.host} ${r}: not available in this version of podkit yet (skipped)`);
@@ -50,8 +52,10 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
       }
     }));
 
+    const targetError = await target;
+    if (targetError) log(targetError.message);
     const reports = results.filter((r): r is HostReport => !(r instanceof Error));
-    const failed = results.filter((r): r is Error => r instanceof Error);
+    const failed = [...results.filter((r): r is Error => r instanceof Error), ...(targetError ? [targetError] : [])];
     const changes = reports.reduce((n, h) => n + h.roles.reduce((m, r) => m + r.changes.length, 0), 0);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
