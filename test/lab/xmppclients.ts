@@ -78,7 +78,15 @@ export async function login(pods: Pods, pod: LabPod, user: string, password: str
     for (const w of [...waiters]) if (w.pred(el)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(el); }
   });
   xmpp.on("error", () => undefined);
-  const address = await xmpp.start();
+  let address;
+  try {
+    address = await xmpp.start();
+  } catch (err) {
+    // A refused login leaves the stream open (the server lets a client retry): close it, or
+    // the test process never exits.
+    await xmpp.stop().catch(() => undefined);
+    throw err;
+  }
   if (opts.presence !== false) await xmpp.send(xml("presence"));
   const waitFor = (pred: (el: Element) => boolean, ms = 15_000, what = "a stanza") => {
     const found = inbox.find(pred);
