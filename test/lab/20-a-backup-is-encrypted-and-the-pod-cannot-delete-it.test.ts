@@ -34,9 +34,11 @@ test("a message body planted before the backup is nowhere in plain text on the b
 });
 
 test("with its append-only login the pod cannot forget a snapshot: restic forget fails and the snapshot is still listed", async () => {
+  // Two snapshots at least, so that `forget --keep-last 1` has something to delete.
+  await must("backup", "stacks/lab-a.yaml");
   const list = await podRestic(pods, "snapshots --json");
   const snapshots = JSON.parse(list.stdout) as { short_id: string }[];
-  assert.ok(snapshots.length > 0, "there is a snapshot to try");
+  assert.ok(snapshots.length > 1, "there are snapshots to try");
   const victim = snapshots[0].short_id;
   const forget = await podRestic(pods, `forget ${victim}`);
   assert.notEqual(forget.code, 0, `restic forget from the pod must fail:\n${forget.stdout}\n${forget.stderr}`);
