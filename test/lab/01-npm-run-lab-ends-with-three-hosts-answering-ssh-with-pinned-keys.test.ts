@@ -11,7 +11,9 @@ import { readLabState } from "../../lib/lab/state";
 import { onHost, reportTimings, run } from "./helpers";
 
 test("npm run lab brings up hosts a, b and backup and prints their pinned host keys", { timeout: 600_000 }, async (t) => {
+  const started = Date.now();
   const r = await run("npm", ["run", "--silent", "lab"]);
+  t.diagnostic(`npm run lab took ${((Date.now() - started) / 1000).toFixed(1)} s (lab up and the first apply of both pods)`);
   assert.equal(r.code, 0, `npm run lab failed:\n${r.stderr}\n${r.stdout}`);
   const state = readLabState();
   assert.ok(state, "the lab state file exists after npm run lab");

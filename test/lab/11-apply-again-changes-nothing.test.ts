@@ -19,6 +19,7 @@ test("a second podkit apply of each lab stack reports zero changes", async (t) =
   }
   const first = firstApplyTimings();
   if (first) for (const [i, f] of first.first.entries()) t.diagnostic(`stacks/lab-${"ab"[i]}.yaml: first apply in this lab took ${f.seconds.toFixed(1)} s (${f.changes} changes)`);
+  else t.diagnostic("the first apply ran in `npm run lab` (test 01 prints how long it took); cold figures: npm run bench");
 });
 
 test("podkit diff of an unchanged stack shows nothing and exits 0 with --exit-code", async () => {

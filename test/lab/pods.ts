@@ -5,7 +5,7 @@ import { Resolver } from "node:dns/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { SecretStore } from "../../lib/stack/secrets";
-import type { LabState } from "../../lib/lab/state";
+import { readLabState, type LabState } from "../../lib/lab/state";
 import { ensureLab, podkit, REPO } from "./helpers";
 
 export interface LabPod {
@@ -56,7 +56,8 @@ export async function ensurePods(only: ("a" | "b")[] = ["a", "b"]): Promise<Pods
     if (r.report.exitCode) throw new Error(`podkit apply lab-${only[i]} failed:\n${r.stderr}`);
   }
   const known = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;
-  if (only.length === 2 && (!known || known.upAt !== lab.upAt)) {
+  // Only a first apply that changed something is a cold apply worth reporting.
+  if (only.length === 2 && (!known || known.upAt !== lab.upAt) && results.some((r) => r.changes > 0)) {
     writeFileSync(TIMINGS, JSON.stringify({ upAt: lab.upAt, first: results.map((r) => ({ seconds: r.seconds, changes: r.changes })) }));
   }
   const pod = (name: "a" | "b"): LabPod => {
@@ -74,5 +75,7 @@ export async function ensurePods(only: ("a" | "b")[] = ["a", "b"]): Promise<Pods
 
 /** Cold apply figures recorded by the first ensurePods() of this lab. */
 export function firstApplyTimings(): { first: { seconds: number; changes: number }[] } | null {
-  return existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;
+  const known = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;
+  // Figures from an earlier lab say nothing about this one.
+  return known && known.upAt === readLabState()?.upAt ? known : null;
 }
