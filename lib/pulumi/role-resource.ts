@@ -59,7 +59,8 @@ export interface FileInput {
 /** A RoleState as a resource input: files keyed by path, so a preview names the file that changes. */
 export type StateInput = Omit<RoleState, "files"> & { files: Record<string, FileInput> };
 
-export interface RoleInputs {
+/** Which role on which machine, and how to reach it: in the inputs, and kept in the outputs for delete. */
+export interface RoleTarget {
   /** Host name in the stack ("mx") and role ("mail"), for messages. */
   host: string;
   role: string;
@@ -73,21 +74,15 @@ export interface RoleInputs {
   machineId?: string;
   /** Deploy key (secret). */
   privateKey: string;
+}
+
+export interface RoleInputs extends RoleTarget {
   state: StateInput;
   /** Content of secret files by path (secret). */
   secretFiles: Record<string, string>;
 }
 
-export interface RoleOutputs {
-  host: string;
-  role: string;
-  address: string;
-  port: number;
-  user: string;
-  hostKey: string;
-  hostKeyFingerprint: string;
-  machineId?: string;
-  privateKey: string;
+export interface RoleOutputs extends RoleTarget {
   /** Fingerprint of each part of the desired state, by its property path ("state.files[\"/etc/hostname\"]"). */
   fingerprints: Record<string, string>;
   /** One hash of the whole desired state. */

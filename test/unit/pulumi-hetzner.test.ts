@@ -15,17 +15,10 @@ import { renderZones } from "../../lib/dns/zonefile";
 import { loadStackFile } from "../../lib/stack/load";
 import { dkimKey } from "../../lib/infra/dkim";
 import { resolveSecrets } from "../../lib/pulumi/stack";
-import { loadProgram, ofType, settle, startMocks, valueOf, type Program, type Recorded, type Registered } from "./pulumi-mocks";
+import { HETZNER_SECRETS, loadProgram, ofType, settle, startMocks, valueOf, type Program, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
-const SECRETS: Record<string, string> = {
-  "podkit:relay-password": "relay-pw-7Hq",
-  "podkit:backup-passphrase": "correct horse battery staple",
-  "podkit:sam-password": "sam-pw-1",
-  "podkit:noor-password": "noor-pw-2",
-  // Set without --secret on purpose: podkit must still treat it as one.
-  "podkit:kim-password": "kim-pw-3",
-};
+const SECRETS = HETZNER_SECRETS;
 
 let rec: Recorded;
 let program: Program;
@@ -33,6 +26,7 @@ let program: Program;
 before(async () => {
   process.chdir(ROOT); // the default stack file is stacks/<stack name>.yaml, relative to the project
   rec = await startMocks("hetzner", { ...SECRETS, "hcloud:token": "t", "cloudflare:apiToken": "t" },
+    // kim's password is set without --secret on purpose: podkit must still treat it as one.
     Object.keys(SECRETS).filter((k) => k !== "podkit:kim-password"));
   program = loadProgram();
   await settle(rec);

@@ -164,3 +164,32 @@ export function programError(): Error | undefined {
     return e as Error;
   }
 }
+
+/** The secrets stacks/hetzner.yaml names, as `pulumi config set --secret podkit:<name>` would hold them. */
+export const HETZNER_SECRETS: Record<string, string> = {
+  "podkit:relay-password": "relay-pw-7Hq",
+  "podkit:backup-passphrase": "correct horse battery staple",
+  "podkit:sam-password": "sam-pw-1",
+  "podkit:noor-password": "noor-pw-2",
+  "podkit:kim-password": "kim-pw-3",
+};
+
+/**
+ * The start of a script that loads the program the way `pulumi up` does (mirrors
+ * @pulumi/pulumi/cmd/run/run.js, 3.248, for a CommonJS project: its ts-node, its
+ * options, our TypeScript); `root` (argv[2]) is the repository, `pulumi` the SDK.
+ */
+export const TSNODE_PREAMBLE = `
+const path = require("path");
+const root = process.argv[2];
+process.chdir(root);
+const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
+const tsutils = require(path.join(pulumiDir, "tsutils.js"));
+const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
+require(tsnodeRequire).register({
+  compiler: typescriptRequire, transpileOnly: compilerOptions.noCheck, project: "tsconfig.json", skipProject: false,
+  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
+});
+const pulumi = require(path.join(pulumiDir, "index.js"));
+`;

@@ -14,6 +14,7 @@ import type { RoleState } from "../../lib/converge/types";
 import { forTests, roleProvider, splitRoleState, type RoleInputs, type RoleOutputs } from "../../lib/pulumi/role-resource";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
+import { TSNODE_PREAMBLE } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ-test-key-body\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -110,20 +111,7 @@ test("the serialized provider runs in a process with no TypeScript loader: it lo
 
 // `pulumi up` compiles the program with ts-node (tsc's CommonJS emit), not tsx:
 // that emit is what gets serialized, so it is checked too.
-const TSNODE_SERIALIZE = `
-const path = require("path");
-const root = process.argv[2];
-process.chdir(root);
-const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
-const tsutils = require(path.join(pulumiDir, "tsutils.js"));
-const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-require(tsnodeRequire).register({
-  compiler: typescriptRequire, transpileOnly: compilerOptions.noCheck, project: "tsconfig.json", skipProject: false,
-  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
-});
-const pulumi = require(path.join(pulumiDir, "index.js"));
-const { roleProvider } = require(path.join(root, "lib/pulumi/role-resource.ts"));
+const TSNODE_SERIALIZE = `${TSNODE_PREAMBLE}const { roleProvider } = require(path.join(root, "lib/pulumi/role-resource.ts"));
 const provider = roleProvider;
 pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then((sf) => process.stdout.write(sf.text));
 `;

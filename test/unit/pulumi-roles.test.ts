@@ -10,17 +10,11 @@ import { forTests, type RoleInputs } from "../../lib/pulumi/role-resource";
 import { ROLE_ORDER, rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
-import { loadProgram, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
+import { HETZNER_SECRETS, loadProgram, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 const ROLE_TYPE = "pulumi-nodejs:dynamic/podkit:Role";
-const SECRETS: Record<string, string> = {
-  "podkit:relay-password": "relay-pw-7Hq",
-  "podkit:backup-passphrase": "correct horse battery staple",
-  "podkit:sam-password": "sam-pw-1",
-  "podkit:noor-password": "noor-pw-2",
-  "podkit:kim-password": "kim-pw-3",
-};
+const SECRETS = HETZNER_SECRETS;
 
 // The mocks hand newResource no options; the monitor sees the dependencies
 // (dependsOn and those of Output inputs), as URNs: record them by name.

@@ -9,24 +9,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { TSNODE_PREAMBLE } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 
 // Mirrors @pulumi/pulumi/cmd/run/run.js (3.248) for a CommonJS project: same ts-node, options and compiler.
-const RUNNER = `
-const path = require("path");
-const root = process.argv[2];
-process.chdir(root);
-const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [root] }));
-const tsutils = require(path.join(pulumiDir, "tsutils.js"));
-const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-require(tsnodeRequire).register({
-  compiler: typescriptRequire, transpileOnly: compilerOptions.noCheck, project: "tsconfig.json", skipProject: false,
-  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
-});
-const pulumi = require(path.join(pulumiDir, "index.js"));
-const { generateKeyPairSync } = require("crypto");
+const RUNNER = `${TSNODE_PREAMBLE}const { generateKeyPairSync } = require("crypto");
 const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const rsa = pair.publicKey.export({ type: "spki", format: "pem" });
 const rsaPrivate = pair.privateKey.export({ type: "pkcs8", format: "pem" });
