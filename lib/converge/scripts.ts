@@ -45,6 +45,46 @@ function writeFile(dest: string, change: FileChange): string {
   ].join("\n");
 }
 
+/** The checkers a change makes due: those that read a changed (or removed) path. */
+export function dueChecks(checks: CheckSpec[], changed: string[]): CheckSpec[] {
+  return checks.filter((c) => changed.some((p) => under(p, c.reads)));
+}
+
+/**
+ * Build the staging root and run the due checkers on it: live copies of
+ * everything a due checker reads, then the changed files on top (and removed
+ * files taken away). Exits 3 with CHECK <name> when a checker refuses, after
+ * removing the staging root; nothing live is touched by these lines.
+ */
+function stageAndCheck(role: string, files: FileChange[], checks: CheckSpec[], absent: string[]): string[] {
+  const stage = `${STATE_DIR}/stage/${role}`;
+  const due = dueChecks(checks, [...files.map((c) => c.file.path), ...absent]);
+  return [
+    // podkit's own dir is traversable (the ACME webroot lives under it); staged and
+    // backed-up copies of secret files must be no easier to read than the files.
+    `install -d -m 755 ${STATE_DIR} && install -d -m 711 ${STATE_DIR}/stage && install -d -m 700 ${STATE_DIR}/backup`,
+    "umask 077",
+    `S=${q(stage)}`,
+    'rm -rf "$S"; mkdir -p "$S/.work"',
+    ...[...new Set(due.flatMap((c) => c.reads))].map((p) => `if [ -e ${q(p)} ]; then ${copyUnder(p, "$S")}; fi`),
+    ...files.map((c) => writeFile(`${stage}${c.file.path}`, c)),
+    ...absent.map((p) => `rm -f ${q(stage + p)}`),
+    // Checkers may test that the daemon's own user can read its config (prosodyctl does):
+    // staged directories can be passed through, not listed; each file keeps its own mode.
+    'find "$S" -type d -exec chmod 711 {} +',
+    ...due.map((c) => [
+      `if ! out=$( (${c.run.replaceAll("{stage}", stage).replaceAll("{work}", `${stage}/.work`)}) 2>&1 ); then`,
+      `  printf 'CHECK %s\\n%s\\n' ${q(c.name)} "$out"; rm -rf "$S"; exit 3`,
+      "fi",
+    ].join("\n")),
+  ];
+}
+
+/** Only the checking half of commitScript: what the engine would check for this change, live untouched. */
+export function checkScript(role: string, files: FileChange[], checks: CheckSpec[], absent: string[] = []): string {
+  return ["set -eu", ...stageAndCheck(role, files, checks, absent), 'rm -rf "$S"'].join("\n");
+}
+
 /**
  * Stage the changed files, run the daemons' checkers on the staged copy, and
  * only if all pass move each file into place (a rename: a reader sees the old
@@ -55,28 +95,12 @@ function writeFile(dest: string, change: FileChange): string {
 export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[], absent: string[] = []): string {
   const stage = `${STATE_DIR}/stage/${role}`;
   const backup = `${STATE_DIR}/backup/${role}`;
-  const changed = [...files.map((c) => c.file.path), ...absent];
-  const due = checks.filter((c) => changed.some((p) => under(p, c.when)));
   const lines = [
     "set -eu",
-    // podkit's own dir is traversable (the ACME webroot lives under it); staged and
-    // backed-up copies of secret files must be no easier to read than the files.
-    `install -d -m 755 ${STATE_DIR} && install -d -m 711 ${STATE_DIR}/stage && install -d -m 700 ${STATE_DIR}/backup`,
-    "umask 077",
-    `S=${q(stage)}; B=${q(backup)}`,
-    'rm -rf "$S" "$B"; mkdir -p "$S" "$B"; : > "$B/.new"',
+    ...stageAndCheck(role, files, checks, absent),
+    `B=${q(backup)}`,
+    'rm -rf "$B"; mkdir -p "$B"; : > "$B/.new"',
     ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
-    ...[...new Set(due.flatMap((c) => c.copy))].map((dir) => `if [ -e ${q(dir)} ]; then ${copyUnder(dir, "$S")}; fi`),
-    ...files.map((c) => writeFile(`${stage}${c.file.path}`, c)),
-    ...absent.map((p) => `rm -f ${q(stage + p)}`),
-    // Checkers may test that the daemon's own user can read its config (prosodyctl does):
-    // staged directories can be passed through, not listed; each file keeps its own mode.
-    'find "$S" -type d -exec chmod 711 {} +',
-    ...due.map((c) => [
-      `if ! out=$( (${c.run.replaceAll("{stage}", stage)}) 2>&1 ); then`,
-      `  printf 'CHECK %s\\n%s\\n' ${q(c.name)} "$out"; rm -rf "$S"; exit 3`,
-      "fi",
-    ].join("\n")),
     ...files.map((c) => {
       const p = c.file.path;
       return [

@@ -25,16 +25,18 @@ export interface DirSpec {
 }
 
 /**
- * A daemon's own config checker, run on a staged copy before anything goes
- * live. `copy` lists live directories copied into the staging root first, so
- * the checker sees the whole config with the changed files in it; `{stage}`
- * in `run` is replaced by the staging root.
+ * A daemon's own config checker, run on a staging copy before anything goes
+ * live. `reads` names every file and directory the checker reads: its config
+ * and the files that config names. The checker is due when a file under
+ * `reads` changes, and the staging root then holds the live copies of all of
+ * `reads` with the role's changed files on top, so it always sees a whole
+ * configuration, never only the part that changed. In `run`, `{stage}` is the
+ * staging root; a checker that needs a derived file (a config pointing at
+ * staged paths) writes it under `{work}`, a scratch dir.
  */
 export interface CheckSpec {
   name: string;
-  /** Runs when a file under one of these paths changes. */
-  when: string[];
-  copy: string[];
+  reads: string[];
   run: string;
 }
 

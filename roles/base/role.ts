@@ -29,11 +29,11 @@ export const base: Role = {
         { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
       ],
       checks: [
-        { name: "nft -c", when: ["/etc/nftables.conf"], copy: [], run: "nft -c -f {stage}/etc/nftables.conf" },
+        { name: "nft -c", reads: ["/etc/nftables.conf"], run: "nft -c -f {stage}/etc/nftables.conf" },
         {
           // sshd_config includes its drop-ins by absolute path: check a copy that includes the staged ones.
-          name: "sshd -t", when: ["/etc/ssh/"], copy: ["/etc/ssh"],
-          run: "sed 's#/etc/ssh/sshd_config.d#{stage}/etc/ssh/sshd_config.d#' {stage}/etc/ssh/sshd_config > {stage}/sshd_config && sshd -t -f {stage}/sshd_config",
+          name: "sshd -t", reads: ["/etc/ssh"],
+          run: "sed 's#/etc/ssh/sshd_config.d#{stage}/etc/ssh/sshd_config.d#' {stage}/etc/ssh/sshd_config > {work}/sshd_config && sshd -t -f {work}/sshd_config",
         },
       ],
       handlers: [

@@ -76,19 +76,19 @@ export const mail: Role = {
       checks: [
         {
           // `postfix check` reports to syslog only (stderr just when it is a terminal): show what it logged.
-          name: "postfix check", when: ["/etc/postfix/"], copy: ["/etc/postfix"],
+          name: "postfix check", reads: ["/etc/postfix"],
           run: [
             "c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')",
             "postfix -c {stage}/etc/postfix check || { journalctl -q --sync; journalctl -q -o cat --after-cursor=\"$c\" SYSLOG_IDENTIFIER=postfix + SYSLOG_IDENTIFIER=postfix/postfix-script; exit 1; }",
           ].join("; "),
         },
-        { name: "doveconf", when: ["/etc/dovecot/"], copy: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
+        { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {
           // opendkim -n opens the key and resolver files it names: point the check at the staged ones.
-          name: "opendkim -n", when: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], copy: ["/etc/dkimkeys", "/etc/opendkim"],
-          run: "sed 's#/etc/dkimkeys/#{stage}/etc/dkimkeys/#; s#/etc/opendkim/#{stage}/etc/opendkim/#' {stage}/etc/opendkim.conf > {stage}/opendkim-check.conf && opendkim -n -x {stage}/opendkim-check.conf",
+          name: "opendkim -n", reads: ["/etc/opendkim.conf", "/etc/dkimkeys", "/etc/opendkim"],
+          run: "sed 's#/etc/dkimkeys/#{stage}/etc/dkimkeys/#; s#/etc/opendkim/#{stage}/etc/opendkim/#' {stage}/etc/opendkim.conf > {work}/opendkim.conf && opendkim -n -x {work}/opendkim.conf",
         },
-        { name: "opendmarc -n", when: ["/etc/opendmarc.conf"], copy: [], run: "opendmarc -n -c {stage}/etc/opendmarc.conf" },
+        { name: "opendmarc -n", reads: ["/etc/opendmarc.conf"], run: "opendmarc -n -c {stage}/etc/opendmarc.conf" },
       ],
       handlers: [
         postmap("vmailbox"), postmap("virtual"), postmap("sender_logins"),

@@ -41,7 +41,7 @@ export const tls: Role = {
       ],
       // Debian's default site also wants port 80; the pod's nginx.conf no longer includes it, remove it for clarity.
       absent: ["/etc/nginx/sites-enabled/default"],
-      checks: [{ name: "nginx -t", when: ["/etc/nginx/"], copy: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
+      checks: [{ name: "nginx -t", reads: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
       handlers: [{
         name: "obtain certificate",
         when: ["/etc/podkit/tls/request"],

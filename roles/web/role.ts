@@ -27,7 +27,7 @@ export const web: Role = {
         { path: "/var/www/podkit/autoconfig/mail/config-v1.1.xml", content: t("var/www/podkit/autoconfig/mail/config-v1.1.xml") },
         { path: "/etc/podkit/tls/reload.d/web", mode: 0o755, content: t("etc/podkit/tls/reload.d/web") },
       ],
-      checks: [{ name: "nginx -t", when: ["/etc/nginx/"], copy: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
+      checks: [{ name: "nginx -t", reads: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
       services: [{ unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80, 443] }],
     };
   },

@@ -55,7 +55,7 @@ export const xmpp: Role = {
         ...accounts,
       ],
       checks: [{
-        name: "prosodyctl check config", when: ["/etc/prosody/"], copy: ["/etc/prosody"],
+        name: "prosodyctl check config", reads: ["/etc/prosody"],
         run: "prosodyctl --config {stage}/etc/prosody/prosody.cfg.lua check config",
       }],
       handlers: [removeStaleAccounts(ctx), {
