@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Installs what podkit needs on a Debian 12 machine (as root): the Debian packages
-# its lab and its config checkers use, and the npm packages from package-lock.json.
+# Installs what podkit needs on a Debian 12 machine (as root): the Debian packages its
+# CLI, its lab and its tests run, and the npm packages from package-lock.json. Both
+# `npm run lab` and `npm test` start with it.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The lab: nspawn hosts on a bridge, a base tree, lab DNS (knot + unbound), lab CA (pebble), NAT.
+# Every program podkit runs on this machine comes from one of these lists or from Debian's
+# base system; test/unit/admin-programs-are-installed-by-setup.test.ts checks it, program
+# by program. A package list is a *_PACKAGES array, and every one is installed below.
+
+# The admin side of a pod: `podkit backup --prune` runs restic here with the prune login,
+# which never reaches the pod; `podkit lab ssh` runs ssh.
+ADMIN_PACKAGES=(restic openssh-client)
+# The lab (lib/lab): hosts booted by systemd-nspawn (systemd-container) on a bridge with NAT
+# (iproute2, nftables, util-linux), their base tree (debootstrap), lab SSH and CA keys
+# (openssh-client, openssl), lab DNS (knot, unbound), lab ACME CA (pebble); ca-certificates
+# for this machine's own HTTPS.
 LAB_PACKAGES=(systemd-container debootstrap iproute2 nftables openssh-client openssl
-  knot knot-dnsutils unbound pebble ca-certificates util-linux procps)
-# Tier 2 checks: zone files are checked by a real zone checker.
+  knot unbound pebble ca-certificates util-linux)
+# For looking at the lab by hand (kdig, ps); nothing podkit runs needs them.
+BY_HAND_PACKAGES=(knot-dnsutils procps)
+# Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone).
 CHECK_PACKAGES=(knot-dnssecutils bind9-utils)
 
 missing=()
-for p in "${LAB_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do
+for p in "${ADMIN_PACKAGES[@]}" "${LAB_PACKAGES[@]}" "${BY_HAND_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -16,7 +16,7 @@ the daily timer starts: a failure mails the postmaster) and shows the result.
   --check   run the repository check now (restic check, a seventh of the data)
   --prune   apply backup.retention (restic forget --prune) from THIS machine with
             backup.target.rest.prune's login, which never reaches the pod;
-            needs restic here (apt install restic)
+            needs restic here (scripts/setup.sh installs it)
 Exit: 0 ok, 1 the backup, check or prune failed (or the pod is not applied yet),
 65 invalid stack, 69 host unreachable.`;
 
@@ -81,7 +81,7 @@ function prune(pod: ReturnType<typeof loadBackupPod>): number {
     "forget", "--prune", "--keep-daily", String(b.retention.daily), "--keep-weekly", String(b.retention.weekly), "--keep-monthly", String(b.retention.monthly),
   ], { stdio: "inherit", env: { ...process.env, RESTIC_PASSWORD: pod.secrets.get(b.passphrase.secret) } });
   if (r.error) {
-    console.error(`podkit backup --prune: cannot run restic here (${r.error.message}): apt install restic`);
+    console.error(`podkit backup --prune: cannot run restic here (${r.error.message}): \`bash scripts/setup.sh\` installs it (or apt install restic)`);
     return EXIT.FAILED;
   }
   return r.status === 0 ? EXIT.OK : EXIT.FAILED;
