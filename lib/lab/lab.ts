@@ -3,7 +3,8 @@
 //  2. base tree, lab SSH key and lab CA: cached, built only the first time;
 //  3. network (bridge, NAT, forward filter);
 //  4. clones prepared and booted at once, in parallel, while pebble starts (hosts boot in ~1 s);
-//  5. state written as soon as host keys exist, because the pod zones read host addresses from it;
+//  5. state written as soon as host keys exist, because the pod zones read host addresses from it
+//     (it names this checkout, whose stacks/lab-*.secrets.yaml the pod zones fill);
 //  6. knot + unbound with the lab zone and the pod zones;
 //  7. wait until every host answers SSH with its pinned key, then record timings.
 // Any failure tears down what was made, so a failed `up` leaves the machine as it was.
@@ -11,6 +12,7 @@ import * as fs from "node:fs";
 import { Resolver } from "node:dns/promises";
 import { baseBuildMs, ensureBase } from "./base";
 import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
+import { adoptLabSecrets, labCheckout } from "./checkout";
 import { LAB, LAB_HOSTS, PATHS, RUN_DIR, hostFqdn } from "./config";
 import { dnsDown, dnsUp, labZone, podZones } from "./dns";
 import { bootHost, hostProcesses, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
@@ -35,7 +37,10 @@ export async function labUp(log: Log): Promise<LabState> {
       const problems = await labProblems();
       if (!problems.length) {
         log("lab: already up");
-        return readLabState()!;
+        const state = readLabState()!;
+        // The pods' secrets belong to the checkout that brought the lab up; this one needs the same.
+        adoptLabSecrets(state, labCheckout(), log);
+        return state;
       }
       throw new LabError(`the lab is partly up (${problems.join("; ")}); run \`podkit lab down\` first`);
     }
@@ -103,6 +108,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
     knownHostsPath: PATHS.knownHosts,
     acme: { directory: ACME_DIRECTORY, rootCertPath: CA_FILES.pebbleRoot, listenerCaPath: CA_FILES.labCa, trustBundlePath: CA_FILES.trustBundle },
     timings,
+    checkout: labCheckout(),
   };
   fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
   writeLabState(state); // the pod stacks resolve `lab: { name: a }` through it

@@ -3,6 +3,7 @@
 // It lives in RUN_DIR, so it exists exactly while the lab is up; `down` removes it.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { LabCheckout } from "./checkout";
 import { PATHS } from "./config";
 
 /** One lab host as podkit reaches it. */
@@ -59,6 +60,11 @@ export interface LabState {
     trustBundlePath: string;
   };
   timings: LabTimings;
+  /**
+   * The checkout that brought the lab up, and its lab pods' secrets files: another checkout's
+   * `up` copies them from there (lib/lab/checkout.ts). Absent from a state written by an older podkit.
+   */
+  checkout?: LabCheckout;
 }
 
 /** The running lab's state, or null when the lab is down. */

@@ -1,7 +1,8 @@
 // A pod: a validated stack plus what it needs from outside the file — secrets,
 // host addresses, the DKIM key — each looked up once, with errors that point
 // at the line that asked for it.
-import { readLabState } from "../lab/state";
+import { labSecretsAdvice } from "../lab/checkout";
+import { type LabState, readLabState } from "../lab/state";
 import type { DnsFacts, HostAddresses } from "../dns/plan";
 import { loadStackFile } from "./load";
 import type { Problem, SourceMap } from "./problems";
@@ -36,6 +37,8 @@ export interface LoadPodOptions {
   requireSecrets?: boolean;
   /** Every host's address must be known now: true for zone files, false for plan (hcloud addresses come from `pulumi up`). */
   requireAddresses?: boolean;
+  /** The running lab's state (null: the lab is down); read from this machine when not given. */
+  labState?: LabState | null;
   log?: (line: string) => void;
 }
 
@@ -45,17 +48,23 @@ export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
   const { stack, source } = loaded;
   const secrets = new SecretStore(opts.secretsFile ?? secretsFileFor(file));
   const problems: Problem[] = [];
+  const labHost = Object.keys(stack.hosts).find((h) => stack.hosts[h].lab);
+  const lab = labHost ? (opts.labState === undefined ? readLabState() : opts.labState) : null;
 
   if (opts.requireSecrets) {
-    for (const use of secretUses(stack)) {
-      if (!secrets.has(use.name)) {
-        problems.push(source.problem(use.path, `secret "${use.name}" has no value: add it to ${secrets.file} or set ${envName(use.name)}`));
-      }
+    const missing = secretUses(stack).filter((use) => !secrets.has(use.name));
+    // A lab pod's secrets come with the running lab: when it explains why they are missing, say that once.
+    const advice = missing.length && labHost ? labSecretsAdvice(lab, file, secrets.file) : undefined;
+    if (advice) {
+      const names = [...new Set(missing.map((u) => u.name))];
+      const listed = names.length > 4 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+      problems.push(source.problem(["hosts", labHost!, "lab"], `${names.length} secret(s) have no value in ${secrets.file} (${listed}): ${advice}`, "key"));
+    } else {
+      for (const use of missing) problems.push(source.problem(use.path, `secret "${use.name}" has no value: add it to ${secrets.file} or set ${envName(use.name)}`));
     }
   }
 
   const addresses: Record<string, HostAddresses> = {};
-  const lab = Object.values(stack.hosts).some((h) => h.lab) ? readLabState() : null;
   for (const [name, host] of Object.entries(stack.hosts)) {
     if (host.existing) addresses[name] = { ipv4: host.existing.address, ipv6: host.existing.address6 };
     if (host.lab) {
