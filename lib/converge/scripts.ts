@@ -60,9 +60,9 @@ function stageAndCheck(role: string, files: FileChange[], checks: CheckSpec[], a
   const stage = `${STATE_DIR}/stage/${role}`;
   const due = dueChecks(checks, [...files.map((c) => c.file.path), ...absent]);
   return [
-    // podkit's own dir is traversable (the ACME webroot lives under it); staged and
-    // backed-up copies of secret files must be no easier to read than the files.
-    `install -d -m 755 ${STATE_DIR} && install -d -m 711 ${STATE_DIR}/stage && install -d -m 700 ${STATE_DIR}/backup`,
+    // podkit's own dir is traversable (the ACME webroot lives under it); staged
+    // copies of secret files must be no easier to read than the files.
+    `install -d -m 755 ${STATE_DIR} && install -d -m 711 ${STATE_DIR}/stage`,
     "umask 077",
     `S=${q(stage)}`,
     'rm -rf "$S"; mkdir -p "$S/.work"',
@@ -88,16 +88,19 @@ export function checkScript(role: string, files: FileChange[], checks: CheckSpec
 /**
  * Stage the changed files, run the daemons' checkers on the staged copy, and
  * only if all pass move each file into place (a rename: a reader sees the old
- * or the new file, never half). Previous versions go to a backup dir so a
+ * or the new file, never half). Previous versions go to a rollback dir so a
  * failed reload can put them back. Exit 3 with CHECK <name> when a checker
  * refuses; nothing live has changed then.
  */
 export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[], absent: string[] = []): string {
   const stage = `${STATE_DIR}/stage/${role}`;
-  const backup = `${STATE_DIR}/backup/${role}`;
+  const backup = `${STATE_DIR}/rollback/${role}`;
   const lines = [
     "set -eu",
     ...stageAndCheck(role, files, checks, absent),
+    // Previous versions, secret files among them, for root's eyes only. (Older podkit kept
+    // them under backup/<role>, the backup role's status dir: nothing there should outlive them.)
+    `install -d -m 700 ${STATE_DIR}/rollback && rm -rf ${q(`${STATE_DIR}/backup/${role}`)}`,
     `B=${q(backup)}`,
     'rm -rf "$B"; mkdir -p "$B"; : > "$B/.new"',
     ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
@@ -117,7 +120,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
 
 /** Puts back what commitScript replaced, removes what it created. */
 export function rollbackScript(role: string): string {
-  const backup = `${STATE_DIR}/backup/${role}`;
+  const backup = `${STATE_DIR}/rollback/${role}`;
   return [
     "set -u",
     `B=${q(backup)}`,
