@@ -73,8 +73,12 @@ export async function podZones(state: LabState, serial: number, warn: (line: str
     try {
       // Loaded here, not at the top: a broken stack module must not stop the lab itself.
       const { zoneFilesForStackFile } = require("../dns/stack-zones") as typeof import("../dns/stack-zones");
+      const { existingProvider } = require("../infra/existing-provider") as typeof import("../infra/existing-provider");
+      const { labProvider } = require("./provider") as typeof import("./provider");
       // Lab pods are throwaway: every secret they name (passwords too) gets a random value in stacks/lab-*.secrets.yaml.
-      const files = await zoneFilesForStackFile(path.join(REPO_ROOT, pod.stack), { serial, log: warn, generateAll: true });
+      const files = await zoneFilesForStackFile(path.join(REPO_ROOT, pod.stack), {
+        providers: { lab: labProvider(state), existing: existingProvider }, serial, log: warn, generateAll: true,
+      });
       const mine = files.find((f) => f.zone === pod.zone);
       if (!mine) throw new Error(`it renders no zone ${pod.zone}`);
       out.push(...files);

@@ -1,8 +1,9 @@
 // A pod: a validated stack plus what it needs from outside the file — secrets,
-// host addresses, the DKIM key — each looked up once, with errors that point
-// at the line that asked for it.
-import { readLabState } from "../lab/state";
+// host addresses (from each kind of host's adapter), the DKIM key — each looked
+// up once, with errors that point at the line that asked for it.
 import type { DnsFacts, HostAddresses } from "../dns/plan";
+import { hostKind } from "./derive";
+import type { HostProvider, HostProviders } from "./host-provider";
 import { loadStackFile } from "./load";
 import type { Problem, SourceMap } from "./problems";
 import type { Stack } from "./schema";
@@ -16,6 +17,8 @@ export interface Pod {
   secrets: SecretStore;
   /** Host addresses known without Pulumi: existing and lab hosts (hcloud hosts have none until created). */
   addresses: Record<string, HostAddresses>;
+  /** Each host's adapter: how to reach it, its profile, what its kind sets up around an apply. */
+  hosts: Record<string, HostProvider>;
   dns: DnsFacts;
 }
 
@@ -27,6 +30,8 @@ export class StackError extends Error {
 }
 
 export interface LoadPodOptions {
+  /** The kinds of host this command can work with (lib/cli/hosts.ts has them all). */
+  providers: HostProviders;
   secretsFile?: string;
   /** Create the DKIM key if it is missing (`zone`, `plan`, `apply` do; a notice goes to stderr). */
   generate?: boolean;
@@ -39,7 +44,7 @@ export interface LoadPodOptions {
   log?: (line: string) => void;
 }
 
-export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
+export function loadPod(file: string, opts: LoadPodOptions): Pod {
   const loaded = loadStackFile(file);
   if (!loaded.ok) throw new StackError(loaded.problems);
   const { stack, source } = loaded;
@@ -55,18 +60,19 @@ export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
   }
 
   const addresses: Record<string, HostAddresses> = {};
-  const lab = Object.values(stack.hosts).some((h) => h.lab) ? readLabState() : null;
-  for (const [name, host] of Object.entries(stack.hosts)) {
-    if (host.existing) addresses[name] = { ipv4: host.existing.address, ipv6: host.existing.address6 };
-    if (host.lab) {
-      const found = lab?.hosts[host.lab.name];
-      if (found) addresses[name] = { ipv4: found.address };
-      else problems.push(source.problem(["hosts", name, "lab"], lab ? `lab host "${host.lab.name}" is not running` : "the lab is not running: start it with `npx podkit lab up`", "key"));
+  const hosts: Record<string, HostProvider> = {};
+  for (const name of Object.keys(stack.hosts)) {
+    const kind = hostKind(stack, name);
+    const provider = opts.providers[kind];
+    if (!provider) {
+      problems.push(source.problem(["hosts", name, kind], `${kind} hosts are not available to this command`, "key"));
+      continue;
     }
-    if (host.hcloud && opts.requireAddresses) {
-      problems.push(source.problem(["hosts", name, "hcloud"],
-        "this host is created by `pulumi up`, so its addresses are known only after it: `pulumi stack output zoneFiles` prints the complete zones", "key"));
-    }
+    hosts[name] = provider;
+    const where = provider.locate(stack, name);
+    if ("addresses" in where) addresses[name] = where.addresses;
+    else if ("problem" in where) problems.push(source.problem(["hosts", name, kind], where.problem, "key"));
+    else if (opts.requireAddresses) problems.push(source.problem(["hosts", name, kind], where.later, "key"));
   }
   if (problems.length) throw new StackError(problems);
 
@@ -76,5 +82,5 @@ export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
     if (created.length) (opts.log ?? console.error)(`podkit: created ${created.join(", ")} in ${secrets.file}: keep that file private and backed up`);
   }
   const key = secrets.get(GENERATED.dkimKey);
-  return { file, stack, source, secrets, addresses, dns: { addresses, dkimPublicKey: key ? dkimPublicKey(key) : undefined } };
+  return { file, stack, source, secrets, addresses, hosts, dns: { addresses, dkimPublicKey: key ? dkimPublicKey(key) : undefined } };
 }
