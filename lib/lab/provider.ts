@@ -5,9 +5,7 @@
 import { planDns } from "../dns/plan";
 import { renderZones } from "../dns/zonefile";
 import type { HostProvider } from "../stack/host-provider";
-import type { Pod } from "../stack/pod";
 import type { HostProfile } from "../stack/profile";
-import type { Stack } from "../stack/schema";
 import { provideLabBackupTarget } from "./backup-target";
 import { LAB, LAB_HOSTS } from "./config";
 import { publishLabZones } from "./dns";
@@ -32,18 +30,8 @@ export function labProfile(state: LabState): HostProfile {
 
 /** The lab adapter over a given state, or the running lab's, read on first use (a stack without lab hosts never reads it). */
 export function labProvider(given?: LabState | null): HostProvider {
-  let read = given !== undefined;
-  let state = given ?? null;
-  const lab = (): LabState | null => {
-    if (!read) [state, read] = [readLabState(), true];
-    return state;
-  };
-  const host = (stack: Stack, name: string) => {
-    const s = lab();
-    const h = s?.hosts[stack.hosts[name].lab!.name];
-    if (!h) throw new Error(`host ${name}: not a running lab host`);
-    return h;
-  };
+  let state = given;
+  const lab = (): LabState | null => (state === undefined ? (state = readLabState()) : state);
   return {
     kind: "lab",
     locate(stack, name) {
@@ -57,17 +45,18 @@ export function labProvider(given?: LabState | null): HostProvider {
       return found ? { addresses: { ipv4: found.address } } : { problem: `lab host "${wanted}" is not running` };
     },
     target(stack, name) {
-      const h = host(stack, name);
+      const h = lab()?.hosts[stack.hosts[name].lab!.name];
+      if (!h) return `lab host "${stack.hosts[name].lab!.name}" is not running`;
       return { address: h.address, port: 22, user: h.user, hostKey: h.hostKey, privateKeyPath: h.sshPrivateKeyPath };
     },
     profile: () => labProfile(lab()!),
     // A lab pod's DNS is the lab's: its zone is published before converging, as `pulumi up` does at Cloudflare.
-    async beforeApply(pod: Pod, { log }) {
+    async beforeApply(pod, { log }) {
       const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
       for (const zone of await publishLabZones(zones, lab()!.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
     },
     // The lab's backup target is needed by the pod's first backup, not by apply: it is set up alongside.
-    async alongsideApply(pod: Pod, { roles, log }) {
+    async alongsideApply(pod, { roles, log }) {
       if (!roles || roles.includes("backup")) await provideLabBackupTarget(lab()!, pod, log);
     },
   };
