@@ -3,6 +3,7 @@
 import { convergeHost, ConvergeError, type HostReport } from "../converge/apply";
 import { planWork } from "../converge/pod";
 import { HostKeyMismatch, Session } from "../converge/ssh";
+import type { HostProviders } from "../stack/host-provider";
 import { loadPod } from "../stack/pod";
 import { parse } from "./args";
 import { EXIT, UsageError } from "./exit";
@@ -18,7 +19,8 @@ export const OPTIONS = {
   "exit-code": { type: "boolean" },
 } as const;
 
-export async function runConverge(argv: string[], help: string, dryRun: boolean): Promise<number> {
+/** `providers`: the kinds of host, each with what it sets up around an apply (tests hand in their own). */
+export async function runConverge(argv: string[], help: string, dryRun: boolean, providers: HostProviders = hostProviders()): Promise<number> {
   const args = parse(argv, OPTIONS, help);
   if (!args) return EXIT.OK;
   if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${help}`);
@@ -27,7 +29,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
 
   return withStackErrors(async () => {
     // Everything that can be wrong with the input is found here, before any connection.
-    const pod = loadPod(args.positionals[0], { providers: hostProviders(), secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
+    const pod = loadPod(args.positionals[0], { providers, secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
     const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
     // What each kind of host among the pod's sets up around an apply (the lab: its DNS, its backup target).
     const kinds = dryRun ? [] : [...new Set(Object.values(pod.hosts))];
