@@ -6,6 +6,7 @@ import { Session } from "../converge/ssh";
 import { loadPod, type Pod } from "../stack/pod";
 import { BACKUP_PATHS } from "../../roles/backup/role";
 import { EXIT, UsageError } from "./exit";
+import { hostProviders } from "./hosts";
 
 export const COMMON_OPTIONS = {
   json: { type: "boolean" },
@@ -16,7 +17,7 @@ export const COMMON_OPTIONS = {
 export class NotApplied extends Error {}
 
 export function loadBackupPod(file: string, secretsFile?: string): Pod {
-  const pod = loadPod(file, { secretsFile, requireSecrets: true });
+  const pod = loadPod(file, { providers: hostProviders(), secretsFile, requireSecrets: true });
   if (!pod.stack.backup) throw new UsageError(`${file} has no backup section: nothing to back up or restore`);
   return pod;
 }

@@ -3,14 +3,11 @@
 import { convergeHost, ConvergeError, type HostReport } from "../converge/apply";
 import { planWork } from "../converge/pod";
 import { HostKeyMismatch, Session } from "../converge/ssh";
-import { planDns } from "../dns/plan";
-import { renderZones } from "../dns/zonefile";
-import { ensureLabBackupTarget, isLabTarget } from "../lab/backup-target";
-import { publishLabZones } from "../lab/dns";
-import { readLabState } from "../lab/state";
-import { loadPod, type Pod } from "../stack/pod";
+import type { HostProviders } from "../stack/host-provider";
+import { loadPod } from "../stack/pod";
 import { parse } from "./args";
 import { EXIT, UsageError } from "./exit";
+import { hostProviders } from "./hosts";
 import { withStackErrors } from "./report";
 
 export const OPTIONS = {
@@ -22,7 +19,8 @@ export const OPTIONS = {
   "exit-code": { type: "boolean" },
 } as const;
 
-export async function runConverge(argv: string[], help: string, dryRun: boolean): Promise<number> {
+/** `providers`: the kinds of host, each with what it sets up around an apply (tests hand in their own). */
+export async function runConverge(argv: string[], help: string, dryRun: boolean, providers: HostProviders = hostProviders()): Promise<number> {
   const args = parse(argv, OPTIONS, help);
   if (!args) return EXIT.OK;
   if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${help}`);
@@ -31,12 +29,14 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
 
   return withStackErrors(async () => {
     // Everything that can be wrong with the input is found here, before any connection.
-    const pod = loadPod(args.positionals[0], { secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
+    const pod = loadPod(args.positionals[0], { providers, secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
     const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
-    if (!dryRun) await publishLabDns(pod, log);
-    // The lab's backup target is needed by the pod's first backup, not by apply: set it up alongside.
-    const target: Promise<Error | undefined> = (!dryRun && (!values.role || values.role.includes("backup")) ? provideLabBackupTarget(pod, log) : Promise.resolve())
-      .then(() => undefined, (err: Error) => err);
+    // What each kind of host among the pod's sets up around an apply (the lab: its DNS, its backup target).
+    const kinds = dryRun ? [] : [...new Set(Object.values(pod.hosts))];
+    const hook = { roles: values.role, log };
+    for (const kind of kinds) await kind.beforeApply?.(pod, hook);
+    const alongside = Promise.all(kinds.map((kind) => (kind.alongsideApply?.(pod, hook) ?? Promise.resolve())
+      .then(() => undefined, (err: Error) => err)));
     const started = Date.now();
     const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
       for (const r of w.missing) log(`${w.host} ${r}: not available in this version of podkit yet (skipped)`);
@@ -52,10 +52,10 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
       }
     }));
 
-    const targetError = await target;
-    if (targetError) log(targetError.message);
+    const hookErrors = (await alongside).filter((e): e is Error => e !== undefined);
+    for (const e of hookErrors) log(e.message);
     const reports = results.filter((r): r is HostReport => !(r instanceof Error));
-    const failed = [...results.filter((r): r is Error => r instanceof Error), ...(targetError ? [targetError] : [])];
+    const failed = [...results.filter((r): r is Error => r instanceof Error), ...hookErrors];
     const changes = reports.reduce((n, h) => n + h.roles.reduce((m, r) => m + r.changes.length, 0), 0);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
@@ -72,22 +72,4 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean)
     if (failed.length) return failed.some((e) => e instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
   });
-}
-
-/** A lab pod's DNS is the lab's: publish its zone before converging, as `pulumi up` does at Cloudflare. */
-async function publishLabDns(pod: Pod, log: (line: string) => void): Promise<void> {
-  const lab = Object.values(pod.stack.hosts).some((h) => h.lab) ? readLabState() : null;
-  if (!lab) return;
-  const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
-  for (const zone of await publishLabZones(zones, lab.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
-}
-
-/** A lab pod backing up to the lab's backup host: that "provider" must know the pod's logins before the pod first backs up. */
-async function provideLabBackupTarget(pod: Pod, log: (line: string) => void): Promise<void> {
-  const rest = pod.stack.backup?.target.rest;
-  const lab = rest && Object.values(pod.stack.hosts).some((h) => h.lab) ? readLabState() : null;
-  if (!lab || !rest || !isLabTarget(lab, rest.url) || !rest.username || !rest.password) return;
-  const secret = (name: string) => pod.secrets.get(name) ?? "";
-  const prune = rest.prune ? [{ username: rest.prune.username, password: secret(rest.prune.password.secret) }] : [];
-  await ensureLabBackupTarget(lab, [{ username: rest.username, password: secret(rest.password.secret) }], prune, log);
 }

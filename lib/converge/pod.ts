@@ -1,11 +1,11 @@
 // From a pod to work per host: how to reach each host, and the desired state
 // of every role on it, all computed (and every secret resolved) before the
 // first connection, so a mistake in the stack never half-applies.
-import { readLabState, type LabState } from "../lab/state";
 import { hostFqdn, rolesByHost, type RoleName } from "../stack/derive";
 import type { Pod } from "../stack/pod";
 import { StackError } from "../stack/pod";
 import { ROLES } from "../../roles";
+import type { HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
 import type { RoleContext } from "./role";
 import type { HostTarget } from "./ssh";
@@ -28,21 +28,21 @@ export interface PlanOptions {
 
 export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
   const { stack, source } = pod;
-  const lab = Object.values(stack.hosts).some((h) => h.lab) ? readLabState() ?? undefined : undefined;
   const problems = [];
   const work: HostWork[] = [];
   for (const [host, roleNames] of Object.entries(rolesByHost(stack))) {
     if (opts.hosts && !opts.hosts.includes(host)) continue;
-    const spec = stack.hosts[host];
-    if (spec.hcloud) {
-      problems.push(source.problem(["hosts", host, "hcloud"], "this host is created and converged by `pulumi up`; `podkit apply` works on existing and lab hosts", "key"));
+    const provider = pod.hosts[host];
+    const target = provider.target(stack, host, { identity: opts.identity });
+    if (typeof target === "string") {
+      problems.push(source.problem(["hosts", host, provider.kind], target, "key"));
       continue;
     }
     const selected = roleNames.filter((r) => !opts.roles || opts.roles.includes(r));
-    const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), spec.lab ? lab : undefined);
+    const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), provider.profile(stack, host));
     work.push({
       host,
-      target: targetFor(pod, host, lab, opts.identity),
+      target: { name: host, ...target },
       states: selected.flatMap((r) => (ROLES[r] ? [ROLES[r]!.state(ctx)] : [])),
       missing: selected.filter((r) => !ROLES[r]),
     });
@@ -56,26 +56,13 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
  * `podkit apply` (secrets from the secrets file) and `pulumi up` (secrets from
  * Pulumi config, resolved first), so both render byte-identical state.
  */
-export function roleContext(stack: Stack, host: string, lookup: (name: string) => string | undefined, lab?: LabState): RoleContext {
+export function roleContext(stack: Stack, host: string, lookup: (name: string) => string | undefined, profile: HostProfile): RoleContext {
   return {
-    stack, host, fqdn: hostFqdn(stack, host), lab,
+    stack, host, fqdn: hostFqdn(stack, host), profile,
     secret: (name: string) => {
       const v = lookup(name);
       if (v === undefined) throw new Error(`secret "${name}" has no value`);
       return v;
     },
-  };
-}
-
-function targetFor(pod: Pod, host: string, lab: LabState | undefined, identity?: string): HostTarget {
-  const spec = pod.stack.hosts[host];
-  if (spec.lab) {
-    const h = lab!.hosts[spec.lab.name];
-    return { name: host, address: h.address, port: 22, user: h.user, hostKey: h.hostKey, privateKeyPath: h.sshPrivateKeyPath };
-  }
-  const e = spec.existing!;
-  return {
-    name: host, address: e.ssh.host ?? e.address, port: e.ssh.port, user: e.ssh.user,
-    hostKey: e.hostKey!, privateKeyPath: identity,
   };
 }

@@ -1,7 +1,7 @@
 // What a role is: a name, and a pure function from the stack (for one host)
 // to the desired state of that host. Roles live in roles/<name>/role.ts.
-import type { LabState } from "../lab/state";
 import type { RoleName } from "../stack/derive";
+import type { HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
 import type { RoleState } from "./types";
 
@@ -12,8 +12,8 @@ export interface RoleContext {
   fqdn: string;
   /** A secret's value by name; throws when it has none (checked before any host is touched). */
   secret(name: string): string;
-  /** The running lab, when the host is a lab host: its CA and DNS replace the public ones. */
-  lab?: LabState;
+  /** Facts about the machine (container or not, IPv6, resolver): a role's host differences come from these alone. */
+  profile: HostProfile;
 }
 
 export interface Role {

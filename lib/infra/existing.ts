@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hostFqdn } from "../stack/derive";
 import type { Stack } from "../stack/schema";
+import { EXISTING_PROFILE } from "./existing-provider";
 import type { PodHost } from "./host";
 import { hostKeyPin } from "./ssh";
 
@@ -15,6 +16,7 @@ export function existingHost(stack: Stack, name: string): PodHost {
     name,
     fqdn: hostFqdn(stack, name),
     kind: "existing",
+    profile: EXISTING_PROFILE,
     ipv4: pulumi.output(e.address),
     ipv6: pulumi.output(e.address6),
     ssh: {

@@ -16,6 +16,7 @@ import * as tls from "@pulumi/tls";
 import type { HostSpec, Stack } from "../stack/schema";
 import { portSpec, type PodPort } from "../stack/ports";
 import { cloudInitUserData } from "./cloudinit";
+import { HCLOUD_PROFILE } from "./hcloud-provider";
 import type { PodHost } from "./host";
 import { sshFingerprint } from "./ssh";
 
@@ -143,7 +144,7 @@ export class HcloudHost extends pulumi.ComponentResource {
   /** The host as the rest of the program sees it. */
   podHost(name: string, fqdn: string): PodHost {
     return {
-      name, fqdn, kind: "hcloud",
+      name, fqdn, kind: "hcloud", profile: HCLOUD_PROFILE,
       ipv4: this.ipv4,
       ipv6: this.ipv6,
       ssh: {

@@ -4,6 +4,7 @@
 // only once it exists.
 import * as pulumi from "@pulumi/pulumi";
 import type { Output } from "@pulumi/pulumi";
+import type { HostProfile } from "../stack/profile";
 import { knownHostsLine } from "./ssh";
 
 export interface PodHost {
@@ -12,6 +13,8 @@ export interface PodHost {
   /** Its full name: MX target, PTR, certificate name. */
   fqdn: string;
   kind: "hcloud" | "existing";
+  /** What the roles may know about the machine (see lib/stack/profile.ts). */
+  profile: HostProfile;
   /** Public addresses, as published in DNS. */
   ipv4: Output<string>;
   ipv6: Output<string | undefined>;

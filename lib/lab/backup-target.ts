@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { $ } from "./sh";
 import { CA_FILES } from "./ca";
 import { PATHS, hostFqdn } from "./config";
+import type { Pod } from "../stack/pod";
 import { connectLabHost } from "./ssh";
 import type { LabState } from "./state";
 
@@ -106,3 +107,11 @@ export async function ensureLabBackupTarget(state: LabState, append: TargetLogin
   }
 }
 
+/** A lab pod backing up to the lab's backup host: that "provider" must know the pod's logins before the pod first backs up. */
+export async function provideLabBackupTarget(state: LabState, pod: Pod, log: (line: string) => void): Promise<void> {
+  const rest = pod.stack.backup?.target.rest;
+  if (!rest || !isLabTarget(state, rest.url) || !rest.username || !rest.password) return;
+  const secret = (name: string) => pod.secrets.get(name) ?? "";
+  const prune = rest.prune ? [{ username: rest.prune.username, password: secret(rest.prune.password.secret) }] : [];
+  await ensureLabBackupTarget(state, [{ username: rest.username, password: secret(rest.password.secret) }], prune, log);
+}

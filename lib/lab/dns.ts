@@ -63,8 +63,8 @@ function placeholderPodZone(zone: string, address: string, serial: number): stri
 }
 
 /**
- * The pod zones the lab serves: exactly what `podkit zone stacks/lab-*.yaml` prints (the
- * running lab's state must already be written: the stacks read host addresses from it).
+ * The pod zones the lab serves: exactly what `podkit zone stacks/lab-*.yaml` prints (host
+ * addresses come from `state`, through the lab's host adapter).
  * A stack that fails to render gets a placeholder zone and a warning, so the lab still comes up.
  */
 export async function podZones(state: LabState, serial: number, warn: (line: string) => void): Promise<{ zone: string; text: string }[]> {
@@ -73,8 +73,11 @@ export async function podZones(state: LabState, serial: number, warn: (line: str
     try {
       // Loaded here, not at the top: a broken stack module must not stop the lab itself.
       const { zoneFilesForStackFile } = require("../dns/stack-zones") as typeof import("../dns/stack-zones");
+      const { labProvider } = require("./provider") as typeof import("./provider");
       // Lab pods are throwaway: every secret they name (passwords too) gets a random value in stacks/lab-*.secrets.yaml.
-      const files = await zoneFilesForStackFile(path.join(REPO_ROOT, pod.stack), { serial, log: warn, generateAll: true });
+      const files = await zoneFilesForStackFile(path.join(REPO_ROOT, pod.stack), {
+        providers: { lab: labProvider(state) }, serial, log: warn, generateAll: true,
+      });
       const mine = files.find((f) => f.zone === pod.zone);
       if (!mine) throw new Error(`it renders no zone ${pod.zone}`);
       out.push(...files);

@@ -66,11 +66,11 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
         pulumi.log.warn(`${host}: role ${name} is not in this version of podkit yet: skipped`);
         continue;
       }
-      const values = pick(lookup, secretsUsedBy(role, stack, host) ?? Object.keys(lookup));
+      const values = pick(lookup, secretsUsedBy(role, stack, h) ?? Object.keys(lookup));
       // Rendered with every secret it uses; the result is split into what may be
       // shown (unsecret: the preview shows it) and the secret files (secret).
       const split = pulumi.all(values).apply((v) => {
-        const state = role.state(roleContext(stack, host, (n) => v[n]));
+        const state = role.state(roleContext(stack, host, (n) => v[n], h.profile));
         const render = (hmacKey?: string) => splitRoleState(state, { hmacKey, secrets: Object.values(v), host });
         // Only a role with secret files waits for the key that fingerprints them.
         return state.files.some((f) => f.secret) ? privateKey.apply(render) : pulumi.output(render());
@@ -101,13 +101,13 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
  * preview. undefined when the role cannot render with stand-ins (it parses a
  * key, say): it then waits for all of them.
  */
-function secretsUsedBy(role: Role, stack: Stack, host: string): string[] | undefined {
+function secretsUsedBy(role: Role, stack: Stack, host: PodHost): string[] | undefined {
   const used = new Set<string>();
   try {
-    role.state(roleContext(stack, host, (name) => {
+    role.state(roleContext(stack, host.name, (name) => {
       used.add(name);
       return `podkit-stand-in-for-${name}`;
-    }));
+    }, host.profile));
     return [...used];
   } catch {
     return undefined;

@@ -1,9 +1,9 @@
 // A pod: a validated stack plus what it needs from outside the file — secrets,
-// host addresses, the DKIM key — each looked up once, with errors that point
-// at the line that asked for it.
-import { labSecretsAdvice } from "../lab/checkout";
-import { type LabState, readLabState } from "../lab/state";
+// host addresses (from each kind of host's adapter), the DKIM key — each looked
+// up once, with errors that point at the line that asked for it.
 import type { DnsFacts, HostAddresses } from "../dns/plan";
+import { hostKind } from "./derive";
+import type { HostProvider, HostProviders } from "./host-provider";
 import { loadStackFile } from "./load";
 import type { Problem, SourceMap } from "./problems";
 import type { Stack } from "./schema";
@@ -17,6 +17,8 @@ export interface Pod {
   secrets: SecretStore;
   /** Host addresses known without Pulumi: existing and lab hosts (hcloud hosts have none until created). */
   addresses: Record<string, HostAddresses>;
+  /** Each host's adapter: how to reach it, its profile, what its kind sets up around an apply. */
+  hosts: Record<string, HostProvider>;
   dns: DnsFacts;
 }
 
@@ -28,6 +30,8 @@ export class StackError extends Error {
 }
 
 export interface LoadPodOptions {
+  /** The kinds of host this command can work with (lib/cli/hosts.ts has them all). */
+  providers: HostProviders;
   secretsFile?: string;
   /** Create the DKIM key if it is missing (`zone`, `plan`, `apply` do; a notice goes to stderr). */
   generate?: boolean;
@@ -37,45 +41,44 @@ export interface LoadPodOptions {
   requireSecrets?: boolean;
   /** Every host's address must be known now: true for zone files, false for plan (hcloud addresses come from `pulumi up`). */
   requireAddresses?: boolean;
-  /** The running lab's state (null: the lab is down); read from this machine when not given. */
-  labState?: LabState | null;
   log?: (line: string) => void;
 }
 
-export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
+export function loadPod(file: string, opts: LoadPodOptions): Pod {
   const loaded = loadStackFile(file);
   if (!loaded.ok) throw new StackError(loaded.problems);
   const { stack, source } = loaded;
   const secrets = new SecretStore(opts.secretsFile ?? secretsFileFor(file));
   const problems: Problem[] = [];
-  const labHost = Object.keys(stack.hosts).find((h) => stack.hosts[h].lab);
-  const lab = labHost ? (opts.labState === undefined ? readLabState() : opts.labState) : null;
 
   if (opts.requireSecrets) {
     const missing = secretUses(stack).filter((use) => !secrets.has(use.name));
-    // A lab pod's secrets come with the running lab: when it explains why they are missing, say that once.
-    const advice = missing.length && labHost ? labSecretsAdvice(lab, file, secrets.file) : undefined;
-    if (advice) {
+    // Where a kind of host brings the secrets with it (the lab's come with the running lab), its
+    // explanation of why they are missing says more than one line per secret: say that once.
+    const explained = missing.length ? secretsAdvice(stack, opts.providers, file, secrets.file) : undefined;
+    if (explained) {
       const names = [...new Set(missing.map((u) => u.name))];
       const listed = names.length > 4 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
-      problems.push(source.problem(["hosts", labHost!, "lab"], `${names.length} secret(s) have no value in ${secrets.file} (${listed}): ${advice}`, "key"));
+      problems.push(source.problem(["hosts", explained.host, hostKind(stack, explained.host)], `${names.length} secret(s) have no value in ${secrets.file} (${listed}): ${explained.advice}`, "key"));
     } else {
       for (const use of missing) problems.push(source.problem(use.path, `secret "${use.name}" has no value: add it to ${secrets.file} or set ${envName(use.name)}`));
     }
   }
 
   const addresses: Record<string, HostAddresses> = {};
-  for (const [name, host] of Object.entries(stack.hosts)) {
-    if (host.existing) addresses[name] = { ipv4: host.existing.address, ipv6: host.existing.address6 };
-    if (host.lab) {
-      const found = lab?.hosts[host.lab.name];
-      if (found) addresses[name] = { ipv4: found.address };
-      else problems.push(source.problem(["hosts", name, "lab"], lab ? `lab host "${host.lab.name}" is not running` : "the lab is not running: start it with `npx podkit lab up`", "key"));
+  const hosts: Record<string, HostProvider> = {};
+  for (const name of Object.keys(stack.hosts)) {
+    const kind = hostKind(stack, name);
+    const provider = opts.providers[kind];
+    if (!provider) {
+      problems.push(source.problem(["hosts", name, kind], `${kind} hosts are not available to this command`, "key"));
+      continue;
     }
-    if (host.hcloud && opts.requireAddresses) {
-      problems.push(source.problem(["hosts", name, "hcloud"],
-        "this host is created by `pulumi up`, so its addresses are known only after it: `pulumi stack output zoneFiles` prints the complete zones", "key"));
-    }
+    hosts[name] = provider;
+    const where = provider.locate(stack, name);
+    if ("addresses" in where) addresses[name] = where.addresses;
+    else if ("problem" in where) problems.push(source.problem(["hosts", name, kind], where.problem, "key"));
+    else if (opts.requireAddresses) problems.push(source.problem(["hosts", name, kind], where.later, "key"));
   }
   if (problems.length) throw new StackError(problems);
 
@@ -85,5 +88,14 @@ export function loadPod(file: string, opts: LoadPodOptions = {}): Pod {
     if (created.length) (opts.log ?? console.error)(`podkit: created ${created.join(", ")} in ${secrets.file}: keep that file private and backed up`);
   }
   const key = secrets.get(GENERATED.dkimKey);
-  return { file, stack, source, secrets, addresses, dns: { addresses, dkimPublicKey: key ? dkimPublicKey(key) : undefined } };
+  return { file, stack, source, secrets, addresses, hosts, dns: { addresses, dkimPublicKey: key ? dkimPublicKey(key) : undefined } };
+}
+
+/** The first host whose kind explains missing secrets (the lab: whose checkout has them). */
+function secretsAdvice(stack: Stack, providers: HostProviders, file: string, secretsFile: string): { host: string; advice: string } | undefined {
+  for (const host of Object.keys(stack.hosts)) {
+    const advice = providers[hostKind(stack, host)]?.secretsAdvice?.(file, secretsFile);
+    if (advice) return { host, advice };
+  }
+  return undefined;
 }

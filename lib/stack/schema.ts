@@ -4,7 +4,6 @@
 // Rules between fields (a host that must exist, an address claimed twice) are in
 // ./checks.ts, because they need the whole file.
 import { z } from "zod";
-import { LAB_HOSTS } from "../lab/config";
 import {
   address, aliasAddress, cidr, domain, hostKey, ipv4, ipv6, name, port, secretRef, size, sshPublicKey,
 } from "./fields";
@@ -45,7 +44,7 @@ const existingHost = z
 
 const labHost = z
   .strictObject({
-    name: z.enum(LAB_HOSTS.map((h) => h.name) as [string, ...string[]]).describe(`Which lab host (\`npx podkit lab up\` creates ${LAB_HOSTS.map((h) => h.name).join(", ")}).`),
+    name: name("lab host").describe("Which lab host, by its name in the lab (`npx podkit lab status` lists them). Whether it exists and runs is checked when the stack is used, not when it is validated."),
   })
   .describe("A throwaway host of the local lab; its address and host key are read from the running lab.");
 

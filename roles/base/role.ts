@@ -6,6 +6,7 @@ import { renderTemplate } from "../../lib/converge/template";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import type { RoleState } from "../../lib/converge/types";
 import { podPorts, portSpec } from "../../lib/stack/ports";
+import { keepsOwnClock } from "../../lib/stack/profile";
 
 export const base: Role = {
   name: "base",
@@ -15,9 +16,9 @@ export const base: Role = {
     const t = (path: string, view: Record<string, unknown>) => renderTemplate("base", path, { fqdn, ...view });
     return {
       role: "base",
-      // A lab host is a container: it shares the outer machine's clock, and
-      // systemd-timesyncd refuses to run there (ConditionVirtualization=!container).
-      packages: ["nftables", "unattended-upgrades", ...(ctx.lab ? [] : ["systemd-timesyncd"])],
+      // A container shares the outer machine's clock, and systemd-timesyncd
+      // refuses to run there (ConditionVirtualization=!container).
+      packages: ["nftables", "unattended-upgrades", ...(keepsOwnClock(ctx.profile) ? ["systemd-timesyncd"] : [])],
       files: [
         { path: "/etc/hostname", content: `${short}\n` },
         { path: "/etc/hosts", content: `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${short}\n::1\tlocalhost ip6-localhost ip6-loopback\n` },
@@ -43,7 +44,7 @@ export const base: Role = {
         { unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" },
         { unit: "ssh.service", watch: ["/etc/ssh/"], ports: [22] },
         { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },
-        ...(ctx.lab ? [] : [{ unit: "systemd-timesyncd.service", watch: [] }]),
+        ...(keepsOwnClock(ctx.profile) ? [{ unit: "systemd-timesyncd.service", watch: [] }] : []),
       ],
     };
   },

@@ -11,6 +11,8 @@ import { GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
 
 const VMAIL_HOME = "/var/mail/vhosts";
+/** OpenDKIM's libunbound settings when the host's profile names a resolver (the file keeps the name it had when only the lab had one). */
+const RESOLVER_CONF = "/etc/opendkim/unbound-lab.conf";
 
 export const mail: Role = {
   name: "mail",
@@ -24,11 +26,10 @@ export const mail: Role = {
       postmaster: postmaster(stack),
       selector: m.dkim.selector,
       relay,
-      // The lab has no IPv6 network; a real host listens on both.
-      inetProtocols: ctx.lab ? "ipv4" : "all",
-      ipv6: !ctx.lab,
-      resolverConf: ctx.lab ? "/etc/opendkim/unbound-lab.conf" : undefined,
-      labResolver: ctx.lab?.resolver,
+      inetProtocols: ctx.profile.ipv6 ? "all" : "ipv4",
+      ipv6: ctx.profile.ipv6,
+      resolverConf: ctx.profile.resolver ? RESOLVER_CONF : undefined,
+      resolver: ctx.profile.resolver,
       extra: Object.entries(m.postfix).map(([name, value]) => ({ name, value: typeof value === "boolean" ? (value ? "yes" : "no") : String(value) })),
     };
     const t = (path: string) => renderTemplate("mail", path, view);
@@ -55,7 +56,7 @@ export const mail: Role = {
         content: `[${relay.host}]:${relay.port} ${relay.username}:${ctx.secret(relay.password.secret)}\n`,
       });
     }
-    if (ctx.lab) files.push({ path: "/etc/opendkim/unbound-lab.conf", content: t("etc/opendkim/unbound-lab.conf") });
+    if (ctx.profile.resolver) files.push({ path: RESOLVER_CONF, content: t("etc/opendkim/unbound-lab.conf") });
 
     const postmap = (name: string) => ({ name: `postmap ${name}`, when: [`/etc/postfix/${name}`], run: `postmap /etc/postfix/${name}` });
     return {

@@ -12,10 +12,17 @@ import { certPaths } from "../tls/role";
 /** Prosody's file storage encodes every non-alphanumeric character as %xx (util/datamanager.lua). */
 const encode = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 
-/** TURN must never relay into private networks (RFC 1918, loopback, link-local, CGNAT, ULA). */
-const PRIVATE_RANGES = ["0.0.0.0-0.255.255.255", "10.0.0.0-10.255.255.255", "100.64.0.0-100.127.255.255", "127.0.0.0-127.255.255.255",
-  "169.254.0.0-169.254.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255", "::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-  "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"];
+/**
+ * TURN must never relay into private networks (RFC 1918, loopback, link-local,
+ * CGNAT, ULA): each block as CIDR (how a host profile names its local ones) and
+ * as coturn's denied-peer-ip range.
+ */
+const PRIVATE_RANGES: [cidr: string, range: string][] = [
+  ["0.0.0.0/8", "0.0.0.0-0.255.255.255"], ["10.0.0.0/8", "10.0.0.0-10.255.255.255"], ["100.64.0.0/10", "100.64.0.0-100.127.255.255"],
+  ["127.0.0.0/8", "127.0.0.0-127.255.255.255"], ["169.254.0.0/16", "169.254.0.0-169.254.255.255"], ["172.16.0.0/12", "172.16.0.0-172.31.255.255"],
+  ["192.168.0.0/16", "192.168.0.0-192.168.255.255"], ["::1/128", "::1"], ["fc00::/7", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+  ["fe80::/10", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+];
 
 export const xmpp: Role = {
   name: "xmpp",
@@ -35,8 +42,8 @@ export const xmpp: Role = {
       realm: primaryDomain(stack),
       postmaster: postmaster(stack),
       abuse: `abuse@${primaryDomain(stack)}`,
-      // The lab is itself a private network: there the peers of a call are lab hosts.
-      deniedPeers: ctx.lab ? PRIVATE_RANGES.filter((r) => !r.startsWith("10.")) : PRIVATE_RANGES,
+      // A host whose own network is private relays to the peers on it, and to no other private block.
+      deniedPeers: PRIVATE_RANGES.filter(([cidr]) => !ctx.profile.localRanges.includes(cidr)).map(([, range]) => range),
       ...certPaths(fqdn),
     };
     const t = (path: string) => renderTemplate("xmpp", path, view);

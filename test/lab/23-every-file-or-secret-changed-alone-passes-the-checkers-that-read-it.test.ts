@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { before, test } from "node:test";
 import type { FileChange } from "../../lib/converge/changes";
 import { sha256 } from "../../lib/converge/changes";
+import { hostProviders } from "../../lib/cli/hosts";
 import { planWork } from "../../lib/converge/pod";
 import { checkScript, dueChecks } from "../../lib/converge/scripts";
 import { Session } from "../../lib/converge/ssh";
@@ -46,7 +47,7 @@ interface Case {
 
 for (const name of ["a", "b"]) {
   test(`lab-${name}: every managed file, and every secret, changed alone passes the checkers that read it`, async (t) => {
-    const pod = loadPod(path.join(REPO, `stacks/lab-${name}.yaml`), { requireSecrets: true });
+    const pod = loadPod(path.join(REPO, `stacks/lab-${name}.yaml`), { providers: hostProviders(), requireSecrets: true });
     const work = planWork(pod);
     const cases = new Map<string, Case[]>();
     const add = (host: string, c: Case) => cases.set(host, [...(cases.get(host) ?? []), c]);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
+import { profileOf } from "./host-profiles";
 import { loadStackFile } from "../../lib/stack/load";
 import type { Stack } from "../../lib/stack/schema";
 import { backup, checkTime, repositoryUrl } from "../../roles/backup/role";
@@ -20,7 +21,7 @@ function stackOf(file: string, edit?: (s: Stack) => void): Stack {
 const secrets: Record<string, string> = {
   "backup-passphrase": "correct horse", "backup-rest-password": "p@ss'word/1", "backup-prune-password": "PRUNE-ONLY-SECRET",
 };
-const render = (stack: Stack) => backup.state(roleContext(stack, stack.backup!.host, (n) => secrets[n] ?? `value-of-${n}`));
+const render = (stack: Stack) => backup.state(roleContext(stack, stack.backup!.host, (n) => secrets[n] ?? `value-of-${n}`, profileOf(stack, stack.backup!.host)));
 
 test("the pod's repository carries its own login, URL-encoded; the prune login is in no file of the role", () => {
   const stack = stackOf("stacks/lab-a.yaml");

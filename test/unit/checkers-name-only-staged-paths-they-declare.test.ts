@@ -14,6 +14,7 @@ import type { CheckSpec } from "../../lib/converge/types";
 import { rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
+import { profileOf } from "./host-profiles";
 
 const STACKS = path.resolve(__dirname, "..", "..", "stacks");
 const stacks = readdirSync(STACKS).filter((f) => f.endsWith(".yaml") && !f.endsWith(".secrets.yaml"));
@@ -31,7 +32,7 @@ test("every example stack renders roles whose checkers name only staged paths th
     assert.ok(loaded.ok, `${file} is valid`);
     const { stack } = loaded;
     for (const [host, roles] of Object.entries(rolesByHost(stack))) {
-      const ctx = roleContext(stack, host, (n) => `placeholder for ${n}`);
+      const ctx = roleContext(stack, host, (n) => `placeholder for ${n}`, profileOf(stack, host));
       for (const name of roles) {
         const state = ROLES[name]?.state(ctx);
         for (const c of state?.checks ?? []) {

@@ -1,6 +1,6 @@
 // One lab per machine, one set of lab pod secrets: those of the checkout that brought
 // the lab up. A second checkout's `up` copies them; when it cannot, `up` and `apply`
-// both say whose lab it is and what to do (issue 18). No lab is brought up here: the
+// both say whose lab it is and what to do. No lab is brought up here: the
 // lab state and both checkouts are made in a temporary directory.
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { adoptLabSecrets, labCheckout, labSecretsAdvice, type LabCheckout } from "../../lib/lab/checkout";
 import { LabError } from "../../lib/lab/errors";
+import { labProvider } from "../../lib/lab/provider";
 import type { LabState } from "../../lib/lab/state";
 import { loadStackFile } from "../../lib/stack/load";
 import { loadPod, StackError } from "../../lib/stack/pod";
@@ -110,7 +111,7 @@ test("a lab brought up by an older podkit, which recorded no checkout: up says w
 test("apply of a lab pod without its secrets says, once, that the lab is another checkout's and `podkit lab up` copies them", () => {
   const { first, second } = twoCheckouts();
   const stack = join(second.root, "stacks", "lab-a.yaml");
-  assert.throws(() => loadPod(stack, { requireSecrets: true, labState: labState(first) }), (err: Error) => {
+  assert.throws(() => loadPod(stack, { requireSecrets: true, providers: { lab: labProvider(labState(first)) } }), (err: Error) => {
     assert.ok(err instanceof StackError);
     assert.equal(err.problems.length, 1, err.message);
     assert.match(err.message, /^.*lab-a\.yaml:\d+:\d+ hosts\.mx\.lab: \d+ secret\(s\) have no value in .*lab-a\.secrets\.yaml \(.*\): the running lab was brought up from another checkout/);
@@ -118,7 +119,7 @@ test("apply of a lab pod without its secrets says, once, that the lab is another
     return true;
   });
   adopt(labState(first), second);
-  const pod = loadPod(stack, { requireSecrets: true, labState: labState(first) });
+  const pod = loadPod(stack, { requireSecrets: true, providers: { lab: labProvider(labState(first)) } });
   assert.equal(pod.addresses.mx.ipv4, "10.77.0.11");
 });
 
@@ -126,8 +127,8 @@ test("apply with the first checkout's secrets gone says to take the lab down and
   const { first, second } = twoCheckouts();
   const stack = join(second.root, "stacks", "lab-a.yaml");
   rmSync(first.secretsFiles["stacks/lab-a.yaml"]);
-  assert.throws(() => loadPod(stack, { requireSecrets: true, labState: labState(first) }), /and its secrets files are gone: take it down and bring it up from here: `npx podkit lab down`, then `npm run lab`/);
-  assert.throws(() => loadPod(stack, { requireSecrets: true, labState: null }), (err: Error) => {
+  assert.throws(() => loadPod(stack, { requireSecrets: true, providers: { lab: labProvider(labState(first)) } }), /and its secrets files are gone: take it down and bring it up from here: `npx podkit lab down`, then `npm run lab`/);
+  assert.throws(() => loadPod(stack, { requireSecrets: true, providers: { lab: labProvider(null) } }), (err: Error) => {
     assert.match(err.message, /secret "backup-rest-password" has no value: add it to /);
     assert.match(err.message, /the lab is not running/);
     return true;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
+import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
 import { forTests, type RoleInputs } from "../../lib/pulumi/role-resource";
 import { ROLE_ORDER, rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
@@ -97,7 +98,7 @@ test("the inputs are the state podkit apply renders for the same stack and secre
   values["dkim-key"] = rec.keys.get("dkim-key")!.privateKeyPemPkcs8;
   for (const name of expected) {
     const r = byName(`mx-role-${name}`);
-    const want = ROLES[name]!.state(roleContext(stack, "mx", (n) => values[n]));
+    const want = ROLES[name]!.state(roleContext(stack, "mx", (n) => values[n], HCLOUD_PROFILE));
     const got = forTests.roleStateOf(r.inputs as RoleInputs);
     // Files come back keyed by path: compare them as a set, the rest as is.
     const sortFiles = (s: typeof want) => ({ ...s, files: [...s.files].sort((a, b) => a.path.localeCompare(b.path)) });

@@ -1,7 +1,6 @@
 // `podkit howto <stack>`: the pod as a hand-written how-to, for people who want
 // no tool in the loop. Rendered from exactly the state `podkit apply` converges
 // to: the same packages, files and commands, in the same order.
-import { readLabState } from "../../lab/state";
 import { roleContext } from "../../converge/pod";
 import type { RoleState } from "../../converge/types";
 import { ROLES } from "../../../roles";
@@ -9,6 +8,7 @@ import { hostFqdn, rolesByHost } from "../../stack/derive";
 import { loadPod } from "../../stack/pod";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
+import { hostProviders } from "../hosts";
 import { withStackErrors } from "../report";
 
 const HELP = `usage: podkit howto <stack.yaml> [--host NAME] [--secrets FILE]
@@ -23,14 +23,13 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return EXIT.OK;
   if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${HELP}`);
   return withStackErrors(async () => {
-    const pod = loadPod(args.positionals[0], { secretsFile: args.values.secrets, generate: true });
+    const pod = loadPod(args.positionals[0], { providers: hostProviders(), secretsFile: args.values.secrets, generate: true });
     const { stack } = pod;
-    const lab = readLabState() ?? undefined;
     const out: string[] = [`# Building pod ${stack.pod} by hand`, "", `From \`${pod.file}\`, as \`podkit apply\` would. Run everything as root on Debian 12.`];
     for (const [host, roles] of Object.entries(rolesByHost(stack))) {
       if (args.values.host && args.values.host !== host) continue;
       // A secret without a value shows as a placeholder: the how-to is for reading, not applying.
-      const ctx = roleContext(stack, host, (n) => pod.secrets.get(n) ?? `<secret ${n}>`, stack.hosts[host].lab ? lab : undefined);
+      const ctx = roleContext(stack, host, (n) => pod.secrets.get(n) ?? `<secret ${n}>`, pod.hosts[host].profile(stack, host));
       out.push("", `## Host ${host} (${hostFqdn(stack, host)})`);
       for (const role of roles) {
         const r = ROLES[role];

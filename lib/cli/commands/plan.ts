@@ -6,6 +6,7 @@ import { hostFqdn, hostKind, rolesByHost } from "../../stack/derive";
 import { loadPod } from "../../stack/pod";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
+import { hostProviders } from "../hosts";
 import { withStackErrors } from "../report";
 
 const HELP = `usage: podkit plan <stack.yaml> [--json] [--secrets FILE]
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return EXIT.OK;
   if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${HELP}`);
   return withStackErrors(async () => {
-    const pod = loadPod(args.positionals[0], { generate: true, secretsFile: args.values.secrets });
+    const pod = loadPod(args.positionals[0], { providers: hostProviders(), generate: true, secretsFile: args.values.secrets });
     const { stack } = pod;
     const roles = rolesByHost(stack);
     const hosts = Object.keys(stack.hosts).map((name) => ({

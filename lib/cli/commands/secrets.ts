@@ -4,6 +4,7 @@ import { envName, secretUses } from "../../stack/secrets";
 import { formatPath } from "../../stack/problems";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
+import { hostProviders } from "../hosts";
 import { withStackErrors } from "../report";
 
 const HELP = `usage: podkit secrets <stack.yaml> [--secrets FILE] [--generate-all]
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return EXIT.OK;
   if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${HELP}`);
   return withStackErrors(async () => {
-    const pod = loadPod(args.positionals[0], { secretsFile: args.values.secrets, generate: true, generateAll: args.values["generate-all"] });
+    const pod = loadPod(args.positionals[0], { providers: hostProviders(), secretsFile: args.values.secrets, generate: true, generateAll: args.values["generate-all"] });
     let missing = 0;
     for (const use of secretUses(pod.stack)) {
       const ok = pod.secrets.has(use.name);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { zoneFilesForStackFile } from "../../dns/stack-zones";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
+import { hostProviders } from "../hosts";
 import { withStackErrors } from "../report";
 
 const HELP = `usage: podkit zone <stack.yaml> [--out DIR] [--serial N] [--secrets FILE]
@@ -21,7 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   const serial = args.values.serial === undefined ? undefined : Number(args.values.serial);
   if (serial !== undefined && !(Number.isInteger(serial) && serial > 0 && serial < 2 ** 32)) throw new UsageError("--serial takes a whole number below 2^32");
   return withStackErrors(async () => {
-    const zones = await zoneFilesForStackFile(args.positionals[0], { serial, secretsFile: args.values.secrets });
+    const zones = await zoneFilesForStackFile(args.positionals[0], { providers: hostProviders(), serial, secretsFile: args.values.secrets });
     if (args.values.out) {
       mkdirSync(args.values.out, { recursive: true });
       for (const z of zones) writeFileSync(join(args.values.out, `${z.zone}.zone`), z.text);

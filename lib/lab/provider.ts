@@ -1,0 +1,66 @@
+// Lab hosts as one kind of host: `hosts.<name>.lab: { name: a }` in a stack is
+// found, reached and described through the running lab's state file, and the
+// lab's own services (its DNS, its backup target) are set up around an apply
+// of a lab pod, as Cloudflare and a rented storage box are for a real pod.
+import { planDns } from "../dns/plan";
+import { renderZones } from "../dns/zonefile";
+import type { HostProvider } from "../stack/host-provider";
+import type { HostProfile } from "../stack/profile";
+import { provideLabBackupTarget } from "./backup-target";
+import { labSecretsAdvice } from "./checkout";
+import { LAB, LAB_HOSTS } from "./config";
+import { publishLabZones } from "./dns";
+import { type LabState, readLabState } from "./state";
+
+/**
+ * A lab host: an nspawn container (the outer machine keeps the clock) on an
+ * IPv4-only bridge, whose daemons must ask the lab resolver and accept the
+ * reserved .test zones the lab serves.
+ */
+export function labProfile(state: LabState): HostProfile {
+  return {
+    virtualization: "container",
+    ipv6: false,
+    // lab.test and the pod zones (a.test, b.test) all lie under .test.
+    resolver: { address: state.resolver, privateZones: [LAB.labZone.split(".").at(-1)!] },
+    // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
+    localRanges: ["10.0.0.0/8"],
+    release: LAB.suite,
+  };
+}
+
+/** The lab adapter over a given state, or the running lab's, read on first use (a stack without lab hosts never reads it). */
+export function labProvider(given?: LabState | null): HostProvider {
+  let state = given;
+  const lab = (): LabState | null => (state === undefined ? (state = readLabState()) : state);
+  return {
+    kind: "lab",
+    locate(stack, name) {
+      const wanted = stack.hosts[name].lab!.name;
+      if (!LAB_HOSTS.some((h) => h.name === wanted)) {
+        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${LAB_HOSTS.map((h) => h.name).join(", ")}` };
+      }
+      const s = lab();
+      if (!s) return { problem: "the lab is not running: start it with `npx podkit lab up`" };
+      const found = s.hosts[wanted];
+      return found ? { addresses: { ipv4: found.address } } : { problem: `lab host "${wanted}" is not running` };
+    },
+    target(stack, name) {
+      const h = lab()?.hosts[stack.hosts[name].lab!.name];
+      if (!h) return `lab host "${stack.hosts[name].lab!.name}" is not running`;
+      return { address: h.address, port: 22, user: h.user, hostKey: h.hostKey, privateKeyPath: h.sshPrivateKeyPath };
+    },
+    profile: () => labProfile(lab()!),
+    // A lab pod's secrets come with the running lab: say whose checkout has them.
+    secretsAdvice: (stackFile, secretsFile) => labSecretsAdvice(lab() ?? null, stackFile, secretsFile),
+    // A lab pod's DNS is the lab's: its zone is published before converging, as `pulumi up` does at Cloudflare.
+    async beforeApply(pod, { log }) {
+      const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
+      for (const zone of await publishLabZones(zones, lab()!.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
+    },
+    // The lab's backup target is needed by the pod's first backup, not by apply: it is set up alongside.
+    async alongsideApply(pod, { roles, log }) {
+      if (!roles || roles.includes("backup")) await provideLabBackupTarget(lab()!, pod, log);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+// What a role may know about the machine it renders for, as facts: what kind
+// of machine it is, its network, its resolver. Each kind of host (see
+// ./host-provider.ts) says what its hosts are; roles read the facts and never
+// ask which kind of host they are on, so a new kind of host needs no role edit.
+
+export interface HostProfile {
+  /**
+   * What the host runs on. A container's clock belongs to the machine outside
+   * it (systemd-timesyncd refuses to run there: ConditionVirtualization=!container).
+   */
+  virtualization: "container" | "vm" | "none";
+  /** The host has an IPv6 network: daemons listen on `::` as well as on IPv4. */
+  ipv6: boolean;
+  /**
+   * A resolver daemons with their own DNS client (OpenDKIM's libunbound) must ask,
+   * and the private zones they must accept from it (libunbound refuses the reserved
+   * ones, such as "test", by default). Absent: they resolve from the root themselves.
+   */
+  resolver?: { address: string; privateZones: string[] };
+  /**
+   * Private address blocks (from RFC 1918 and friends, as CIDR: "10.0.0.0/8") that
+   * are the host's own network, where its users' peers live: TURN may relay there.
+   */
+  localRanges: string[];
+  /** The Debian release the host runs; the roles' templates are written for it. */
+  release: "bookworm";
+}
+
+/** Whether the host keeps its own clock (and so runs systemd-timesyncd). */
+export const keepsOwnClock = (p: HostProfile): boolean => p.virtualization !== "container";

@@ -1,0 +1,132 @@
+// Hosts differ to the roles only through their profile: facts about the machine,
+// given by the adapter of each kind of host (Hetzner, existing, the lab).
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { roleContext } from "../../lib/converge/pod";
+import { EXISTING_PROFILE, existingProvider } from "../../lib/infra/existing-provider";
+import { HCLOUD_PROFILE, hcloudProvider } from "../../lib/infra/hcloud-provider";
+import { LAB } from "../../lib/lab/config";
+import { labProfile, labProvider } from "../../lib/lab/provider";
+import { rolesByHost } from "../../lib/stack/derive";
+import { loadStackFile } from "../../lib/stack/load";
+import { loadPod, StackError } from "../../lib/stack/pod";
+import type { HostProfile } from "../../lib/stack/profile";
+import type { Stack } from "../../lib/stack/schema";
+import { ROLES } from "../../roles";
+import { profileOf, RECORDED_LAB } from "./host-profiles";
+
+const ROOT = join(__dirname, "..", "..");
+const stackOf = (name: string): Stack => {
+  const loaded = loadStackFile(join(ROOT, "stacks", `${name}.yaml`));
+  assert.ok(loaded.ok, `${name} is valid`);
+  return loaded.stack;
+};
+const secret = (n: string) => `recorded value of ${n}`;
+
+test("every example stack renders the same packages, files and services as before hosts had profiles", () => {
+  // Recorded from the code that asked `ctx.lab`, with the lab state in test/fixtures/lab-state.json.
+  const recorded = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "rendered-roles.json"), "utf8"));
+  const now: Record<string, unknown> = {};
+  for (const name of ["lab-a", "lab-b", "hackspace", "hetzner"]) {
+    const stack = stackOf(name);
+    for (const [host, roles] of Object.entries(rolesByHost(stack))) {
+      const ctx = roleContext(stack, host, secret, profileOf(stack, host));
+      for (const r of roles) {
+        const s = ROLES[r]!.state(ctx);
+        now[`${name} ${host} ${r}`] = JSON.parse(JSON.stringify({
+          packages: s.packages,
+          files: s.files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, group: f.group, content: f.content })),
+          services: (s.services ?? []).map((sv) => sv.unit),
+        }));
+      }
+    }
+  }
+  assert.deepEqual(now, recorded);
+});
+
+test("a lab host is an IPv4-only container that asks the lab resolver and accepts .test", () => {
+  assert.deepEqual(labProfile(RECORDED_LAB), {
+    virtualization: "container", ipv6: false,
+    resolver: { address: "10.77.0.1", privateZones: ["test"] },
+    localRanges: ["10.0.0.0/8"], release: "bookworm",
+  });
+  assert.ok(LAB.subnet.startsWith("10."), "the lab subnet lies in the local range its profile names");
+});
+
+test("Hetzner servers are VMs and existing hosts are machines of their own, both with IPv6 and the public DNS", () => {
+  const hetzner = stackOf("hetzner");
+  const hackspace = stackOf("hackspace");
+  assert.deepEqual(hcloudProvider.profile(hetzner, "mx"), HCLOUD_PROFILE);
+  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], release: "bookworm" });
+  assert.deepEqual(existingProvider.profile(hackspace, "box"), EXISTING_PROFILE);
+  assert.deepEqual(EXISTING_PROFILE, { virtualization: "none", ipv6: true, localRanges: [], release: "bookworm" });
+});
+
+/** One stack (an existing host), rendered with profiles that differ in one fact each. */
+const hackspace = stackOf("hackspace");
+const render = (role: string, profile: Partial<HostProfile>) =>
+  ROLES[role as "base"]!.state(roleContext(hackspace, "box", secret, { ...EXISTING_PROFILE, ...profile }));
+const file = (role: string, profile: Partial<HostProfile>, path: string) => render(role, profile).files.find((f) => f.path === path)?.content;
+
+test("a host without IPv6 gets inet_protocols = ipv4 and no :: listener, whatever kind of host it is", () => {
+  assert.match(file("mail", { ipv6: false }, "/etc/postfix/main.cf")!, /^inet_protocols = ipv4$/m);
+  assert.match(file("mail", { ipv6: false }, "/etc/dovecot/dovecot.conf")!, /^listen = \*$/m);
+  assert.match(file("mail", { ipv6: true }, "/etc/postfix/main.cf")!, /^inet_protocols = all$/m);
+  assert.match(file("mail", { ipv6: true }, "/etc/dovecot/dovecot.conf")!, /^listen = \*, ::$/m);
+});
+
+test("a container runs no systemd-timesyncd; a VM or a machine of its own does", () => {
+  for (const virtualization of ["container", "vm", "none"] as const) {
+    const s = render("base", { virtualization });
+    const has = virtualization !== "container";
+    assert.equal(s.packages.includes("systemd-timesyncd"), has, virtualization);
+    assert.equal((s.services ?? []).some((sv) => sv.unit === "systemd-timesyncd.service"), has, virtualization);
+  }
+});
+
+test("a profile's resolver and private zones reach OpenDKIM's libunbound, and only then", () => {
+  const resolver = { address: "192.0.2.53", privateZones: ["internal", "test"] };
+  const conf = file("mail", { resolver }, "/etc/opendkim/unbound-lab.conf")!;
+  assert.match(conf, /forward-addr: 192\.0\.2\.53$/m);
+  assert.match(conf, /local-zone: "internal\." nodefault\n {4}domain-insecure: "internal\."\n {4}local-zone: "test\." nodefault/);
+  assert.match(file("mail", { resolver }, "/etc/opendkim.conf")!, /^ResolverConfiguration\s+\/etc\/opendkim\/unbound-lab\.conf$/m);
+  assert.equal(file("mail", {}, "/etc/opendkim/unbound-lab.conf"), undefined);
+  assert.doesNotMatch(file("mail", {}, "/etc/opendkim.conf")!, /ResolverConfiguration/);
+});
+
+test("TURN relays into the private blocks a profile calls local, and into no other", () => {
+  const denied = (localRanges: string[]) => [...file("xmpp", { localRanges }, "/etc/turnserver.conf")!.matchAll(/^denied-peer-ip=(.*)$/gm)].map((m) => m[1]);
+  assert.ok(denied([]).includes("192.168.0.0-192.168.255.255"));
+  assert.ok(!denied(["192.168.0.0/16"]).includes("192.168.0.0-192.168.255.255"));
+  assert.equal(denied(["192.168.0.0/16"]).length, denied([]).length - 1);
+});
+
+function labStack(hostName: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "podkit-profile-")), "lab.yaml");
+  writeFileSync(file, `pod: lab\ndomains: [a.test]\nhosts:\n  mx:\n    lab: { name: ${hostName} }\ndns:\n  zonefile: { nameservers: [ns.a.test] }\n`);
+  return file;
+}
+const loadProblems = (file: string, lab: Parameters<typeof labProvider>[0]) => {
+  try {
+    loadPod(file, { providers: { lab: labProvider(lab) } });
+  } catch (err) {
+    assert.ok(err instanceof StackError);
+    return err.problems.map((p) => `${p.line}:${p.column} ${p.field}: ${p.message}`);
+  }
+  return [];
+};
+
+test("a lab host is found in the lab when the stack is loaded, with an error at its line when it is not there", () => {
+  assert.deepEqual(loadProblems(labStack("a"), null), ["5:5 hosts.mx.lab: the lab is not running: start it with `npx podkit lab up`"]);
+  assert.deepEqual(loadProblems(labStack("c"), RECORDED_LAB), ["5:5 hosts.mx.lab: there is no lab host \"c\": the lab's hosts are a, b, backup"]);
+  const { b: _gone, ...hosts } = RECORDED_LAB.hosts;
+  assert.deepEqual(loadProblems(labStack("b"), { ...RECORDED_LAB, hosts }), ["5:5 hosts.mx.lab: lab host \"b\" is not running"]);
+  const pod = loadPod(labStack("a"), { providers: { lab: labProvider(RECORDED_LAB) } });
+  assert.deepEqual(pod.addresses.mx, { ipv4: "10.77.0.11" });
+  assert.deepEqual(pod.hosts.mx.target(pod.stack, "mx", {}), {
+    address: "10.77.0.11", port: 22, user: "root", hostKey: RECORDED_LAB.hosts.a.hostKey, privateKeyPath: RECORDED_LAB.hosts.a.sshPrivateKeyPath,
+  });
+});
