@@ -8,7 +8,7 @@ import { StackError } from "../stack/pod";
 import { ROLES } from "../../roles";
 import type { Stack } from "../stack/schema";
 import type { RoleContext } from "./role";
-import type { HostTarget } from "./ssh";
+import type { HostTarget } from "../ssh/connect";
 import type { RoleState } from "./types";
 
 export interface HostWork {

@@ -2,7 +2,7 @@
 // travel base64-encoded inside the script (stdin of the SSH channel), so
 // their content never appears on a command line or in a process list.
 import { groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
-import { q } from "./facts";
+import { shellQuote as q } from "../ssh/shell";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
 
 export const STATE_DIR = "/var/lib/podkit";

@@ -17,7 +17,7 @@ import type { HostSpec, Stack } from "../stack/schema";
 import { portSpec, type PodPort } from "../stack/ports";
 import { cloudInitUserData } from "./cloudinit";
 import type { PodHost } from "./host";
-import { sshFingerprint } from "./ssh";
+import { fingerprint } from "../ssh/keys";
 
 type HcloudSpec = NonNullable<HostSpec["hcloud"]>;
 
@@ -129,7 +129,7 @@ export class HcloudHost extends pulumi.ComponentResource {
     this.ipv4 = ipv4.ipAddress;
     this.ipv6 = server.ipv6Address;
     this.hostKeyPublic = hostKey.publicKeyOpenssh.apply((k) => k.trim());
-    this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply(sshFingerprint);
+    this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply((k) => fingerprint(k));
     this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
     this.sshUser = pulumi.output("root");
     this.serverId = server.id;
@@ -148,6 +148,8 @@ export class HcloudHost extends pulumi.ComponentResource {
       ipv6: this.ipv6,
       ssh: {
         host: this.ipv4, port: 22, user: "root",
+        // A new server boots and runs cloud-init (which installs the pinned host key) before sshd answers.
+        bootWaitMs: 300_000,
         hostKeyFingerprint: this.hostKeyFingerprint,
         hostKeyPublic: this.hostKeyPublic,
         privateKey: this.deployPrivateKey,

@@ -4,7 +4,7 @@
 // only once it exists.
 import * as pulumi from "@pulumi/pulumi";
 import type { Output } from "@pulumi/pulumi";
-import { knownHostsLine } from "./ssh";
+import { knownHostsLine } from "../ssh/keys";
 
 export interface PodHost {
   /** The host's key in the stack file ("mx"). */
@@ -24,6 +24,8 @@ export interface PodHost {
     hostKeyFingerprint: Output<string>;
     /** The host's public key line, when podkit knows it (generated keys; existing hosts given as a key line). */
     hostKeyPublic: Output<string | undefined>;
+    /** How long a fresh machine may take to answer SSH (cloud-init runs first); 0 for a host that is up. */
+    bootWaitMs: number;
     /** Private key podkit logs in with (a Pulumi secret); absent for existing hosts, which use the admin's ssh-agent. */
     privateKey: Output<string | undefined>;
   };

@@ -35,7 +35,7 @@ import * as path from "node:path";
 import { createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { HostReport } from "../converge/apply";
-import type { HostTarget } from "../converge/ssh";
+import type { HostTarget } from "../ssh/connect";
 import type { FileSpec, RoleState } from "../converge/types";
 
 /** Absolute paths the provider requires by, resolved in the program's process (see the top of this file). */
@@ -72,6 +72,8 @@ export interface RoleTarget {
   /** The pinned key's fingerprint: with machineId, what the machine is. */
   hostKeyFingerprint: string;
   machineId?: string;
+  /** How long SSH may refuse or time out before converge gives up: a new server may still be booting. */
+  bootWaitMs?: number;
   /** Deploy key (secret). */
   privateKey: string;
 }
@@ -214,7 +216,8 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
   };
   let report: HostReport;
   try {
-    const session = await Session.open(target);
+    // Retries only what a booting host answers (refused, reset, timed out); never a wrong host key.
+    const session = await Session.open(target, { attemptTimeoutMs: 15000, waitMs: inputs.bootWaitMs ?? 0, retryEveryMs: 2000 });
     try {
       report = await convergeHost(session, [roleStateOf(inputs)]);
     } finally {
@@ -226,7 +229,7 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
   const fingerprints = fingerprintsOf(inputs);
   return {
     host: inputs.host, role: inputs.role, address: inputs.address, port: inputs.port, user: inputs.user,
-    hostKey: inputs.hostKey, hostKeyFingerprint: inputs.hostKeyFingerprint, machineId: inputs.machineId,
+    hostKey: inputs.hostKey, hostKeyFingerprint: inputs.hostKeyFingerprint, machineId: inputs.machineId, bootWaitMs: inputs.bootWaitMs,
     privateKey: inputs.privateKey,
     fingerprints,
     stateHash: sha256(canonicalJson(fingerprints)),
@@ -293,6 +296,7 @@ export interface RoleResourceArgs {
   hostKey: pulumi.Input<string>;
   hostKeyFingerprint: pulumi.Input<string>;
   machineId?: pulumi.Input<string | undefined>;
+  bootWaitMs?: number;
   /** Made a secret here whatever it arrives as. */
   privateKey: pulumi.Input<string>;
   /** The public part of the rendered state (splitRoleState). */

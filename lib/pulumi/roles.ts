@@ -81,6 +81,7 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
         hostKey: pulumi.all([h.ssh.hostKeyPublic, h.ssh.hostKeyFingerprint]).apply(([key, fp]) => key ?? fp),
         hostKeyFingerprint: h.ssh.hostKeyFingerprint,
         machineId: h.machineId,
+        bootWaitMs: h.ssh.bootWaitMs,
         privateKey,
         state: pulumi.unsecret(split.apply((s) => s.state)),
         secretFiles: split.apply((s) => s.secretFiles),

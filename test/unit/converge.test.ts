@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { queryFor, roleChanges, sha256 } from "../../lib/converge/changes";
 import { factsScript, parseFacts } from "../../lib/converge/facts";
-import { fingerprintOfBlob, parsePin } from "../../lib/converge/ssh";
+import { fingerprint, parsePin } from "../../lib/ssh/keys";
 import { renderTemplate } from "../../lib/converge/template";
 import type { Facts, RoleState } from "../../lib/converge/types";
 
@@ -90,7 +90,7 @@ test("the fact query covers every file, package and unit of every role once", ()
 test("a pinned public key line and its fingerprint pin the same key", () => {
   const blob = Buffer.from("AAAAC3NzaC1lZDI1NTE5AAAAIJ1mB2Y8Zn8m4m8p1h5bq0vWc1Lw1o3iQn0cM9sX2a7T", "base64");
   const line = `ssh-ed25519 ${blob.toString("base64")} root@host`;
-  const fp = fingerprintOfBlob(blob);
+  const fp = fingerprint(blob);
   assert.equal(parsePin(line).fingerprint, fp);
   assert.equal(parsePin(line).keyType, "ssh-ed25519");
   assert.equal(parsePin(fp).fingerprint, fp);
