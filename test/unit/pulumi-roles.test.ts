@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
-import { forTests, type RoleInputs } from "../../lib/pulumi/role-resource";
+import { forTests, type RoleInputs } from "../../lib/pulumi/role-provider";
 import { ROLE_ORDER, rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
@@ -47,7 +47,9 @@ const byName = (name: string): Registered => {
   assert.ok(r, `a role resource ${name}`);
   return r;
 };
-const urnOf = (r: Registered) => `urn:pulumi:hetzner::podkit::${r.type}::${r.name}`;
+/** A child's URN carries its parent's type: urn:…::podkit:roles:HostRoles$pulumi-nodejs:dynamic/podkit:Role::mx-role-base. */
+const urnOf = (r: Registered) =>
+  r.parent ? `${r.parent.slice(0, r.parent.lastIndexOf("::"))}$${r.type}::${r.name}` : `urn:pulumi:hetzner::podkit::${r.type}::${r.name}`;
 
 test("the mocked program creates a role resource for every role on every host, in dependency order", () => {
   assert.ok(expected.length >= 3 && expected.slice(0, 3).join() === "base,tls,web", `base, tls, web at least: ${expected}`);
