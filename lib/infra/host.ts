@@ -1,4 +1,4 @@
-// What the rest of the Pulumi program (DNS now, the role resources next) knows
+// What the rest of the Pulumi program (DNS and the role resources) knows
 // about a host, whichever way it came to exist: where it is, how to reach it,
 // and the host key to pin. Values are Outputs because a new server's are known
 // only once it exists.
@@ -26,7 +26,10 @@ export interface PodHost {
     hostKeyPublic: Output<string | undefined>;
     /** How long a fresh machine may take to answer SSH (cloud-init runs first); 0 for a host that is up. */
     bootWaitMs: number;
-    /** Private key podkit logs in with (a Pulumi secret); absent for existing hosts, which use the admin's ssh-agent. */
+    /**
+     * The generated deploy key podkit logs in with (a Pulumi secret); absent for
+     * existing hosts, where the roles log in with config podkit:sshPrivateKey.
+     */
     privateKey: Output<string | undefined>;
   };
   /** Linux device of the data volume, if the host has one. */
