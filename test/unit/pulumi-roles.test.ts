@@ -80,7 +80,7 @@ test("the mocked program creates a role resource for every role on every host, i
   }
 });
 
-test("a role resource reaches its host through the pinned key and the deploy key, and is told which machine it is", () => {
+test("a role resource reaches its host through the pinned key and the deploy key, is told which machine it is, and waits for a new server to boot", () => {
   const server = ofType(rec, "hcloud:index/server:Server")[0];
   const hostKey = rec.keys.get("mx-host-key")!;
   for (const r of roleResources()) {
@@ -91,6 +91,7 @@ test("a role resource reaches its host through the pinned key and the deploy key
     assert.match(r.inputs.hostKeyFingerprint, /^SHA256:/);
     assert.equal(r.inputs.machineId, server.id, "a new server id means a new machine to converge");
     assert.equal(r.inputs.privateKey, rec.keys.get("mx-deploy-key")!.privateKeyOpenssh);
+    assert.ok(r.inputs.bootWaitMs >= 60_000, "cloud-init runs before sshd answers on a new server");
   }
 });
 
