@@ -1,10 +1,10 @@
 // The roles of every host under `pulumi up`: one RoleResource per (host, role),
-// in ROLE_ORDER on each host, each waiting for the role before it, for the
-// host's infrastructure and for the pod's DNS records (ACME validates names
-// through DNS). The set of resources is known at plan time; only their inputs
-// wait for values (secrets, keys, addresses). Each role renders with the same
-// RoleContext `podkit apply` uses (roleContext), so both front doors put
-// byte-identical files on a host.
+// under one HostRoles component per host, in ROLE_ORDER, each waiting for the
+// role before it, for the host's infrastructure and for the pod's DNS records
+// (ACME validates names through DNS). The set of resources is known at plan
+// time; only their inputs wait for values (secrets, keys, addresses). Each
+// role renders with the same RoleContext `podkit apply` uses (roleContext), so
+// both front doors put byte-identical files on a host.
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../converge/pod";
 import type { Role } from "../converge/role";
