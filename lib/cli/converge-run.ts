@@ -2,7 +2,8 @@
 // SSH session per host (hosts in parallel), roles in order on each.
 import { convergeHost, ConvergeError, type HostReport } from "../converge/apply";
 import { planWork } from "../converge/pod";
-import { HostKeyMismatch, Session } from "../converge/ssh";
+import { Session } from "../converge/ssh";
+import { HostKeyMismatch } from "../ssh/connect";
 import type { HostProviders } from "../stack/host-provider";
 import { loadPod } from "../stack/pod";
 import { parse } from "./args";

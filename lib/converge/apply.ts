@@ -3,11 +3,12 @@
 // A checker that refuses, or a daemon that does not come back healthy, stops
 // the run with the old config live (rolled back if it had been moved in).
 import { createTwoFilesPatch } from "diff";
-import { changeCount, ENABLED_STATES, queryFor, roleChanges, under, type RoleChanges } from "./changes";
+import { describeActions, hasWork, roleActions, type RoleActions } from "./actions";
+import { queryFor } from "./changes";
 import { factsScript, parseFacts } from "./facts";
 import { commitScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
-import type { Facts, RoleState } from "./types";
+import type { RoleState } from "./types";
 
 export interface RoleReport {
   role: string;
@@ -66,23 +67,17 @@ export async function convergeHost(session: Session, roles: RoleState[], opts: C
 
   for (const role of roles) {
     const t = Date.now();
-    const changes = roleChanges(role, facts);
+    const actions = roleActions(role, facts);
     const report: RoleReport = {
       role: role.role,
       changes: [
-        ...role.packages.filter((p) => installed.has(p) || changes.packages.includes(p)).map((p) => `+pkg ${p}`),
-        ...changes.dirs.map((d) => `${d}/`),
-        ...changes.files.map((c) => `${c.file.path}${c.reason === "content" || c.reason === "new" ? "" : ` (${c.reason})`}`),
-        ...changes.absent.map((p) => `-${p}`),
+        ...role.packages.filter((p) => installed.has(p) || actions.packages.includes(p)).map((p) => `+pkg ${p}`),
+        ...describeActions(actions),
       ],
       ms: 0,
     };
-    if (opts.dryRun) {
-      report.changes.push(...changes.handlers, ...changes.units.map((u) => `${u.start ? "start" : "enable"} ${u.unit}`));
-      report.diffs = await diffs(session, changes);
-    } else if (changeCount(changes)) {
-      report.changes.push(...(await commitRole(session, role, changes, facts)));
-    }
+    if (opts.dryRun) report.diffs = await diffs(session, actions);
+    else if (hasWork(actions)) await commitRole(session, role, actions);
     report.ms = Date.now() - t;
     reports.push(report);
     opts.progress?.(`${host} ${role.role}: ${report.changes.length ? `${opts.dryRun ? "would change" : "changed"} ${report.changes.length}: ${report.changes.join(", ")}` : "unchanged"} (${(report.ms / 1000).toFixed(1)}s)`);
@@ -90,14 +85,13 @@ export async function convergeHost(session: Session, roles: RoleState[], opts: C
   return { host, roles: reports, ms: Date.now() - started };
 }
 
-async function commitRole(session: Session, role: RoleState, changes: RoleChanges, facts: Facts): Promise<string[]> {
+/** Executes a role's actions: stage, check and move the files, then handlers, services, health; rolls back on failure. */
+async function commitRole(session: Session, role: RoleState, actions: RoleActions): Promise<void> {
   const host = session.target.name;
-  const done: string[] = [];
-  const changedPaths = [...changes.files.map((c) => c.file.path), ...changes.absent];
-  const dirs = (role.dirs ?? []).filter((d) => changes.dirs.includes(d.path));
+  const changedPaths = [...actions.files.map((c) => c.file.path), ...actions.absent];
 
-  if (changedPaths.length || dirs.length) {
-    const r = await session.run(commitScript(role.role, changes.files, dirs, role.checks ?? [], changes.absent));
+  if (changedPaths.length || actions.dirs.length) {
+    const r = await session.run(commitScript(role.role, actions.files, actions.dirs, role.checks ?? [], actions.absent));
     if (r.code === 3) {
       const [head, ...rest] = r.stdout.split("\n");
       throw new ConvergeError(host, role.role,
@@ -106,27 +100,13 @@ async function commitRole(session: Session, role: RoleState, changes: RoleChange
     if (r.code !== 0) throw new ConvergeError(host, role.role, `writing files failed: ${(r.stderr || r.stdout).trim()}`);
   }
 
-  const handlers = (role.handlers ?? []).filter((h) => changes.handlers.includes(h.name) || changedPaths.some((p) => under(p, h.when)));
-  const before = handlers.filter((h) => h.phase !== "after-reload");
-  const after = handlers.filter((h) => h.phase === "after-reload");
-  const services = role.services ?? [];
-  const actions = services.flatMap((s) => {
-    const touched = changedPaths.some((p) => under(p, s.watch));
-    const now = facts.units[s.unit];
-    const wanted = s.enabled !== false;
-    const out: { unit: string; verb: string }[] = [];
-    if (wanted && !ENABLED_STATES.has(now?.enabled ?? "")) out.push({ unit: s.unit, verb: "enable" });
-    if (wanted && now?.active !== "active") out.push({ unit: s.unit, verb: "restart" });
-    else if (touched) out.push({ unit: s.unit, verb: s.onChange === "restart" ? "restart" : "reload-or-restart" });
-    return out;
-  });
-  const health = services.filter((s) => s.enabled !== false && actions.some((a) => a.unit === s.unit && a.verb !== "enable"))
-    .map((s) => ({ unit: s.unit, ports: s.ports ?? [] }));
-
+  const before = actions.handlers.filter((h) => h.phase !== "after-reload");
+  const after = actions.handlers.filter((h) => h.phase === "after-reload");
+  const services = actions.services;
   try {
     if (before.length) await session.must(handlersScript(before), before.map((h) => h.name).join(", "));
-    if (actions.length) {
-      const r = await session.run(serviceScript(actions, health));
+    if (services.length) {
+      const r = await session.run(serviceScript(services, actions.health));
       if (r.code !== 0) throw new Error(r.stdout.trim() || r.stderr.trim());
     }
     if (after.length) await session.must(handlersScript(after), after.map((h) => h.name).join(", "));
@@ -134,14 +114,12 @@ async function commitRole(session: Session, role: RoleState, changes: RoleChange
     // The new files made a daemon fail: put the old ones back and bring it up on them.
     await session.run(rollbackScript(role.role));
     if (before.length) await session.run(handlersScript(before));
-    await session.run(serviceScript(actions.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
+    await session.run(serviceScript(services.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
     throw new ConvergeError(host, role.role, `rolled back ${changedPaths.join(", ")}: ${(err as Error).message}`);
   }
-  done.push(...handlers.map((h) => h.name), ...actions.map((a) => `${a.verb} ${a.unit}`));
-  return done;
 }
 
-async function diffs(session: Session, changes: RoleChanges): Promise<string[]> {
+async function diffs(session: Session, changes: RoleActions): Promise<string[]> {
   const shown = changes.files.filter((c) => !c.file.secret && (c.reason === "content" || c.reason === "new"));
   const current = shown.length ? parseReadFiles(await session.must(readFilesScript(shown.map((c) => c.file.path)), "reading files for diff")) : {};
   return changes.files.map((c) => {

@@ -23,13 +23,20 @@ export interface RoleChanges {
 }
 
 /** `systemctl is-enabled` answers that mean the unit starts at boot without an enable of ours. */
-export const ENABLED_STATES = new Set(["enabled", "static", "alias", "indirect", "generated", "enabled-runtime"]);
+const ENABLED_STATES = new Set(["enabled", "static", "alias", "indirect", "generated", "enabled-runtime"]);
 
 export const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
-const modeOf = (f: { mode?: number }) => f.mode ?? 0o644;
-const ownerOf = (f: { owner?: string }) => f.owner ?? "root";
-const groupOf = (f: { group?: string; owner?: string }) => f.group ?? f.owner ?? "root";
+// The defaults of a role's declarations, in one place: everything that writes,
+// compares or describes a file, dir or service reads them from here.
+export const modeOf = (f: { mode?: number }) => f.mode ?? 0o644;
+export const dirModeOf = (d: { mode?: number }) => d.mode ?? 0o755;
+export const ownerOf = (f: { owner?: string }) => f.owner ?? "root";
+export const groupOf = (f: { group?: string; owner?: string }) => f.group ?? f.owner ?? "root";
+/** A service is enabled at boot and running unless it says `enabled: false`. */
+export const wantsRunning = (s: ServiceSpec) => s.enabled !== false;
+/** How a running service picks up a changed file. */
+export const changeVerb = (s: ServiceSpec): "restart" | "reload-or-restart" => (s.onChange === "restart" ? "restart" : "reload-or-restart");
 
 export function queryFor(roles: RoleState[]): FactQuery {
   const uniq = (xs: string[]) => [...new Set(xs)];
@@ -55,13 +62,13 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
   const dirs = (role.dirs ?? [])
     .filter((d) => {
       const now = facts.dirs[d.path];
-      return !now || now.mode !== (d.mode ?? 0o755) || now.owner !== ownerOf(d) || now.group !== groupOf(d);
+      return !now || now.mode !== dirModeOf(d) || now.owner !== ownerOf(d) || now.group !== groupOf(d);
     })
     .map((d) => d.path);
   const units = (role.services ?? [])
     .map((s: ServiceSpec) => {
       const now = facts.units[s.unit] ?? { active: "", enabled: "" };
-      const want = s.enabled !== false;
+      const want = wantsRunning(s);
       return { unit: s.unit, enable: want && !ENABLED_STATES.has(now.enabled), start: want && now.active !== "active" };
     })
     .filter((u) => u.enable || u.start);
@@ -78,13 +85,7 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
 
 export const guardName = (role: string, handler: string) => `${role}/${handler}`.replace(/\s+/g, "_");
 
-export function changeCount(c: RoleChanges): number {
-  return c.packages.length + c.dirs.length + c.files.length + c.absent.length + c.handlers.length + c.units.length;
-}
-
 /** Does `path` lie under one of `prefixes` (a prefix ending in / is a directory, otherwise an exact file or dir)? */
 export function under(path: string, prefixes: string[]): boolean {
   return prefixes.some((p) => path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`));
 }
-
-export { modeOf, ownerOf, groupOf };

@@ -1,6 +1,7 @@
 // Everything converge needs to know about a host, in one round-trip: hashes
 // and modes of all managed files, installed package versions, unit states.
 // One script, a handful of processes, whatever the number of roles.
+import { shellQuote as q } from "../ssh/shell";
 import type { Facts } from "./types";
 
 export interface FactQuery {
@@ -12,8 +13,6 @@ export interface FactQuery {
   /** Handler guards: name -> shell test. */
   guards?: Record<string, string>;
 }
-
-export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function factsScript(query: FactQuery): string {
   const list = (xs: string[]) => xs.map(q).join(" ");

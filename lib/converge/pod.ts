@@ -8,7 +8,7 @@ import { ROLES } from "../../roles";
 import type { HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
 import type { RoleContext } from "./role";
-import type { HostTarget } from "./ssh";
+import type { HostTarget } from "../ssh/connect";
 import type { RoleState } from "./types";
 
 export interface HostWork {

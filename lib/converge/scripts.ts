@@ -1,8 +1,8 @@
 // The shell scripts converge sends to a host. Each is one round-trip; files
 // travel base64-encoded inside the script (stdin of the SSH channel), so
 // their content never appears on a command line or in a process list.
-import { groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
-import { q } from "./facts";
+import { dirModeOf, groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
+import { shellQuote as q } from "../ssh/shell";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
 
 export const STATE_DIR = "/var/lib/podkit";
@@ -103,7 +103,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     `install -d -m 700 ${STATE_DIR}/rollback && rm -rf ${q(`${STATE_DIR}/backup/${role}`)}`,
     `B=${q(backup)}`,
     'rm -rf "$B"; mkdir -p "$B"; : > "$B/.new"',
-    ...dirs.map((d) => `install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
+    ...dirs.map((d) => `install -d -m ${dirModeOf(d).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
     ...files.map((c) => {
       const p = c.file.path;
       return [

@@ -1,4 +1,4 @@
-// The desired state a role declares, and what converging it found and did.
+// The desired state a role declares, and what converging finds on a host.
 // Roles only describe; lib/converge compares and acts.
 
 export interface FileSpec {
@@ -95,12 +95,4 @@ export interface Facts {
   users: string[];
   /** Handler guards (`unless`) that failed, by handler name. */
   dueHandlers: string[];
-}
-
-export interface RoleResult {
-  host: string;
-  role: string;
-  /** Paths written, packages installed, units reloaded or started. */
-  changed: string[];
-  ms: number;
 }

@@ -1,6 +1,6 @@
 // The pod's DNS, as one pure function from the stack (plus the host addresses
 // and the DKIM public key, which only exist once hosts and keys do) to every
-// record. Zone files, Cloudflare and live checks are all rendered from this.
+// record. Zone files and Cloudflare records are both rendered from this.
 import { createHash } from "node:crypto";
 import {
   dmarcReports, hostFqdn, primaryDomain, serviceNames, tlsReports, zoneOf,

@@ -16,7 +16,8 @@ export interface DkimKey {
   source: "generated" | "config";
 }
 
-export function dkimKey(config: pulumi.Config, opts?: pulumi.CustomResourceOptions): DkimKey {
+/** The configured key if there is one, else a generated one (the component "dkim"). */
+export function dkimKey(config: pulumi.Config, opts?: pulumi.ComponentResourceOptions): DkimKey {
   const configured = config.getSecret(GENERATED.dkimKey);
   if (configured) {
     return {
@@ -27,10 +28,30 @@ export function dkimKey(config: pulumi.Config, opts?: pulumi.CustomResourceOptio
     };
   }
   // 2048 bits, as `podkit apply` generates: what receivers expect; 4096-bit keys overflow some DNS UIs.
-  const key = new tls.PrivateKey("dkim-key", { algorithm: "RSA", rsaBits: 2048 }, opts);
-  return {
-    privateKeyPem: pulumi.secret(key.privateKeyPemPkcs8),
-    publicKey: key.publicKeyPem.apply(dkimPublicKey),
-    source: "generated",
-  };
+  return new GeneratedDkimKey("dkim", { rsaBits: 2048 }, opts);
+}
+
+export interface GeneratedDkimKeyArgs {
+  /** RSA key size. */
+  rsaBits: number;
+}
+
+/** A DKIM key generated once and kept in Pulumi state. */
+export class GeneratedDkimKey extends pulumi.ComponentResource implements DkimKey {
+  readonly privateKeyPem: pulumi.Output<string>;
+  readonly publicKey: pulumi.Output<string>;
+  readonly source = "generated" as const;
+
+  constructor(name: string, args: GeneratedDkimKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("podkit:mail:DkimKey", name, {}, opts);
+    const key = new tls.PrivateKey(`${name}-key`, { algorithm: "RSA", rsaBits: args.rsaBits }, {
+      parent: this,
+      // Stacks from before this component have the key at the top level: the alias keeps it
+      // (a new URN without it would replace the key, and with it the DKIM record every receiver checks).
+      aliases: [{ parent: pulumi.rootStackResource }],
+    });
+    this.privateKeyPem = pulumi.secret(key.privateKeyPemPkcs8);
+    this.publicKey = key.publicKeyPem.apply(dkimPublicKey);
+    this.registerOutputs({ publicKey: this.publicKey });
+  }
 }

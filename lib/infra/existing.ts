@@ -6,7 +6,7 @@ import { hostFqdn } from "../stack/derive";
 import type { Stack } from "../stack/schema";
 import { EXISTING_PROFILE } from "./existing-provider";
 import type { PodHost } from "./host";
-import { hostKeyPin } from "./ssh";
+import { parsePin } from "../ssh/keys";
 
 export function existingHost(stack: Stack, name: string): PodHost {
   const e = stack.hosts[name].existing;
@@ -23,7 +23,8 @@ export function existingHost(stack: Stack, name: string): PodHost {
       host: pulumi.output(e.ssh.host ?? e.address),
       port: e.ssh.port,
       user: e.ssh.user,
-      hostKeyFingerprint: pulumi.output(hostKeyPin(e.hostKey)),
+      bootWaitMs: 0,
+      hostKeyFingerprint: pulumi.output(parsePin(e.hostKey).fingerprint),
       hostKeyPublic: pulumi.output(e.hostKey.startsWith("SHA256:") ? undefined : e.hostKey),
       privateKey: pulumi.output<string | undefined>(undefined),
     },

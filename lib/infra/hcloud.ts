@@ -18,7 +18,7 @@ import { portSpec, type PodPort } from "../stack/ports";
 import { cloudInitUserData } from "./cloudinit";
 import { HCLOUD_PROFILE } from "./hcloud-provider";
 import type { PodHost } from "./host";
-import { sshFingerprint } from "./ssh";
+import { fingerprint } from "../ssh/keys";
 
 type HcloudSpec = NonNullable<HostSpec["hcloud"]>;
 
@@ -33,7 +33,7 @@ export interface HcloudHostArgs {
   spec: HcloudSpec;
   /** The ports to open (podPorts); everything else is dropped by Hetzner's firewall. */
   ports: PodPort[];
-  /** Hetzner SSH key ids of the pod's admins (see adminSshKeys), besides the deploy key. */
+  /** Hetzner SSH key ids of the pod's admins (see AdminSshKeys), besides the deploy key. */
   adminSshKeyIds?: pulumi.Input<string>[];
 }
 
@@ -130,7 +130,7 @@ export class HcloudHost extends pulumi.ComponentResource {
     this.ipv4 = ipv4.ipAddress;
     this.ipv6 = server.ipv6Address;
     this.hostKeyPublic = hostKey.publicKeyOpenssh.apply((k) => k.trim());
-    this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply(sshFingerprint);
+    this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply((k) => fingerprint(k));
     this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
     this.sshUser = pulumi.output("root");
     this.serverId = server.id;
@@ -149,6 +149,8 @@ export class HcloudHost extends pulumi.ComponentResource {
       ipv6: this.ipv6,
       ssh: {
         host: this.ipv4, port: 22, user: "root",
+        // A new server boots and runs cloud-init (which installs the pinned host key) before sshd answers.
+        bootWaitMs: 300_000,
         hostKeyFingerprint: this.hostKeyFingerprint,
         hostKeyPublic: this.hostKeyPublic,
         privateKey: this.deployPrivateKey,
@@ -175,14 +177,33 @@ export function firewallRules(ports: PodPort[]): hcloud.types.input.FirewallRule
   ];
 }
 
+export interface AdminSshKeysArgs {
+  /** Pod name, for Hetzner names and labels. */
+  pod: string;
+  /** admin.sshKeys from the stack: OpenSSH public key lines. */
+  keys: string[];
+}
+
 /**
  * The admins' keys as Hetzner SSH keys, once per pod (Hetzner refuses the same
  * key twice in a project). Named by a hash of the key, so reordering
  * admin.sshKeys renames nothing.
  */
-export function adminSshKeys(stack: Stack, opts?: pulumi.CustomResourceOptions): hcloud.SshKey[] {
-  return stack.admin.sshKeys.map((key) => {
-    const h = createHash("sha256").update(key.split(" ").slice(0, 2).join(" ")).digest("hex").slice(0, 10);
-    return new hcloud.SshKey(`admin-${h}`, { name: `${stack.pod}-admin-${h}`, publicKey: key, labels: { pod: stack.pod, "managed-by": "podkit" } }, opts);
-  });
+export class AdminSshKeys extends pulumi.ComponentResource {
+  /** Hetzner SSH key ids, for every server of the pod. */
+  readonly ids: pulumi.Output<string>[];
+
+  constructor(name: string, args: AdminSshKeysArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("podkit:infra:AdminSshKeys", name, {}, opts);
+    this.ids = args.keys.map((key) => {
+      const h = createHash("sha256").update(key.split(" ").slice(0, 2).join(" ")).digest("hex").slice(0, 10);
+      return new hcloud.SshKey(`${name}-${h}`, { name: `${args.pod}-admin-${h}`, publicKey: key, labels: { pod: args.pod, "managed-by": "podkit" } }, {
+        parent: this,
+        // Stacks from before this component have the keys at the top level: the alias keeps them
+        // (a new URN would delete and re-add each key, and Hetzner refuses a key that exists).
+        aliases: [{ parent: pulumi.rootStackResource }],
+      }).id;
+    });
+    this.registerOutputs({ ids: this.ids });
+  }
 }

@@ -1,11 +1,11 @@
-// What the rest of the Pulumi program (DNS now, the role resources next) knows
+// What the rest of the Pulumi program (DNS and the role resources) knows
 // about a host, whichever way it came to exist: where it is, how to reach it,
 // and the host key to pin. Values are Outputs because a new server's are known
 // only once it exists.
 import * as pulumi from "@pulumi/pulumi";
 import type { Output } from "@pulumi/pulumi";
 import type { HostProfile } from "../stack/profile";
-import { knownHostsLine } from "./ssh";
+import { knownHostsLine } from "../ssh/keys";
 
 export interface PodHost {
   /** The host's key in the stack file ("mx"). */
@@ -27,7 +27,12 @@ export interface PodHost {
     hostKeyFingerprint: Output<string>;
     /** The host's public key line, when podkit knows it (generated keys; existing hosts given as a key line). */
     hostKeyPublic: Output<string | undefined>;
-    /** Private key podkit logs in with (a Pulumi secret); absent for existing hosts, which use the admin's ssh-agent. */
+    /** How long a fresh machine may take to answer SSH (cloud-init runs first); 0 for a host that is up. */
+    bootWaitMs: number;
+    /**
+     * The generated deploy key podkit logs in with (a Pulumi secret); absent for
+     * existing hosts, where the roles log in with config podkit:sshPrivateKey.
+     */
     privateKey: Output<string | undefined>;
   };
   /** Linux device of the data volume, if the host has one. */

@@ -4,13 +4,14 @@ import { hostFqdn, hostKind } from "../stack/derive";
 import { podPorts } from "../stack/ports";
 import type { Stack } from "../stack/schema";
 import { existingHost } from "./existing";
-import { adminSshKeys, HcloudHost } from "./hcloud";
+import { AdminSshKeys, HcloudHost } from "./hcloud";
 import type { PodHost } from "./host";
 
 export function podHosts(stack: Stack): Record<string, PodHost> {
   const names = Object.keys(stack.hosts);
   const cloud = names.filter((h) => hostKind(stack, h) === "hcloud");
-  const adminKeyIds = cloud.length ? adminSshKeys(stack).map((k) => k.id) : [];
+  // Component "admin", children "admin-<hash>": the names the keys had before the component.
+  const adminKeyIds = cloud.length ? new AdminSshKeys("admin", { pod: stack.pod, keys: stack.admin.sshKeys }).ids : [];
   const hosts: Record<string, PodHost> = {};
   for (const name of names) {
     const spec = stack.hosts[name];

@@ -20,7 +20,9 @@ import { LabError } from "./errors";
 import { acquireLabLock } from "./lock";
 import { networkConflict, networkDown, networkLeftovers, networkUp } from "./network";
 import { daemonAlive, knownDaemons, stopDaemon, waitFor } from "./proc";
-import { connectPinned, ensureLabKey, fingerprint, knownHostsText, bareKey } from "./ssh";
+import { bareKey, fingerprint } from "../ssh/keys";
+import { connectPinned } from "../ssh/connect";
+import { ensureLabKey, knownHostsText, labTarget, waitForLabSsh } from "./ssh";
 import { type LabState, labIsUp, readLabState, writeLabState } from "./state";
 
 export { LabError };
@@ -75,13 +77,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
     LAB_HOSTS.map(async (h, i) => {
       const { key, t, createMs } = await prepared[i];
       bootHost(h.name);
-      await waitFor(`host ${h.name} to answer SSH at ${h.address}`, async () => {
-        if (!hostRunning(h.name)) throw new LabError(`host ${h.name} stopped while booting; see ${PATHS.logs}/host-${h.name}.log`);
-        (await connectPinned(h.address, bareKey(key), PATHS.sshKey, 2000)).dispose();
-        return true;
-      }, 20000, 100).catch((err) => {
-        throw err instanceof LabError ? err : new LabError((err as Error).message);
-      });
+      await waitForLabSsh(h.name, h.address, bareKey(key));
       timings.hosts[h.name] = { createMs, bootMs: Date.now() - t - createMs, totalMs: Date.now() - t };
     }),
   );
@@ -153,7 +149,8 @@ export async function hostStatuses(state: LabState): Promise<HostStatus[]> {
       let ssh = "not tried";
       if (running && s) {
         try {
-          (await connectPinned(s.address, s.hostKey, s.sshPrivateKeyPath, 3000)).dispose();
+          const target = { ...labTarget(h.name, s.address, s.hostKey), privateKeyPath: s.sshPrivateKeyPath };
+          (await connectPinned(target, { attemptTimeoutMs: 3000, waitMs: 0, retryEveryMs: 0 })).dispose();
           ssh = "ok";
         } catch (err) {
           ssh = (err as Error).message;

@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import { labRoots } from "./ca";
 import { LAB_HOSTS, PATHS } from "./config";
 import { LabError } from "./errors";
-import { bootHost, hostRunning, prepareHost, removeHost, stopHost, trustInHost } from "./host";
+import { bootHost, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { acquireLabLock } from "./lock";
-import { waitFor } from "./proc";
-import { bareKey, connectPinned, ensureLabKey, fingerprint, knownHostsText } from "./ssh";
+import { bareKey, fingerprint } from "../ssh/keys";
+import { ensureLabKey, knownHostsText, waitForLabSsh } from "./ssh";
 import { type LabState, readLabState, writeLabState } from "./state";
 
 export async function labRecreate(name: string, log: (line: string) => void): Promise<LabState> {
@@ -28,11 +28,7 @@ export async function labRecreate(name: string, log: (line: string) => void): Pr
     const createMs = Date.now() - started;
     trustInHost(name, await labRoots());
     bootHost(name);
-    await waitFor(`host ${name} to answer SSH at ${host.address}`, async () => {
-      if (!hostRunning(name)) throw new LabError(`host ${name} stopped while booting; see ${PATHS.logs}/host-${name}.log`);
-      (await connectPinned(host.address, bareKey(key), PATHS.sshKey, 2000)).dispose();
-      return true;
-    }, 20000, 100);
+    await waitForLabSsh(name, host.address, bareKey(key));
     state.hosts[name] = { ...state.hosts[name], hostKey: bareKey(key), fingerprint: fingerprint(key) };
     state.timings.hosts[name] = { createMs, bootMs: Date.now() - started - createMs, totalMs: Date.now() - started };
     fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));

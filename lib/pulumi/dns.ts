@@ -2,7 +2,7 @@
 // placeholders for what is not known before the hosts and the DKIM key exist,
 // then pushed to Cloudflare or rendered as zone files (a stack output).
 import * as pulumi from "@pulumi/pulumi";
-import { CloudflareDns } from "../dns/cloudflare";
+import { CloudflareDns } from "./cloudflare";
 import { planDns } from "../dns/plan";
 import type { DnsRecord } from "../dns/records";
 import { renderZones } from "../dns/zonefile";

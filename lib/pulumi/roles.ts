@@ -1,10 +1,10 @@
 // The roles of every host under `pulumi up`: one RoleResource per (host, role),
-// in ROLE_ORDER on each host, each waiting for the role before it, for the
-// host's infrastructure and for the pod's DNS records (ACME validates names
-// through DNS). The set of resources is known at plan time; only their inputs
-// wait for values (secrets, keys, addresses). Each role renders with the same
-// RoleContext `podkit apply` uses (roleContext), so both front doors put
-// byte-identical files on a host.
+// under one HostRoles component per host, in ROLE_ORDER, each waiting for the
+// role before it, for the host's infrastructure and for the pod's DNS records
+// (ACME validates names through DNS). The set of resources is known at plan
+// time; only their inputs wait for values (secrets, keys, addresses). Each
+// role renders with the same RoleContext `podkit apply` uses (roleContext), so
+// both front doors put byte-identical files on a host.
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../converge/pod";
 import type { Role } from "../converge/role";
@@ -50,48 +50,75 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
   const byHost = rolesByHost(stack);
   const keyless = Object.keys(byHost).filter((h) => hosts[h].kind === "existing");
   if (keyless.length && !args.sshPrivateKey) throw new Error(`no SSH private key for the existing host(s) ${keyless.join(", ")} (see existingHostKey)`);
-  const lookup: Record<string, pulumi.Output<string>> = { ...args.secrets };
-  if (args.dkim) lookup[GENERATED.dkimKey] = args.dkim.privateKeyPem;
-
-  const out: Record<string, Partial<Record<RoleName, RoleResource>>> = {};
-  for (const [host, names] of Object.entries(byHost)) {
+  const secrets: Record<string, pulumi.Output<string>> = { ...args.secrets };
+  if (args.dkim) secrets[GENERATED.dkimKey] = args.dkim.privateKeyPem;
+  return Object.fromEntries(Object.entries(byHost).map(([host, roles]) => {
     const h = hosts[host];
     // A missing key fails the provider's check, which names the property.
     const privateKey = h.kind === "existing" ? args.sshPrivateKey! : h.ssh.privateKey.apply((k) => k ?? "");
-    out[host] = {};
+    return [host, new HostRoles(host, { stack, host: h, roles, secrets, privateKey, dependsOn: args.dependsOn }).roles];
+  }));
+}
+
+export interface HostRolesArgs {
+  stack: Stack;
+  host: PodHost;
+  /** The host's roles in apply order (rolesByHost). */
+  roles: RoleName[];
+  /** Every secret value by name, the DKIM key included; each role waits only for those it reads. */
+  secrets: Record<string, pulumi.Output<string>>;
+  /** The key podkit logs in with. */
+  privateKey: pulumi.Output<string>;
+  /** What every role waits for besides its host: the DNS records. */
+  dependsOn?: pulumi.Resource[];
+}
+
+/** The roles of one host, each a RoleResource `${name}-role-${role}` waiting for the one before it. */
+export class HostRoles extends pulumi.ComponentResource {
+  readonly roles: Partial<Record<RoleName, RoleResource>> = {};
+
+  constructor(name: string, args: HostRolesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("podkit:roles:HostRoles", name, {}, opts);
+    const { stack, host: h, privateKey } = args;
+    const host = h.name;
     let previous: RoleResource | undefined;
-    for (const name of names) {
-      const role = ROLES[name];
-      if (!role) {
-        pulumi.log.warn(`${host}: role ${name} is not in this version of podkit yet: skipped`);
+    for (const role of args.roles) {
+      const spec = ROLES[role];
+      if (!spec) {
+        pulumi.log.warn(`${host}: role ${role} is not in this version of podkit yet: skipped`, this);
         continue;
       }
-      const values = pick(lookup, secretsUsedBy(role, stack, h) ?? Object.keys(lookup));
+      const values = pick(args.secrets, secretsUsedBy(spec, stack, h) ?? Object.keys(args.secrets));
       // Rendered with every secret it uses; the result is split into what may be
       // shown (unsecret: the preview shows it) and the secret files (secret).
       const split = pulumi.all(values).apply((v) => {
-        const state = role.state(roleContext(stack, host, (n) => v[n], h.profile));
+        const state = spec.state(roleContext(stack, host, (n) => v[n], h.profile));
         const render = (hmacKey?: string) => splitRoleState(state, { hmacKey, secrets: Object.values(v), host });
         // Only a role with secret files waits for the key that fingerprints them.
         return state.files.some((f) => f.secret) ? privateKey.apply(render) : pulumi.output(render());
       });
-      const resource: RoleResource = new RoleResource(`${host}-role-${name}`, {
-        host, role: name,
+      const resource: RoleResource = new RoleResource(`${name}-role-${role}`, {
+        host, role,
         address: h.ssh.host, port: h.ssh.port, user: h.ssh.user,
         hostKey: pulumi.all([h.ssh.hostKeyPublic, h.ssh.hostKeyFingerprint]).apply(([key, fp]) => key ?? fp),
         hostKeyFingerprint: h.ssh.hostKeyFingerprint,
         machineId: h.machineId,
+        bootWaitMs: h.ssh.bootWaitMs,
         privateKey,
         state: pulumi.unsecret(split.apply((s) => s.state)),
         secretFiles: split.apply((s) => s.secretFiles),
       }, {
+        parent: this,
+        // Stacks from before this component have the roles at the top level: the alias keeps
+        // them (a new URN would create every role again and "delete" the old ones).
+        aliases: [{ parent: pulumi.rootStackResource }],
         dependsOn: [...(previous ? [previous] : []), ...(h.resource ? [h.resource] : []), ...(args.dependsOn ?? [])],
       });
-      out[host][name] = resource;
+      this.roles[role] = resource;
       previous = resource;
     }
+    this.registerOutputs({});
   }
-  return out;
 }
 
 /**

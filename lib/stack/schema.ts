@@ -266,9 +266,6 @@ export const stackSchema = z
   })
   .describe("A podkit stack: one community mail and chat pod.");
 
-/** The stack as written (defaults not applied). */
-export type StackInput = z.input<typeof stackSchema>;
 /** The stack with every default applied: what the rest of podkit reads. */
 export type Stack = z.output<typeof stackSchema>;
 export type HostSpec = Stack["hosts"][string];
-export type AccountSpec = Stack["accounts"][string];

@@ -5,6 +5,7 @@
 // same script (`podkit restore`).
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
+import { shellQuote } from "../../lib/ssh/shell";
 import type { FileSpec, HandlerSpec, RoleState } from "../../lib/converge/types";
 import { postmaster } from "../../lib/stack/derive";
 import type { Stack } from "../../lib/stack/schema";
@@ -106,8 +107,6 @@ export function repositoryUrl(stack: Stack, secret: (name: string) => string): s
   }
   return `rest:${url.toString().replace(/\/$/, "")}`;
 }
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function repositoryFile(ctx: RoleContext): string {
   return [

@@ -6,7 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { LAB_HOSTS } from "../../lib/lab/config";
-import { connectPinned, HostKeyMismatchError, sshArgs } from "../../lib/lab/ssh";
+import { connectPinned, HostKeyMismatch } from "../../lib/ssh/connect";
+import { labTarget, sshArgs } from "../../lib/lab/ssh";
 import { readLabState } from "../../lib/lab/state";
 import { onHost, reportTimings, run } from "./helpers";
 
@@ -54,7 +55,7 @@ test("a host presenting a key other than the pinned one is refused", async () =>
   const state = readLabState()!;
   const a = state.hosts.a;
   const wrong = state.hosts.b.hostKey; // a real key, just not a's
-  await assert.rejects(connectPinned(a.address, wrong, a.sshPrivateKeyPath), HostKeyMismatchError);
+  await assert.rejects(connectPinned(labTarget("a", a.address, wrong)), HostKeyMismatch);
 });
 
 test("OpenSSH with the lab's known_hosts and StrictHostKeyChecking=yes logs in, and refuses a wrong key", async () => {

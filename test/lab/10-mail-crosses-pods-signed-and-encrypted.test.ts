@@ -1,4 +1,4 @@
-// Issue 4, must-show 1 and 2: mail between the two lab pods, sent and read by
+// Mail between the two lab pods, sent and read by
 // real clients, arrives DKIM-signed with SPF and DMARC passing over an
 // encrypted hop; the MX relays for nobody and offers AUTH only inside TLS.
 import assert from "node:assert/strict";

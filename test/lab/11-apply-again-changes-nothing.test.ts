@@ -1,4 +1,4 @@
-// Issue 4, must-show 3: applying an unchanged stack again changes nothing, and
+// Applying an unchanged stack again changes nothing, and
 // says so; the first (cold) and the no-op apply times are printed for the record.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";

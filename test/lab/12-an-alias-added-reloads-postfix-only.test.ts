@@ -1,4 +1,4 @@
-// Issue 4, must-show 4: one line added to the stack changes only what follows
+// One line added to the stack changes only what follows
 // from it — the alias map (and who may send as the alias) — and reloads Postfix
 // alone; mail to the new alias arrives.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Issue 4, must-show 5: a stack value that makes Postfix's configuration
+// A stack value that makes Postfix's configuration
 // invalid is refused by `postfix check` on a staged copy; the live main.cf is
 // untouched, Postfix keeps running on it and still accepts mail.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Issue 4, must-show 6: a renewal from the lab CA (forced, as certbot.timer
+// A renewal from the lab CA (forced, as certbot.timer
 // would do near expiry) makes Postfix, Dovecot and nginx serve the new
 // certificate by themselves: certbot's deploy hook runs each role's reload.d.
 import assert from "node:assert/strict";

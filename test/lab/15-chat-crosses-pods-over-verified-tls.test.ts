@@ -1,4 +1,4 @@
-// Issue 5, must-shows 1, 2 and 6: XMPP accounts on the two pods talk to each
+// XMPP accounts on the two pods talk to each
 // other in both directions over TLS verified on every link; the archive hands
 // bob what came while he was away; a second device of alice gets carbons; the
 // mail password is the chat password, and a wrong one is refused.

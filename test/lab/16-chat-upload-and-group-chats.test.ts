@@ -1,4 +1,4 @@
-// Issue 5, must-shows 3 and 4: a client gets an upload slot, PUTs a file and
+// A client gets an upload slot, PUTs a file and
 // GETs the same bytes back; bob on b.test joins a group chat on a.test across
 // the federation and receives what is posted there; a pod admin can destroy a
 // room someone else created.

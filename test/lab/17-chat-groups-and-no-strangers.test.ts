@@ -1,4 +1,4 @@
-// Issue 5, must-show 5: a new account in a stack group finds the other members
+// A new account in a stack group finds the other members
 // in its roster without adding anyone; a stranger cannot register an account.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Issue 5, must-shows 7 and 8: service discovery hands out TURN credentials
+// Service discovery hands out TURN credentials
 // that coturn accepts; and a table of the XMPP Compliance Suites 2023
 // (XEP-0479) server features the pod advertises.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Issue 6, must-shows 2 and 4: what leaves the pod is encrypted (a body planted
+// What leaves the pod is encrypted (a body planted
 // before the backup is nowhere in plain text on the target), and the pod's own
 // login can add snapshots but not delete one; the login that may delete is not
 // on the pod at all.

@@ -1,4 +1,4 @@
-// Issue 6, must-shows 1 and 5: the rebuild drill. Pod a.test holds mail for
+// The rebuild drill. Pod a.test holds mail for
 // several accounts, a sieve script and chat history; a backup is taken; host a
 // is destroyed and a new, empty host with a new host key takes its address;
 // `podkit apply` then `podkit restore` bring the pod back. Every mailbox has the

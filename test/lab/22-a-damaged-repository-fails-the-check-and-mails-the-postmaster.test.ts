@@ -1,4 +1,4 @@
-// Issue 6, must-show 3: a repository altered on the target is reported by the
+// A repository altered on the target is reported by the
 // pod's check as failed, not as success; the postmaster (alice, through the
 // postmaster alias) gets the failure mail over IMAPS; the status file keeps the
 // time of the last check that succeeded. The repository is put back afterwards.

@@ -1,14 +1,15 @@
-// The converge core's pure parts: what counts as a change, and what the
-// one-round-trip fact script reports.
+// The converge core's pure parts: what counts as a change, which actions a
+// change makes due, and what the one-round-trip fact script reports.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { describeActions, hasWork, roleActions } from "../../lib/converge/actions";
 import { queryFor, roleChanges, sha256 } from "../../lib/converge/changes";
 import { factsScript, parseFacts } from "../../lib/converge/facts";
-import { fingerprintOfBlob, parsePin } from "../../lib/converge/ssh";
+import { fingerprint, parsePin } from "../../lib/ssh/keys";
 import { renderTemplate } from "../../lib/converge/template";
 import type { Facts, RoleState } from "../../lib/converge/types";
 
@@ -90,7 +91,7 @@ test("the fact query covers every file, package and unit of every role once", ()
 test("a pinned public key line and its fingerprint pin the same key", () => {
   const blob = Buffer.from("AAAAC3NzaC1lZDI1NTE5AAAAIJ1mB2Y8Zn8m4m8p1h5bq0vWc1Lw1o3iQn0cM9sX2a7T", "base64");
   const line = `ssh-ed25519 ${blob.toString("base64")} root@host`;
-  const fp = fingerprintOfBlob(blob);
+  const fp = fingerprint(blob);
   assert.equal(parsePin(line).fingerprint, fp);
   assert.equal(parsePin(line).keyType, "ssh-ed25519");
   assert.equal(parsePin(fp).fingerprint, fp);
@@ -109,4 +110,40 @@ test("unit states come from one systemctl show for all units", () => {
   assert.match(factsScript(query), /systemctl show -p Id -p ActiveState -p UnitFileState 'nginx\.service' 'certbot\.timer'/);
   const out = "UId nginx.service\nUActiveState active\nUUnitFileState enabled\nUId certbot.timer\nUActiveState inactive\nUUnitFileState static\n";
   assert.deepEqual(parseFacts(out, query).units, { "nginx.service": { active: "active", enabled: "enabled" }, "certbot.timer": { active: "inactive", enabled: "static" } });
+});
+
+test("a host that matches the role has no action to take", () => {
+  const a = roleActions(role, converged);
+  assert.equal(hasWork(a), false);
+  assert.deepEqual(describeActions(a), []);
+});
+
+test("a changed file reloads the services and runs the handlers watching it, and each reloaded unit is health-checked", () => {
+  const withMore: RoleState = {
+    ...role,
+    handlers: [{ name: "postmap", when: ["/etc/demo/a.conf"], run: "true" }, { name: "other", when: ["/etc/other/"], run: "true" }],
+    services: [
+      { unit: "demo.service", watch: ["/etc/demo/"], ports: [25] },
+      { unit: "signer.service", watch: ["/etc/demo/a.conf"], onChange: "restart" },
+      { unit: "idle.service", watch: ["/etc/idle/"] },
+    ],
+  };
+  const facts: Facts = structuredClone(converged);
+  facts.files["/etc/demo/a.conf"]!.sha256 = sha256("old\n");
+  for (const u of ["signer.service", "idle.service"]) facts.units[u] = { active: "active", enabled: "enabled" };
+  const a = roleActions(withMore, facts);
+  assert.deepEqual(a.handlers.map((h) => h.name), ["postmap"]);
+  assert.deepEqual(a.services, [{ unit: "demo.service", verb: "reload-or-restart" }, { unit: "signer.service", verb: "restart" }]);
+  assert.deepEqual(a.health, [{ unit: "demo.service", ports: [25] }, { unit: "signer.service", ports: [] }]);
+  assert.deepEqual(describeActions(a), ["/etc/demo/a.conf", "postmap", "reload-or-restart demo.service", "restart signer.service"]);
+});
+
+test("a stopped unit is restarted and a disabled one enabled, whatever changed; one meant to stay off is left alone", () => {
+  const withOff: RoleState = { ...role, services: [...role.services!, { unit: "off.service", enabled: false, watch: [] }] };
+  const facts: Facts = structuredClone(converged);
+  facts.units["demo.service"] = { active: "failed", enabled: "disabled" };
+  facts.units["off.service"] = { active: "inactive", enabled: "disabled" };
+  const a = roleActions(withOff, facts);
+  assert.deepEqual(a.services, [{ unit: "demo.service", verb: "enable" }, { unit: "demo.service", verb: "restart" }]);
+  assert.deepEqual(a.health, [{ unit: "demo.service", ports: [] }]);
 });

@@ -34,6 +34,8 @@ test("the existing host is reached as the stack file says, pinned to its host ke
     { address: "192.0.2.25", port: 2222, user: "root", fingerprint: "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8", kind: "existing" });
   assert.equal(await valueOf(program.hostKeys.box), "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8");
   assert.equal(await valueOf(program.knownHosts), "", "only a fingerprint is known: no known_hosts line can be written");
+  const roles = rec.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/podkit:Role");
+  assert.ok(roles.length && roles.every((r) => r.inputs.bootWaitMs === 0), "a host that exists is not waited for: unreachable fails at once");
 });
 
 test("the zone file carries the existing host's addresses, the subdomain's records in the parent zone", async () => {

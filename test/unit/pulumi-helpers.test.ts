@@ -9,7 +9,7 @@ import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { recordResourceName } from "../../lib/dns/cloudflare";
 import { planDns } from "../../lib/dns/plan";
-import { hostKeyPin, sshFingerprint } from "../../lib/infra/ssh";
+import { fingerprint, parsePin } from "../../lib/ssh/keys";
 import { Placeholders, substitute } from "../../lib/pulumi/placeholders";
 import { parseStack } from "../../lib/stack/load";
 import { podPorts, portSpec } from "../../lib/stack/ports";
@@ -48,11 +48,11 @@ test("a host key pin is the SHA256 fingerprint ssh-keygen prints, for ed25519 an
     execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "test comment", "-f", key]);
     const printed = execFileSync("ssh-keygen", ["-lf", `${key}.pub`], { encoding: "utf8" }).split(" ")[1];
     const line = readFileSync(`${key}.pub`, "utf8");
-    assert.equal(sshFingerprint(line), printed, type);
-    assert.equal(hostKeyPin(line.trim()), printed, type);
-    assert.equal(hostKeyPin(printed), printed, "a fingerprint pins as it is");
+    assert.equal(fingerprint(line), printed, type);
+    assert.equal(parsePin(line.trim()).fingerprint, printed, type);
+    assert.equal(parsePin(printed).fingerprint, printed, "a fingerprint pins as it is");
   }
-  assert.throws(() => sshFingerprint("not a key"), /not an OpenSSH public key/);
+  assert.throws(() => fingerprint("not a key"), /not an OpenSSH public key/);
 });
 
 test("placeholders are replaced everywhere, and a leftover one is an error, not a record", () => {

@@ -197,6 +197,18 @@ test("the pinned host key is the one cloud-init installs, with the fingerprint s
   }
 });
 
+test("every resource the program makes sits under a component, and those moved under one keep their old URN through an alias", () => {
+  const topLevel = rec.resources.filter((r) => r.custom && !r.parent);
+  assert.deepEqual(topLevel.map((r) => `${r.type} ${r.name}`), [], "no custom resource at the top of the program");
+  // Moved under a component after stacks had them at the top: the alias keeps them from being replaced.
+  const moved = rec.resources.filter((r) => r.aliasedFromTop);
+  const expected = rec.resources.filter((r) =>
+    r.name === "dkim-key" || r.type === "hcloud:index/sshKey:SshKey" && r.name.startsWith("admin-") || r.type === "pulumi-nodejs:dynamic/podkit:Role");
+  assert.ok(expected.length >= 5, `the DKIM key, an admin key and the roles: ${expected.map((r) => r.name)}`);
+  assert.deepEqual(moved.map((r) => r.name).sort(), expected.map((r) => r.name).sort());
+  for (const r of moved) assert.match(r.parent, /::podkit:(mail:DkimKey|infra:AdminSshKeys|roles:HostRoles)::/, `${r.name} under its component`);
+});
+
 test("passwords, the relay password, the backup passphrase, userData and private keys are Pulumi secrets", async () => {
   const server = one("hcloud:index/server:Server");
   assert.ok(server.secretInputs.has("userData"), "userData (it holds the host's private key) is a secret input");

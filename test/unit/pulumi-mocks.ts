@@ -14,6 +14,12 @@ export interface Registered {
   inputs: Record<string, any>;
   /** Input names that arrived as Pulumi secrets. */
   secretInputs: Set<string>;
+  /** A component (no provider behind it) or a custom resource. */
+  custom: boolean;
+  /** The parent's URN; "" for a resource at the top of the program. */
+  parent: string;
+  /** It names its top-level URN of old as an alias (`{ parent: pulumi.rootStackResource }`). */
+  aliasedFromTop: boolean;
   id: string;
   state: Record<string, any>;
 }
@@ -68,6 +74,20 @@ function keyPair(algorithm: string) {
     privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   };
 }
+
+/**
+ * What the mocks' newResource is not told: the parent and the aliases of each
+ * registration, by resource name, taken from the request the monitor receives.
+ */
+const placement = new Map<string, { parent: string; aliasedFromTop: boolean }>();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: Record<string, any> } };
+type AliasMessage = { hasSpec(): boolean; getSpec(): { getNoparent(): boolean } };
+const registerResource = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: { getName(): string; getParent(): string; getAliasesList(): AliasMessage[] }, callback: unknown) {
+  placement.set(req.getName(), { parent: req.getParent(), aliasedFromTop: req.getAliasesList().some((a) => a.hasSpec() && a.getSpec().getNoparent()) });
+  return registerResource.call(this, req, callback);
+};
 
 export async function startMocks(stackName: string, config: Record<string, string>, secretKeys: string[]): Promise<Recorded> {
   const rec: Recorded = { resources: [], calls: [], keys: new Map(), zoneIds: new Map() };
@@ -124,7 +144,8 @@ export async function startMocks(stackName: string, config: Record<string, strin
 }
 
 function record(rec: Recorded, args: pulumi.runtime.MockResourceArgs, inputs: Record<string, any>, secretInputs: Set<string>, id: string, state: Record<string, any>) {
-  rec.resources.push({ type: args.type, name: args.name, inputs, secretInputs, id, state });
+  const where = placement.get(args.name) ?? { parent: "", aliasedFromTop: false };
+  rec.resources.push({ type: args.type, name: args.name, inputs, secretInputs, custom: args.custom !== false, ...where, id, state });
   return state;
 }
 

@@ -12,7 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
 import type { RoleState } from "../../lib/converge/types";
-import { forTests, roleProvider, splitRoleState, type RoleInputs, type RoleOutputs } from "../../lib/pulumi/role-resource";
+import { forTests, roleProvider, type RoleInputs, type RoleOutputs } from "../../lib/pulumi/role-provider";
+import { splitRoleState } from "../../lib/pulumi/role-resource";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
 import { TSNODE_PREAMBLE } from "./pulumi-mocks";
@@ -112,7 +113,7 @@ test("the serialized provider runs in a process with no TypeScript loader: it lo
 
 // `pulumi up` compiles the program with ts-node (tsc's CommonJS emit), not tsx:
 // that emit is what gets serialized, so it is checked too.
-const TSNODE_SERIALIZE = `${TSNODE_PREAMBLE}const { roleProvider } = require(path.join(root, "lib/pulumi/role-resource.ts"));
+const TSNODE_SERIALIZE = `${TSNODE_PREAMBLE}const { roleProvider } = require(path.join(root, "lib/pulumi/role-provider.ts"));
 const provider = roleProvider;
 pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then((sf) => process.stdout.write(sf.text));
 `;

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
-import { forTests, type RoleInputs } from "../../lib/pulumi/role-resource";
+import { forTests, type RoleInputs } from "../../lib/pulumi/role-provider";
 import { ROLE_ORDER, rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
@@ -48,7 +48,9 @@ const byName = (name: string): Registered => {
   assert.ok(r, `a role resource ${name}`);
   return r;
 };
-const urnOf = (r: Registered) => `urn:pulumi:hetzner::podkit::${r.type}::${r.name}`;
+/** A child's URN carries its parent's type: urn:…::podkit:roles:HostRoles$pulumi-nodejs:dynamic/podkit:Role::mx-role-base. */
+const urnOf = (r: Registered) =>
+  r.parent ? `${r.parent.slice(0, r.parent.lastIndexOf("::"))}$${r.type}::${r.name}` : `urn:pulumi:hetzner::podkit::${r.type}::${r.name}`;
 
 test("the mocked program creates a role resource for every role on every host, in dependency order", () => {
   assert.ok(expected.length >= 3 && expected.slice(0, 3).join() === "base,tls,web", `base, tls, web at least: ${expected}`);
@@ -79,7 +81,7 @@ test("the mocked program creates a role resource for every role on every host, i
   }
 });
 
-test("a role resource reaches its host through the pinned key and the deploy key, and is told which machine it is", () => {
+test("a role resource reaches its host through the pinned key and the deploy key, is told which machine it is, and waits for a new server to boot", () => {
   const server = ofType(rec, "hcloud:index/server:Server")[0];
   const hostKey = rec.keys.get("mx-host-key")!;
   for (const r of roleResources()) {
@@ -90,6 +92,7 @@ test("a role resource reaches its host through the pinned key and the deploy key
     assert.match(r.inputs.hostKeyFingerprint, /^SHA256:/);
     assert.equal(r.inputs.machineId, server.id, "a new server id means a new machine to converge");
     assert.equal(r.inputs.privateKey, rec.keys.get("mx-deploy-key")!.privateKeyOpenssh);
+    assert.ok(r.inputs.bootWaitMs >= 60_000, "cloud-init runs before sshd answers on a new server");
   }
 });
 

@@ -1,6 +1,7 @@
 // `podkit howto <stack>`: the pod as a hand-written how-to, for people who want
 // no tool in the loop. Rendered from exactly the state `podkit apply` converges
 // to: the same packages, files and commands, in the same order.
+import { changeVerb, dirModeOf, groupOf, modeOf, ownerOf } from "../../converge/changes";
 import { roleContext } from "../../converge/pod";
 import type { RoleState } from "../../converge/types";
 import { ROLES } from "../../../roles";
@@ -47,11 +48,11 @@ function section(s: RoleState): string[] {
   if (s.debconf?.length) sh.push("debconf-set-selections <<'EOF'", ...s.debconf, "EOF");
   if (s.packages.length) sh.push(`apt-get install --no-install-recommends ${s.packages.join(" ")}`);
   for (const u of s.users ?? []) sh.push(`useradd --system --user-group --home-dir ${u.home} --shell /usr/sbin/nologin ${u.name}`);
-  for (const d of s.dirs ?? []) sh.push(`install -d -m ${(d.mode ?? 0o755).toString(8)} -o ${d.owner ?? "root"} -g ${d.group ?? d.owner ?? "root"} ${d.path}`);
+  for (const d of s.dirs ?? []) sh.push(`install -d -m ${dirModeOf(d).toString(8)} -o ${ownerOf(d)} -g ${groupOf(d)} ${d.path}`);
   for (const a of s.absent ?? []) sh.push(`rm -f ${a}`);
   if (sh.length) out.push("```sh", ...sh, "```", "");
   for (const f of s.files) {
-    const meta = `mode ${(f.mode ?? 0o644).toString(8)}, owner ${f.owner ?? "root"}:${f.group ?? f.owner ?? "root"}`;
+    const meta = `mode ${modeOf(f).toString(8)}, owner ${ownerOf(f)}:${groupOf(f)}`;
     if (f.secret) {
       out.push(`- \`${f.path}\` (${meta}): secret — password hashes or keys from the stack's secrets; not printed here.`);
     } else {
@@ -61,7 +62,7 @@ function section(s: RoleState): string[] {
   const after: string[] = [];
   for (const c of s.checks ?? []) after.push(`# check before loading: ${c.name}`);
   for (const h of s.handlers ?? []) after.push(`${h.run}    # ${h.name}`);
-  for (const sv of s.services ?? []) after.push(`systemctl enable --now ${sv.unit} && systemctl ${sv.onChange === "restart" ? "restart" : "reload-or-restart"} ${sv.unit}`);
+  for (const sv of s.services ?? []) after.push(`systemctl enable --now ${sv.unit} && systemctl ${changeVerb(sv)} ${sv.unit}`);
   if (after.length) out.push("", "Then:", "", "```sh", ...after, "```");
   return out;
 }

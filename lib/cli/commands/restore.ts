@@ -6,7 +6,7 @@ import { BACKUP_PATHS } from "../../../roles/backup/role";
 import { parse } from "../args";
 import { COMMON_OPTIONS, loadBackupPod, openBackupHost, secs, withBackupHost } from "../backup-host";
 import { EXIT, UsageError } from "../exit";
-import { q } from "../../converge/facts";
+import { shellQuote } from "../../ssh/shell";
 import { withStackErrors } from "../report";
 
 const HELP = `usage: podkit restore <stack.yaml> [--snapshot ID] [--secrets FILE] [-i KEY]
@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     const session = await openBackupHost(pod, file, values.identity);
     const t = Date.now();
     try {
-      const r = await session.run(`${BACKUP_PATHS.script} restore ${q(values.snapshot ?? "latest")} 2>&1`);
+      const r = await session.run(`${BACKUP_PATHS.script} restore ${shellQuote(values.snapshot ?? "latest")} 2>&1`);
       process.stdout.write(`${r.stdout}\n`);
       console.log(`restore ${r.code === 0 ? "done" : "FAILED"} in ${secs(Date.now() - t)}`);
       return r.code === 0 ? EXIT.OK : EXIT.FAILED;

@@ -1,0 +1,73 @@
+// What converging a role does, decided once: from the differences (changes.ts)
+// to the full list of actions — dirs, files, removals, handlers, service verbs
+// and the health checks after them. `podkit apply` executes this list,
+// `podkit diff` and the Pulumi provider's converge report it; nothing else
+// decides which unit reloads or which handler runs.
+import { changeVerb, roleChanges, under, wantsRunning, type FileChange, type RoleChanges } from "./changes";
+import type { DirSpec, Facts, HandlerSpec, RoleState } from "./types";
+
+export interface ServiceAction {
+  unit: string;
+  verb: "enable" | "restart" | "reload-or-restart";
+}
+
+export interface RoleActions {
+  role: string;
+  /** Packages not installed when the facts were gathered. */
+  packages: string[];
+  /** Dirs to create or fix (mode, owner). */
+  dirs: DirSpec[];
+  files: FileChange[];
+  /** Files to remove. */
+  absent: string[];
+  /** Handlers to run, in the role's order: guards that failed, and those watching a changed path. */
+  handlers: HandlerSpec[];
+  services: ServiceAction[];
+  /** After the service actions: each unit that was (re)started or reloaded must be active with its ports answering. */
+  health: { unit: string; ports: number[] }[];
+}
+
+export function roleActions(role: RoleState, facts: Facts): RoleActions {
+  return actionsFor(role, roleChanges(role, facts));
+}
+
+export function actionsFor(role: RoleState, changes: RoleChanges): RoleActions {
+  const changed = [...changes.files.map((c) => c.file.path), ...changes.absent];
+  const services = (role.services ?? []).flatMap((s): ServiceAction[] => {
+    const state = changes.units.find((u) => u.unit === s.unit);
+    const out: ServiceAction[] = [];
+    if (state?.enable) out.push({ unit: s.unit, verb: "enable" });
+    // A unit that is not running is restarted whatever changed; one that runs picks up its files its own way.
+    if (state?.start) out.push({ unit: s.unit, verb: "restart" });
+    else if (changed.some((p) => under(p, s.watch))) out.push({ unit: s.unit, verb: changeVerb(s) });
+    return out;
+  });
+  return {
+    role: role.role,
+    packages: changes.packages,
+    dirs: (role.dirs ?? []).filter((d) => changes.dirs.includes(d.path)),
+    files: changes.files,
+    absent: changes.absent,
+    handlers: (role.handlers ?? []).filter((h) => changes.handlers.includes(h.name) || changed.some((p) => under(p, h.when))),
+    services,
+    health: (role.services ?? [])
+      .filter((s) => wantsRunning(s) && services.some((a) => a.unit === s.unit && a.verb !== "enable"))
+      .map((s) => ({ unit: s.unit, ports: s.ports ?? [] })),
+  };
+}
+
+/** Anything to do on the host beyond installing packages. */
+export function hasWork(a: RoleActions): boolean {
+  return a.dirs.length + a.files.length + a.absent.length + a.handlers.length + a.services.length > 0;
+}
+
+/** The actions as report lines: "/etc/x/", "/etc/x.conf", "/etc/y (mode)", "-/etc/z", handler names, "reload-or-restart x.service". */
+export function describeActions(a: RoleActions): string[] {
+  return [
+    ...a.dirs.map((d) => `${d.path}/`),
+    ...a.files.map((c) => `${c.file.path}${c.reason === "content" || c.reason === "new" ? "" : ` (${c.reason})`}`),
+    ...a.absent.map((p) => `-${p}`),
+    ...a.handlers.map((h) => h.name),
+    ...a.services.map((s) => `${s.verb} ${s.unit}`),
+  ];
+}

@@ -1,0 +1,60 @@
+// The pod's DNS records at Cloudflare: one cloudflare.DnsRecord per record of
+// the plan, named after the record's id, with the presentation of
+// lib/dns/cloudflare.ts. Proxying is off: mail and XMPP are not HTTP.
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import { cloudflareRecordData, recordResourceName } from "../dns/cloudflare";
+import type { DnsRecord } from "../dns/records";
+import type { Placeholders } from "./placeholders";
+
+export interface CloudflareDnsArgs {
+  /** The plan (planDns), possibly holding placeholders for values not known yet. */
+  records: DnsRecord[];
+  /** Values for those placeholders (host addresses, the DKIM key). */
+  placeholders: Placeholders;
+  /** Zone ids by zone name (dns.cloudflare.zoneIds); other zones are looked up by name. */
+  zoneIds?: Record<string, string>;
+}
+
+export class CloudflareDns extends pulumi.ComponentResource {
+  /** Cloudflare record ids by the plan's record id. */
+  readonly recordIds: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: CloudflareDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The type keeps its old module name (dns): every record's URN is derived from it.
+    super("podkit:dns:CloudflareDns", name, {}, opts);
+    const zoneIds = new Map<string, pulumi.Input<string>>();
+    const zoneId = (zone: string): pulumi.Input<string> => {
+      if (!zoneIds.has(zone)) {
+        zoneIds.set(zone, args.zoneIds?.[zone] ?? cloudflare.getZoneOutput({ filter: { name: zone } }, { parent: this }).id);
+      }
+      return zoneIds.get(zone)!;
+    };
+
+    const names = new Map<string, string>();
+    const ids: Record<string, pulumi.Output<string>> = {};
+    for (const record of args.records) {
+      // Named after the record's id, never its position: adding a record renames no other.
+      const resName = `${name}-${recordResourceName(record.id)}`;
+      const clash = names.get(resName);
+      if (clash) throw new Error(`DNS records "${clash}" and "${record.id}" would get the same resource name ${resName}`);
+      names.set(resName, record.id);
+
+      const data = args.placeholders.resolve(record).apply(cloudflareRecordData);
+      const r = new cloudflare.DnsRecord(resName, {
+        zoneId: zoneId(record.zone),
+        name: record.name,
+        type: record.type,
+        ttl: record.ttl,
+        proxied: false,
+        content: data.apply((d) => d.content),
+        priority: data.apply((d) => d.priority),
+        data: data.apply((d) => d.data),
+        comment: `podkit: ${record.why}`.slice(0, 100), // 100 characters is the free plan's limit
+      }, { parent: this });
+      ids[record.id] = r.id;
+    }
+    this.recordIds = pulumi.output(ids);
+    this.registerOutputs({ recordIds: this.recordIds });
+  }
+}
