@@ -2,11 +2,11 @@
 // of every role on it, all computed (and every secret resolved) before the
 // first connection, so a mistake in the stack never half-applies.
 import { readLabState, type LabState } from "../lab/state";
-import { hostFqdn, rolesByHost, type RoleName } from "../stack/derive";
+import { hostFqdn, rolesByHost } from "../stack/derive";
 import type { Pod } from "../stack/pod";
 import { StackError } from "../stack/pod";
-import { ROLES } from "../../roles";
 import type { Stack } from "../stack/schema";
+import { roleNamed } from "./registry";
 import type { RoleContext } from "./role";
 import type { HostTarget } from "./ssh";
 import type { RoleState } from "./types";
@@ -15,8 +15,6 @@ export interface HostWork {
   host: string;
   target: HostTarget;
   states: RoleState[];
-  /** Roles the stack asks for that this version of podkit cannot apply yet. */
-  missing: RoleName[];
 }
 
 export interface PlanOptions {
@@ -43,8 +41,7 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
     work.push({
       host,
       target: targetFor(pod, host, lab, opts.identity),
-      states: selected.flatMap((r) => (ROLES[r] ? [ROLES[r]!.state(ctx)] : [])),
-      missing: selected.filter((r) => !ROLES[r]),
+      states: selected.map((r) => roleNamed(r).state(ctx)),
     });
   }
   if (problems.length) throw new StackError(problems);

@@ -1,5 +1,5 @@
-// The record type every DNS output shares: the zone file, Cloudflare and the
-// live-DNS check all read these, so no record is defined twice.
+// The record type every DNS output shares: the zone file and Cloudflare both
+// read these, so no record is defined twice.
 
 export type RecordType = "A" | "AAAA" | "MX" | "TXT" | "SRV" | "CAA" | "NS";
 

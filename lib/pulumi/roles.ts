@@ -1,5 +1,5 @@
 // The roles of every host under `pulumi up`: one RoleResource per (host, role),
-// in ROLE_ORDER on each host, each waiting for the role before it, for the
+// in apply order on each host, each waiting for the role before it, for the
 // host's infrastructure and for the pod's DNS records (ACME validates names
 // through DNS). The set of resources is known at plan time; only their inputs
 // wait for values (secrets, keys, addresses). Each role renders with the same
@@ -7,13 +7,13 @@
 // byte-identical files on a host.
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../converge/pod";
-import type { Role } from "../converge/role";
+import { roleNamed } from "../converge/registry";
+import type { Role, RoleName } from "../converge/role";
 import type { DkimKey } from "../infra/dkim";
 import type { PodHost } from "../infra/host";
-import { rolesByHost, type RoleName } from "../stack/derive";
+import { rolesByHost } from "../stack/derive";
 import type { Stack } from "../stack/schema";
 import { GENERATED } from "../stack/secrets";
-import { ROLES } from "../../roles";
 import { RoleResource, splitRoleState } from "./role-resource";
 
 /** Config key holding the private key podkit logs in to existing hosts with (hcloud hosts get a generated deploy key). */
@@ -45,15 +45,15 @@ export function existingHostKey(stack: Stack, config: pulumi.Config): pulumi.Out
   return existing.length ? key : undefined;
 }
 
-/** Role resources by host and role; roles this version of podkit does not have yet are skipped with a warning. */
-export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: PodRolesArgs): Record<string, Partial<Record<RoleName, RoleResource>>> {
+/** Role resources by host and role. */
+export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: PodRolesArgs): Record<string, Record<RoleName, RoleResource>> {
   const byHost = rolesByHost(stack);
   const keyless = Object.keys(byHost).filter((h) => hosts[h].kind === "existing");
   if (keyless.length && !args.sshPrivateKey) throw new Error(`no SSH private key for the existing host(s) ${keyless.join(", ")} (see existingHostKey)`);
   const lookup: Record<string, pulumi.Output<string>> = { ...args.secrets };
   if (args.dkim) lookup[GENERATED.dkimKey] = args.dkim.privateKeyPem;
 
-  const out: Record<string, Partial<Record<RoleName, RoleResource>>> = {};
+  const out: Record<string, Record<RoleName, RoleResource>> = {};
   for (const [host, names] of Object.entries(byHost)) {
     const h = hosts[host];
     // A missing key fails the provider's check, which names the property.
@@ -61,11 +61,7 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
     out[host] = {};
     let previous: RoleResource | undefined;
     for (const name of names) {
-      const role = ROLES[name];
-      if (!role) {
-        pulumi.log.warn(`${host}: role ${name} is not in this version of podkit yet: skipped`);
-        continue;
-      }
+      const role = roleNamed(name);
       const values = pick(lookup, secretsUsedBy(role, stack, host) ?? Object.keys(lookup));
       // Rendered with every secret it uses; the result is split into what may be
       // shown (unsecret: the preview shows it) and the secret files (secret).

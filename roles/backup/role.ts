@@ -24,6 +24,17 @@ const UNITS = ["podkit-backup.service", "podkit-backup.timer", "podkit-backup-ch
 
 export const backup: Role = {
   name: "backup",
+  after: {
+    mail: "it copies the mailboxes the mail role keeps",
+    xmpp: "it copies the chat data Prosody keeps",
+  },
+  appliesTo: (stack, host) => stack.backup?.host === host,
+  ports: [], // outbound only (SFTP or REST to the target)
+  removal: {
+    stop: ["podkit-backup.timer", "podkit-backup-check.timer"],
+    remove: [BACKUP_PATHS.script, ...UNITS.map((u) => `/etc/systemd/system/${u}`), BACKUP_PATHS.conf, BACKUP_PATHS.stage],
+    keeps: "the snapshots at the target: they are the pod's history, deleted only by retention (podkit backup --prune)",
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const b = stack.backup!;

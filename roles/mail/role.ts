@@ -9,11 +9,34 @@ import { dovecotScramSha256 } from "../../lib/stack/passwords";
 import type { Stack } from "../../lib/stack/schema";
 import { GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
+import { mailRecords } from "./dns";
+import { MAIL_PORTS } from "./ports";
 
 const VMAIL_HOME = "/var/mail/vhosts";
 
 export const mail: Role = {
   name: "mail",
+  after: {
+    tls: "Postfix and Dovecot start with the host's certificate",
+    web: "the MTA-STS policy a sender fetches exists when the MX starts",
+  },
+  appliesTo: (stack, host) => stack.mail?.host === host,
+  ports: [
+    { protocol: "tcp", port: MAIL_PORTS.smtp, service: "smtp", why: "mail from other servers (MX)" },
+    { protocol: "tcp", port: MAIL_PORTS.submissions, service: "submissions", why: "mail clients send over implicit TLS (RFC 8314)" },
+    { protocol: "tcp", port: MAIL_PORTS.submission, service: "submission", why: "mail clients send with STARTTLS" },
+    { protocol: "tcp", port: MAIL_PORTS.imaps, service: "imaps", why: "mail clients read over IMAPS" },
+    { protocol: "tcp", port: MAIL_PORTS.managesieve, service: "managesieve", why: "mail clients edit their filters and vacation replies (ManageSieve, TLS required)" },
+  ],
+  records: (stack, _host, facts) => mailRecords(stack, facts),
+  removal: {
+    stop: ["postfix.service", "dovecot.service", "opendkim.service", "opendmarc.service"],
+    remove: [
+      "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
+      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim/unbound-lab.conf", "/etc/podkit/tls/reload.d/mail",
+    ],
+    keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const m = stack.mail!;
@@ -29,6 +52,7 @@ export const mail: Role = {
       ipv6: !ctx.lab,
       resolverConf: ctx.lab ? "/etc/opendkim/unbound-lab.conf" : undefined,
       labResolver: ctx.lab?.resolver,
+      ports: MAIL_PORTS,
       extra: Object.entries(m.postfix).map(([name, value]) => ({ name, value: typeof value === "boolean" ? (value ? "yes" : "no") : String(value) })),
     };
     const t = (path: string) => renderTemplate("mail", path, view);
@@ -98,8 +122,8 @@ export const mail: Role = {
       services: [
         { unit: "opendkim.service", watch: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], onChange: "restart", ports: [8891] },
         { unit: "opendmarc.service", watch: ["/etc/opendmarc.conf", "/etc/opendmarc/"], onChange: "restart", ports: [8893] },
-        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [993, 4190] },
-        { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [25, 465, 587] },
+        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [MAIL_PORTS.imaps, MAIL_PORTS.managesieve] },
+        { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [MAIL_PORTS.smtp, MAIL_PORTS.submissions, MAIL_PORTS.submission] },
       ],
     };
   },

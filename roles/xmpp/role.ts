@@ -8,6 +8,8 @@ import { postmaster, primaryDomain } from "../../lib/stack/derive";
 import { prosodyScramSha1 } from "../../lib/stack/passwords";
 import { derivedSecret, GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
+import { chatRecords } from "./dns";
+import { XMPP_PORTS } from "./ports";
 
 /** Prosody's file storage encodes every non-alphanumeric character as %xx (util/datamanager.lua). */
 const encode = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
@@ -19,6 +21,40 @@ const PRIVATE_RANGES = ["0.0.0.0-0.255.255.255", "10.0.0.0-10.255.255.255", "100
 
 export const xmpp: Role = {
   name: "xmpp",
+  after: {
+    tls: "Prosody and coturn start with the host's certificate",
+    mail: "Prosody checks passwords against the mail accounts",
+  },
+  appliesTo: (stack, host) => stack.chat?.host === host,
+  ports: [
+    { protocol: "tcp", port: XMPP_PORTS.client, service: "xmpp-client", why: "XMPP clients (STARTTLS)" },
+    { protocol: "tcp", port: XMPP_PORTS.clientTls, service: "xmpps-client", why: "XMPP clients over direct TLS (XEP-0368)" },
+    { protocol: "tcp", port: XMPP_PORTS.server, service: "xmpp-server", why: "XMPP federation with other servers" },
+    { protocol: "tcp", port: XMPP_PORTS.serverTls, service: "xmpps-server", why: "XMPP federation over direct TLS (XEP-0368)" },
+    // File upload (XEP-0363) is served by Prosody itself on its HTTPS port,
+    // not proxied through nginx on 443: the chat host then needs no web server,
+    // and it can be a different host from the mail host (which owns 443).
+    { protocol: "tcp", port: XMPP_PORTS.upload, service: "xmpp-upload", why: "file upload and download (Prosody HTTPS, XEP-0363)" },
+    { protocol: "tcp", port: XMPP_PORTS.turn, service: "stun-turn", why: "STUN/TURN for audio and video calls (coturn)" },
+    { protocol: "udp", port: XMPP_PORTS.turn, service: "stun-turn", why: "STUN/TURN for audio and video calls (coturn)" },
+    { protocol: "tcp", port: XMPP_PORTS.turnTls, service: "turns", why: "TURN over TLS, for calls from restrictive networks" },
+    { protocol: "udp", range: XMPP_PORTS.relay, service: "turn-relay", why: "media relayed by TURN during calls" },
+  ],
+  // XMPP clients and servers check the certificate against the domain itself
+  // (RFC 6120 13.7.2), and the CA validates that name over HTTP at the
+  // domain's own address. A website for the domain elsewhere must then live
+  // at www., or forward /.well-known/acme-challenge/ to the pod.
+  names: (stack, host) => stack.domains.flatMap((d) => [
+    { name: d, why: "the XMPP domain: its certificate is validated at this address" },
+    { name: `conference.${d}`, why: `conference service on host ${host}` },
+    { name: `upload.${d}`, why: `upload service on host ${host}` },
+  ]),
+  records: (stack) => chatRecords(stack),
+  removal: {
+    stop: ["prosody.service", "coturn.service"],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", "/etc/podkit/tls/reload.d/xmpp"],
+    keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const chat = stack.chat!;
@@ -36,6 +72,7 @@ export const xmpp: Role = {
       postmaster: postmaster(stack),
       abuse: `abuse@${primaryDomain(stack)}`,
       // The lab is itself a private network: there the peers of a call are lab hosts.
+      ports: XMPP_PORTS,
       deniedPeers: ctx.lab ? PRIVATE_RANGES.filter((r) => !r.startsWith("10.")) : PRIVATE_RANGES,
       ...certPaths(fqdn),
     };
@@ -64,8 +101,8 @@ export const xmpp: Role = {
       }],
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
-        { unit: "prosody.service", watch: ["/etc/prosody/"], onChange: "restart", ports: [5222, 5223, 5269, 5270, 5281] },
-        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/"], onChange: "restart", ports: [3478] },
+        { unit: "prosody.service", watch: ["/etc/prosody/"], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload] },
+        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/"], onChange: "restart", ports: [XMPP_PORTS.turn] },
       ],
     };
   },

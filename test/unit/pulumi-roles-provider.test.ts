@@ -10,10 +10,10 @@ import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../../lib/converge/pod";
+import { roleNamed } from "../../lib/converge/registry";
 import type { RoleState } from "../../lib/converge/types";
 import { forTests, roleProvider, splitRoleState, type RoleInputs, type RoleOutputs } from "../../lib/pulumi/role-resource";
 import { loadStackFile } from "../../lib/stack/load";
-import { ROLES } from "../../roles";
 import { TSNODE_PREAMBLE } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
@@ -23,7 +23,7 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm1cR0bK2p9P0Zf3Rk4s7Qz9y
 const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
 assert.ok(loaded.ok);
 const stack = loaded.stack;
-const base = ROLES.base!.state(roleContext(stack, "mx", () => undefined));
+const base = roleNamed("base").state(roleContext(stack, "mx", () => undefined));
 
 function inputsFor(state: RoleState, over: Partial<RoleInputs> = {}, secrets: string[] = []): RoleInputs {
   return {
