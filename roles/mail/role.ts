@@ -13,6 +13,8 @@ import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
 
 const VMAIL_HOME = "/var/mail/vhosts";
+/** `postfix check`, showing what it logged when it fails. */
+const POSTFIX_CHECK = "/usr/local/sbin/podkit-postfix-check";
 
 export const mail: Role = {
   name: "mail",
@@ -72,6 +74,7 @@ export const mail: Role = {
       { path: "/etc/opendmarc.conf", content: t("etc/opendmarc.conf") },
       { path: "/etc/opendmarc/ignore.hosts", content: t("etc/opendmarc/ignore.hosts") },
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
+      { path: POSTFIX_CHECK, mode: 0o755, content: t("usr/local/sbin/podkit-postfix-check") },
     ];
     if (relay) {
       files.push({
@@ -99,12 +102,9 @@ export const mail: Role = {
       files,
       checks: [
         {
-          // `postfix check` reports to syslog only (stderr just when it is a terminal): show what it logged.
-          name: "postfix check", reads: ["/etc/postfix"],
-          run: [
-            "c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')",
-            "postfix -c {stage}/etc/postfix check || { journalctl -q --sync; journalctl -q -o cat --after-cursor=\"$c\" SYSLOG_IDENTIFIER=postfix + SYSLOG_IDENTIFIER=postfix/postfix-script; exit 1; }",
-          ].join("; "),
+          // The script is staged with the config (it is among what the check reads), so it is there on the first apply too.
+          name: "postfix check", reads: ["/etc/postfix", POSTFIX_CHECK],
+          run: `{stage}${POSTFIX_CHECK} {stage}/etc/postfix`,
         },
         { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {

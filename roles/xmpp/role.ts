@@ -14,6 +14,9 @@ import { XMPP_PORTS } from "./ports";
 /** Prosody's file storage encodes every non-alphanumeric character as %xx (util/datamanager.lua). */
 const encode = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 
+/** Lists (and removes) account files of accounts no longer in the stack. */
+const STALE_ACCOUNTS = "/usr/local/sbin/podkit-chat-stale-accounts";
+
 /** TURN must never relay into private networks (RFC 1918, loopback, link-local, CGNAT, ULA). */
 const PRIVATE_RANGES = ["0.0.0.0-0.255.255.255", "10.0.0.0-10.255.255.255", "100.64.0.0-100.127.255.255", "127.0.0.0-127.255.255.255",
   "169.254.0.0-169.254.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255", "::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
@@ -52,7 +55,7 @@ export const xmpp: Role = {
   records: (stack) => chatRecords(stack),
   removal: {
     stop: ["prosody.service", "coturn.service"],
-    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", "/etc/podkit/tls/reload.d/xmpp"],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, "/etc/podkit/tls/reload.d/xmpp"],
     keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
   },
   state(ctx: RoleContext): RoleState {
@@ -88,6 +91,7 @@ export const xmpp: Role = {
         { path: "/etc/prosody/groups.txt", content: groupsFile(ctx), group: "prosody", mode: 0o640 },
         { path: "/etc/turnserver.conf", content: t("etc/turnserver.conf"), group: "turnserver", mode: 0o640, secret: true },
         { path: "/usr/local/sbin/podkit-chat-certs", mode: 0o755, content: t("usr/local/sbin/podkit-chat-certs") },
+        { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { domains: accountsByDomain(ctx) }) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
         ...accounts,
       ],
@@ -95,7 +99,11 @@ export const xmpp: Role = {
         name: "prosodyctl check config", reads: ["/etc/prosody"],
         run: "prosodyctl --config {stage}/etc/prosody/prosody.cfg.lua check config",
       }],
-      handlers: [removeStaleAccounts(ctx), {
+      handlers: [{
+        // Due when the stack's accounts change (the script lists them), or when a stale account file is there anyway.
+        name: "remove chat accounts not in the stack", when: [STALE_ACCOUNTS], run: `${STALE_ACCOUNTS} --remove`,
+        unless: `[ -z "$(${STALE_ACCOUNTS})" ]`,
+      }, {
         name: "certificates for prosody and coturn", when: ["/usr/local/sbin/podkit-chat-certs"], run: "/usr/local/sbin/podkit-chat-certs",
         unless: `cmp -s ${live} /etc/prosody/certs/pod.crt && cmp -s ${live} /etc/coturn/certs/pod.crt`,
       }],
@@ -124,19 +132,14 @@ function accountFiles(ctx: RoleContext): { dirs: DirSpec[]; files: FileSpec[] } 
   return { dirs: [...dirs.values()], files };
 }
 
-/**
- * An account removed from the stack must not log in to chat any more: its
- * account file goes (its archive and roster stay, like its mailbox does).
- */
-function removeStaleAccounts(ctx: RoleContext) {
+/** The account files the stack keeps, by Prosody's storage directory of each domain. */
+function accountsByDomain(ctx: RoleContext): { dir: string; keep: string[] }[] {
   const byDomain = new Map<string, string[]>();
   for (const address of Object.keys(ctx.stack.accounts)) {
     const [user, domain] = address.split("@");
     byDomain.set(domain, [...(byDomain.get(domain) ?? []), `${encode(user)}.dat`]);
   }
-  const stale = [...byDomain].map(([domain, keep]) =>
-    `find /var/lib/prosody/${encode(domain)}/accounts -maxdepth 1 -name '*.dat' ${keep.map((k) => `! -name '${k}'`).join(" ")}`).join("; ");
-  return { name: "remove chat accounts not in the stack", when: [], run: `{ ${stale}; } | xargs -r rm -f`, unless: `[ -z "$({ ${stale}; } 2>/dev/null)" ]` };
+  return [...byDomain].map(([domain, keep]) => ({ dir: encode(domain), keep }));
 }
 
 /** mod_groups' file: [Group name] then member=Display name lines. */
