@@ -22,6 +22,9 @@ export interface RoleContext {
   lab?: LabState;
 }
 
+/** One port, or a range of them (the ports coturn relays media on). */
+export type PortOrRange = { port: number; range?: never } | { range: [number, number]; port?: never };
+
 /** A port the role's daemons accept connections on from outside the host. */
 export type RolePort = {
   protocol: "tcp" | "udp";
@@ -31,7 +34,7 @@ export type RolePort = {
   why: string;
   /** Only from the admins' networks (admin.sshFrom) when the stack names any. */
   adminsOnly?: boolean;
-} & ({ port: number; range?: never } | { range: [number, number]; port?: never });
+} & PortOrRange;
 
 /** A name the host serves: it gets an address record and is on the host's certificate. */
 export interface ServiceName {

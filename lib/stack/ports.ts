@@ -3,10 +3,10 @@
 // (created by `pulumi up`) and the base role's nftables rules on the host.
 // Everything not in this list stays closed; outbound traffic is not filtered here.
 import { registeredRoles } from "../converge/registry";
-import type { RoleName, RolePort } from "../converge/role";
+import type { PortOrRange, RoleName, RolePort } from "../converge/role";
 import type { Stack } from "./schema";
 
-export type PodPort = Omit<RolePort, "adminsOnly"> & {
+export type PodPort = Omit<RolePort, "adminsOnly" | "port" | "range"> & PortOrRange & {
   /** The role that opens it. */
   role: RoleName;
   /** Source networks allowed; absent means anywhere. Only admins' ports are ever limited (admin.sshFrom). */

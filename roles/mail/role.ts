@@ -35,7 +35,7 @@ export const mail: Role = {
     stop: ["postfix.service", "dovecot.service", "opendkim.service", "opendmarc.service"],
     remove: [
       "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
-      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim/unbound-lab.conf", "/etc/podkit/tls/reload.d/mail",
+      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail", POSTFIX_CHECK,
     ],
     keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
   },

@@ -6,47 +6,26 @@
 // roles' do. test/lab/24-* applies the same copy to a lab host.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { registeredRoles } from "../../lib/converge/registry";
+import { REGISTRATION, REPO, treeWithHelloRole } from "../fixtures/add-a-role/tree";
 
-const ROOT = resolve(__dirname, "../..");
-const FIXTURE = join(ROOT, "test/fixtures/add-a-role");
 let tree: string;
-
-/** The repository's files (as they are in this working tree) copied to `to`, with the role folder and its line added. */
-function copyWithHello(to: string): void {
-  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" })
-    .split("\0").filter((f) => f && f !== "node_modules");
-  for (const f of files) {
-    mkdirSync(dirname(join(to, f)), { recursive: true });
-    try {
-      cpSync(join(ROOT, f), join(to, f));
-    } catch (err) {
-      // A file deleted in this working tree but not yet in git's index.
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-  }
-  symlinkSync(join(ROOT, "node_modules"), join(to, "node_modules"));
-  cpSync(join(FIXTURE, "roles/hello"), join(to, "roles/hello"), { recursive: true });
-  appendFileSync(join(to, "roles/index.ts"), readFileSync(join(FIXTURE, "registration.txt")));
-}
 
 const inTree = (...args: string[]) => execFileSync(process.execPath, args, { cwd: tree, encoding: "utf8", timeout: 120_000 });
 const podkit = (...args: string[]) => inTree("bin/podkit.js", ...args);
 
 before(() => {
-  tree = mkdtempSync(join(tmpdir(), "podkit-add-a-role-"));
-  copyWithHello(tree);
+  tree = treeWithHelloRole();
 });
 
 after(() => rmSync(tree, { recursive: true, force: true }));
 
-test("the copy differs from the repository by the role's folder and one line in roles/index.ts", () => {
+test("the copy's roles/index.ts has exactly the registration line more than the repository's, which has no hello role", () => {
   const lines = (root: string) => readFileSync(join(root, "roles/index.ts"), "utf8").trimEnd().split("\n");
-  assert.deepEqual(lines(tree), [...lines(ROOT), 'export { hello } from "./hello/role";'], "one line added to roles/index.ts");
+  assert.deepEqual(lines(tree), [...lines(REPO), REGISTRATION.trimEnd()], "one line added to roles/index.ts");
   assert.ok(!registeredRoles().some((r) => r.name === "hello"), "the repository itself has no hello role");
 });
 
