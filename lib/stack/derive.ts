@@ -42,9 +42,6 @@ export function serviceNames(stack: Stack, host: string): ServiceName[] {
 }
 
 export const postmaster = (stack: Stack): string => `postmaster@${primaryDomain(stack)}`;
-export const dmarcReports = (stack: Stack): string => stack.mail?.dmarc.reports ?? postmaster(stack);
-export const tlsReports = (stack: Stack): string => stack.mail?.tlsReports ?? dmarcReports(stack);
-export const acmeEmail = (stack: Stack): string => stack.tls.acme.email ?? postmaster(stack);
 
 /** The zones records go into: dns.zones, or one per mail domain that is not under another one. */
 export const zones = (stack: Stack): string[] => zonesFor(stack.domains, stack.dns.zones);

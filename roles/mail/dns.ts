@@ -2,10 +2,15 @@
 // TLS-RPT, and the SRV records mail clients find their servers with.
 import type { DnsFacts } from "../../lib/dns/plan";
 import type { UnplacedRecord } from "../../lib/dns/records";
-import { dmarcReports, hostFqdn, tlsReports } from "../../lib/stack/derive";
+import { hostFqdn, postmaster } from "../../lib/stack/derive";
 import type { Stack } from "../../lib/stack/schema";
 import { mtaStsId } from "./mta-sts";
 import { MAIL_PORTS } from "./ports";
+
+/** Where DMARC aggregate reports go: mail.dmarc.reports, or the postmaster. */
+const dmarcReports = (stack: Stack): string => stack.mail?.dmarc.reports ?? postmaster(stack);
+/** Where TLS-RPT reports go: mail.tlsReports, or where DMARC reports go. */
+const tlsReports = (stack: Stack): string => stack.mail?.tlsReports ?? dmarcReports(stack);
 
 export function mailRecords(stack: Stack, facts: DnsFacts): UnplacedRecord[] {
   const records: UnplacedRecord[] = [];

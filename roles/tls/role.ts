@@ -4,7 +4,7 @@
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
-import { acmeEmail, serviceNames } from "../../lib/stack/derive";
+import { postmaster, serviceNames } from "../../lib/stack/derive";
 
 const WEBROOT = "/var/lib/podkit/acme";
 
@@ -28,7 +28,8 @@ export const tls: Role = {
       fqdn, webroot: WEBROOT,
       names: serviceNames(stack, ctx.host).map((n) => n.name).join(" "),
       server: stack.tls.acme.directory,
-      email: acmeEmail(stack),
+      // The CA's expiry warnings go to tls.acme.email, or the postmaster.
+      email: stack.tls.acme.email ?? postmaster(stack),
     };
     const t = (path: string) => renderTemplate("tls", path, view);
     return {
