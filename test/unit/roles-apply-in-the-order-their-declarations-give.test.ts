@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { inApplyOrder, registeredRoles } from "../../lib/converge/registry";
 import type { Role } from "../../lib/converge/role";
-import { rolesByHost } from "../../lib/stack/derive";
+import { rolesByHost, serviceNames } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
 import { podPorts, portSpec } from "../../lib/stack/ports";
 
@@ -49,4 +49,11 @@ test("in every example stack, no two roles on a host open the same port", () => 
       assert.deepEqual(specs.filter((s, i) => specs.indexOf(s) !== i), [], `${file} ${host}`);
     }
   }
+});
+
+test("a host's names are its own, then what its roles declare, domain by domain in the stack's order", () => {
+  const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
+  assert.ok(loaded.ok);
+  const perDomain = (d: string) => [`mta-sts.${d}`, `autoconfig.${d}`, d, `conference.${d}`, `upload.${d}`];
+  assert.deepEqual(serviceNames(loaded.stack, "mx").map((n) => n.name), ["mx.example.org", ...perDomain("example.org"), ...perDomain("example.net")]);
 });
