@@ -8,8 +8,8 @@ import { XMPP_PORTS } from "./ports";
 export function chatRecords(stack: Stack): UnplacedRecord[] {
   const target = hostFqdn(stack, stack.chat!.host);
   return stack.domains.flatMap((d) => {
-    const srv = (label: string, owner: string, port: number, why: string): UnplacedRecord => ({
-      id: `srv/${label}.${owner}`, name: `${label}.${owner}`, type: "SRV", priority: 0, weight: 5, port, target, why,
+    const srv = (service: string, owner: string, port: number, why: string): UnplacedRecord => ({
+      id: `srv/${service}.${owner}`, name: `${service}.${owner}`, type: "SRV", priority: 0, weight: 5, port, target, why,
     });
     return [
       srv("_xmpp-client._tcp", d, XMPP_PORTS.client, "XMPP clients (STARTTLS)"),
