@@ -26,7 +26,7 @@ const pod = podHosts(stack);
 const dns = podDns(stack, pod, dkim);
 
 // ---- Roles --------------------------------------------------------------------
-// After hosts and DNS exist: for each host, rolesByHost(stack)[host] in order,
+// After hosts and DNS exist: for each host, the roles it runs in apply order,
 // one dynamic resource per (host, role) whose inputs are the role's rendered
 // desired state, reaching the host through `pod[host].ssh` (pinned host key;
 // the generated deploy key, or podkit:sshPrivateKey for existing hosts).
@@ -57,4 +57,4 @@ export const dkimKeySource = dkim?.source;
 export const zoneFiles = dns.zoneFiles;
 /** By host and role: what the last converge changed, and the hash of the desired state it converged to. */
 export const roles = Object.fromEntries(Object.entries(roleResources).map(([h, rs]) => [h,
-  Object.fromEntries(Object.entries(rs).map(([r, res]) => [r, { changed: res!.changed, stateHash: res!.stateHash }]))]));
+  Object.fromEntries(Object.entries(rs).map(([r, res]) => [r, { changed: res.changed, stateHash: res.stateHash }]))]));

@@ -1,11 +1,10 @@
-// Every role podkit knows, by name. A new role is a folder in roles/ and a line here.
-import type { Role } from "../lib/converge/role";
-import type { RoleName } from "../lib/stack/derive";
-import { backup } from "./backup/role";
-import { base } from "./base/role";
-import { mail } from "./mail/role";
-import { tls } from "./tls/role";
-import { web } from "./web/role";
-import { xmpp } from "./xmpp/role";
-
-export const ROLES: Partial<Record<RoleName, Role>> = { base, tls, web, mail, xmpp, backup };
+// Every role podkit knows: one line per role folder, and nothing else. Adding
+// a role is adding its line (README, "Adding a role"). The order here does not
+// matter: roles apply in the order their `after` declarations give
+// (lib/converge/registry.ts reads this list).
+export { backup } from "./backup/role";
+export { base } from "./base/role";
+export { mail } from "./mail/role";
+export { tls } from "./tls/role";
+export { web } from "./web/role";
+export { xmpp } from "./xmpp/role";

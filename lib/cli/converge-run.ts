@@ -40,7 +40,6 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
       .then(() => undefined, (err: Error) => err)));
     const started = Date.now();
     const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
-      for (const r of w.missing) log(`${w.host} ${r}: not available in this version of podkit yet (skipped)`);
       let session: Session | undefined;
       try {
         session = await Session.open(w.target);

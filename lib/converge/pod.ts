@@ -1,12 +1,12 @@
 // From a pod to work per host: how to reach each host, and the desired state
 // of every role on it, all computed (and every secret resolved) before the
 // first connection, so a mistake in the stack never half-applies.
-import { hostFqdn, rolesByHost, type RoleName } from "../stack/derive";
+import { hostFqdn, rolesByHost } from "../stack/derive";
 import type { Pod } from "../stack/pod";
 import { StackError } from "../stack/pod";
-import { ROLES } from "../../roles";
 import type { HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
+import { roleNamed } from "./registry";
 import type { RoleContext } from "./role";
 import type { HostTarget } from "../ssh/connect";
 import type { RoleState } from "./types";
@@ -15,8 +15,6 @@ export interface HostWork {
   host: string;
   target: HostTarget;
   states: RoleState[];
-  /** Roles the stack asks for that this version of podkit cannot apply yet. */
-  missing: RoleName[];
 }
 
 export interface PlanOptions {
@@ -43,8 +41,7 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
     work.push({
       host,
       target: { name: host, ...target },
-      states: selected.flatMap((r) => (ROLES[r] ? [ROLES[r]!.state(ctx)] : [])),
-      missing: selected.filter((r) => !ROLES[r]),
+      states: selected.map((r) => roleNamed(r).state(ctx)),
     });
   }
   if (problems.length) throw new StackError(problems);

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { HostSpec, Stack } from "../stack/schema";
+import type { HostSpec } from "../stack/schema";
 import { portSpec, type PodPort } from "../stack/ports";
 import { cloudInitUserData } from "./cloudinit";
 import { HCLOUD_PROFILE } from "./hcloud-provider";

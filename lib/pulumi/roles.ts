@@ -1,5 +1,5 @@
 // The roles of every host under `pulumi up`: one RoleResource per (host, role),
-// under one HostRoles component per host, in ROLE_ORDER, each waiting for the
+// under one HostRoles component per host, in apply order, each waiting for the
 // role before it, for the host's infrastructure and for the pod's DNS records
 // (ACME validates names through DNS). The set of resources is known at plan
 // time; only their inputs wait for values (secrets, keys, addresses). Each
@@ -7,13 +7,13 @@
 // both front doors put byte-identical files on a host.
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../converge/pod";
-import type { Role } from "../converge/role";
+import { roleNamed } from "../converge/registry";
+import type { Role, RoleName } from "../converge/role";
 import type { DkimKey } from "../infra/dkim";
 import type { PodHost } from "../infra/host";
-import { rolesByHost, type RoleName } from "../stack/derive";
+import { rolesByHost } from "../stack/derive";
 import type { Stack } from "../stack/schema";
 import { GENERATED } from "../stack/secrets";
-import { ROLES } from "../../roles";
 import { RoleResource, splitRoleState } from "./role-resource";
 
 /** Config key holding the private key podkit logs in to existing hosts with (hcloud hosts get a generated deploy key). */
@@ -45,8 +45,8 @@ export function existingHostKey(stack: Stack, config: pulumi.Config): pulumi.Out
   return existing.length ? key : undefined;
 }
 
-/** Role resources by host and role; roles this version of podkit does not have yet are skipped with a warning. */
-export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: PodRolesArgs): Record<string, Partial<Record<RoleName, RoleResource>>> {
+/** Role resources by host and role. */
+export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: PodRolesArgs): Record<string, Record<RoleName, RoleResource>> {
   const byHost = rolesByHost(stack);
   const keyless = Object.keys(byHost).filter((h) => hosts[h].kind === "existing");
   if (keyless.length && !args.sshPrivateKey) throw new Error(`no SSH private key for the existing host(s) ${keyless.join(", ")} (see existingHostKey)`);
@@ -75,7 +75,7 @@ export interface HostRolesArgs {
 
 /** The roles of one host, each a RoleResource `${name}-role-${role}` waiting for the one before it. */
 export class HostRoles extends pulumi.ComponentResource {
-  readonly roles: Partial<Record<RoleName, RoleResource>> = {};
+  readonly roles: Record<RoleName, RoleResource> = {};
 
   constructor(name: string, args: HostRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("podkit:roles:HostRoles", name, {}, opts);
@@ -83,11 +83,7 @@ export class HostRoles extends pulumi.ComponentResource {
     const host = h.name;
     let previous: RoleResource | undefined;
     for (const role of args.roles) {
-      const spec = ROLES[role];
-      if (!spec) {
-        pulumi.log.warn(`${host}: role ${role} is not in this version of podkit yet: skipped`, this);
-        continue;
-      }
+      const spec = roleNamed(role);
       const values = pick(args.secrets, secretsUsedBy(spec, stack, h) ?? Object.keys(args.secrets));
       // Rendered with every secret it uses; the result is split into what may be
       // shown (unsecret: the preview shows it) and the secret files (secret).

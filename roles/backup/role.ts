@@ -16,6 +16,7 @@ export const BACKUP_PATHS = {
   state: "/var/lib/podkit/backup",
   conf: "/etc/podkit/backup",
   script: "/usr/local/sbin/podkit-backup",
+  pinHostKey: "/usr/local/sbin/podkit-backup-pin-host-key",
 } as const;
 
 /** The check runs this long after the backup starts: a day's backup is done by then (and they share a lock anyway). */
@@ -25,6 +26,17 @@ const UNITS = ["podkit-backup.service", "podkit-backup.timer", "podkit-backup-ch
 
 export const backup: Role = {
   name: "backup",
+  after: {
+    mail: "it copies the mailboxes the mail role keeps",
+    xmpp: "it copies the chat data Prosody keeps",
+  },
+  appliesTo: (stack, host) => stack.backup?.host === host,
+  ports: [], // outbound only (SFTP or REST to the target)
+  removal: {
+    stop: ["podkit-backup.timer", "podkit-backup-check.timer"],
+    remove: [BACKUP_PATHS.script, BACKUP_PATHS.pinHostKey, ...UNITS.map((u) => `/etc/systemd/system/${u}`), BACKUP_PATHS.conf, BACKUP_PATHS.stage],
+    keeps: "the snapshots at the target: they are the pod's history, deleted only by retention (podkit backup --prune)",
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const b = stack.backup!;
@@ -41,7 +53,7 @@ export const backup: Role = {
         ? `ssh -p ${sftp.port} -i ${keyFile} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes ${sftp.user}@${sftp.host} -s sftp`
         : false,
     };
-    const t = (path: string) => renderTemplate("backup", path, view);
+    const t = (path: string, more: object = {}) => renderTemplate("backup", path, { ...view, ...more });
     const files: FileSpec[] = [
       { path: BACKUP_PATHS.script, mode: 0o755, content: t("usr/local/sbin/podkit-backup") },
       ...UNITS.map((u) => ({ path: `/etc/systemd/system/${u}`, content: t(`etc/systemd/system/${u}`) })),
@@ -58,14 +70,8 @@ export const backup: Role = {
       });
       if (sftp.hostKey.startsWith("SHA256:")) {
         // A fingerprint pin: fetch the key, and keep it only if it is the pinned one.
-        handlers.push({
-          name: "pin the SFTP host key", when: [], unless: `test -s ${knownHosts}`,
-          run: [
-            `k=$(ssh-keyscan -p ${sftp.port} -t ed25519 ${sftp.host} 2>/dev/null)`,
-            `[ "$(printf '%s\\n' "$k" | ssh-keygen -lf - | awk '{print $2}')" = ${sftp.hostKey} ] || { echo "the key of ${sftp.host} is not the pinned ${sftp.hostKey}"; exit 1; }`,
-            `printf '%s\\n' "$k" > ${knownHosts}`,
-          ].join("\n"),
-        });
+        files.push({ path: BACKUP_PATHS.pinHostKey, mode: 0o755, content: t("usr/local/sbin/podkit-backup-pin-host-key", { ...sftp, knownHosts }) });
+        handlers.push({ name: "pin the SFTP host key", when: [], unless: `test -s ${knownHosts}`, run: BACKUP_PATHS.pinHostKey });
       } else {
         files.push({ path: knownHosts, content: `[${sftp.host}]:${sftp.port} ${sftp.hostKey}\n` });
       }

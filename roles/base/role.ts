@@ -10,6 +10,10 @@ import { keepsOwnClock } from "../../lib/stack/profile";
 
 export const base: Role = {
   name: "base",
+  after: {},
+  appliesTo: () => true,
+  ports: [{ protocol: "tcp", port: 22, service: "ssh", why: "SSH for admins and podkit (keys only)", adminsOnly: true }],
+  removal: { stop: [], remove: [], keeps: "everything: every host runs base, so it goes only with the host" },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const short = fqdn.split(".")[0];

@@ -9,13 +9,38 @@ import { dovecotScramSha256 } from "../../lib/stack/passwords";
 import type { Stack } from "../../lib/stack/schema";
 import { GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
+import { mailRecords } from "./dns";
+import { MAIL_PORTS } from "./ports";
 
 const VMAIL_HOME = "/var/mail/vhosts";
 /** OpenDKIM's libunbound settings when the host's profile names a resolver (the file keeps the name it had when only the lab had one). */
 const RESOLVER_CONF = "/etc/opendkim/unbound-lab.conf";
+/** `postfix check`, showing what it logged when it fails. */
+const POSTFIX_CHECK = "/usr/local/sbin/podkit-postfix-check";
 
 export const mail: Role = {
   name: "mail",
+  after: {
+    tls: "Postfix and Dovecot start with the host's certificate",
+    web: "the MTA-STS policy a sender fetches exists when the MX starts",
+  },
+  appliesTo: (stack, host) => stack.mail?.host === host,
+  ports: [
+    { protocol: "tcp", port: MAIL_PORTS.smtp, service: "smtp", why: "mail from other servers (MX)" },
+    { protocol: "tcp", port: MAIL_PORTS.submissions, service: "submissions", why: "mail clients send over implicit TLS (RFC 8314)" },
+    { protocol: "tcp", port: MAIL_PORTS.submission, service: "submission", why: "mail clients send with STARTTLS" },
+    { protocol: "tcp", port: MAIL_PORTS.imaps, service: "imaps", why: "mail clients read over IMAPS" },
+    { protocol: "tcp", port: MAIL_PORTS.managesieve, service: "managesieve", why: "mail clients edit their filters and vacation replies (ManageSieve, TLS required)" },
+  ],
+  records: (stack, _host, facts) => mailRecords(stack, facts),
+  removal: {
+    stop: ["postfix.service", "dovecot.service", "opendkim.service", "opendmarc.service"],
+    remove: [
+      "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
+      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail", POSTFIX_CHECK,
+    ],
+    keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const m = stack.mail!;
@@ -30,6 +55,7 @@ export const mail: Role = {
       ipv6: ctx.profile.ipv6,
       resolverConf: ctx.profile.resolver ? RESOLVER_CONF : undefined,
       resolver: ctx.profile.resolver,
+      ports: MAIL_PORTS,
       extra: Object.entries(m.postfix).map(([name, value]) => ({ name, value: typeof value === "boolean" ? (value ? "yes" : "no") : String(value) })),
     };
     const t = (path: string) => renderTemplate("mail", path, view);
@@ -49,6 +75,7 @@ export const mail: Role = {
       { path: "/etc/opendmarc.conf", content: t("etc/opendmarc.conf") },
       { path: "/etc/opendmarc/ignore.hosts", content: t("etc/opendmarc/ignore.hosts") },
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
+      { path: POSTFIX_CHECK, mode: 0o755, content: t("usr/local/sbin/podkit-postfix-check") },
     ];
     if (relay) {
       files.push({
@@ -76,12 +103,9 @@ export const mail: Role = {
       files,
       checks: [
         {
-          // `postfix check` reports to syslog only (stderr just when it is a terminal): show what it logged.
-          name: "postfix check", reads: ["/etc/postfix"],
-          run: [
-            "c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')",
-            "postfix -c {stage}/etc/postfix check || { journalctl -q --sync; journalctl -q -o cat --after-cursor=\"$c\" SYSLOG_IDENTIFIER=postfix + SYSLOG_IDENTIFIER=postfix/postfix-script; exit 1; }",
-          ].join("; "),
+          // The script is staged with the config (it is among what the check reads), so it is there on the first apply too.
+          name: "postfix check", reads: ["/etc/postfix", POSTFIX_CHECK],
+          run: `{stage}${POSTFIX_CHECK} {stage}/etc/postfix`,
         },
         { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {
@@ -99,8 +123,8 @@ export const mail: Role = {
       services: [
         { unit: "opendkim.service", watch: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], onChange: "restart", ports: [8891] },
         { unit: "opendmarc.service", watch: ["/etc/opendmarc.conf", "/etc/opendmarc/"], onChange: "restart", ports: [8893] },
-        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [993, 4190] },
-        { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [25, 465, 587] },
+        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [MAIL_PORTS.imaps, MAIL_PORTS.managesieve] },
+        { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [MAIL_PORTS.smtp, MAIL_PORTS.submissions, MAIL_PORTS.submission] },
       ],
     };
   },

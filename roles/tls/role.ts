@@ -4,7 +4,7 @@
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
-import { acmeEmail, serviceNames } from "../../lib/stack/derive";
+import { postmaster, serviceNames } from "../../lib/stack/derive";
 
 const WEBROOT = "/var/lib/podkit/acme";
 
@@ -16,13 +16,20 @@ export function certPaths(fqdn: string) {
 
 export const tls: Role = {
   name: "tls",
+  after: { base: "packages, the firewall and SSH come first" },
+  // Every host gets a certificate for every name it serves.
+  appliesTo: () => true,
+  // Certificates come from ACME http-01 on port 80; the same port redirects browsers to https.
+  ports: [{ protocol: "tcp", port: 80, service: "http", why: "ACME http-01 challenges and the redirect to https" }],
+  removal: { stop: [], remove: [], keeps: "everything: every host runs tls, so it goes only with the host" },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const view = {
       fqdn, webroot: WEBROOT,
-      names: serviceNames(stack, ctx.host).join(" "),
+      names: serviceNames(stack, ctx.host).map((n) => n.name).join(" "),
       server: stack.tls.acme.directory,
-      email: acmeEmail(stack),
+      // The CA's expiry warnings go to tls.acme.email, or the postmaster.
+      email: stack.tls.acme.email ?? postmaster(stack),
     };
     const t = (path: string) => renderTemplate("tls", path, view);
     return {

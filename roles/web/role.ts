@@ -1,20 +1,34 @@
 // web: HTTPS on the mail host for what mail software fetches: the MTA-STS
 // policy (so senders insist on TLS to the pod) and client autoconfig.
-import { mtaStsPolicy } from "../../lib/dns/plan";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
 import { hostFqdn, primaryDomain } from "../../lib/stack/derive";
+import { mtaStsPolicy } from "../mail/mta-sts";
+import { MAIL_PORTS } from "../mail/ports";
 import { certPaths } from "../tls/role";
 
 export const web: Role = {
   name: "web",
+  after: { tls: "nginx serves HTTPS with the host's certificate" },
+  appliesTo: (stack, host) => stack.mail?.host === host,
+  ports: [{ protocol: "tcp", port: 443, service: "https", why: "MTA-STS policy and mail client autoconfig" }],
+  names: (stack, host) => stack.domains.flatMap((d) => [
+    { name: `mta-sts.${d}`, why: `mta-sts service on host ${host}` },
+    { name: `autoconfig.${d}`, why: `autoconfig service on host ${host}` },
+  ]),
+  removal: {
+    stop: [],
+    remove: ["/etc/nginx/podkit.d/web.conf", "/var/www/podkit/mta-sts", "/var/www/podkit/autoconfig", "/etc/podkit/tls/reload.d/web"],
+    keeps: "nginx itself, which the tls role runs on every host for ACME",
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const view = {
       fqdn, pod: stack.pod, primary: primaryDomain(stack), domains: stack.domains, mx: hostFqdn(stack, stack.mail!.host),
       mtaStsNames: stack.domains.map((d) => `mta-sts.${d}`).join(" "),
       autoconfigNames: stack.domains.map((d) => `autoconfig.${d}`).join(" "),
+      ports: MAIL_PORTS,
       ...certPaths(fqdn),
     };
     const t = (path: string) => renderTemplate("web", path, view);

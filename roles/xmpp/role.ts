@@ -8,9 +8,14 @@ import { postmaster, primaryDomain } from "../../lib/stack/derive";
 import { prosodyScramSha1 } from "../../lib/stack/passwords";
 import { derivedSecret, GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
+import { chatRecords } from "./dns";
+import { XMPP_PORTS } from "./ports";
 
 /** Prosody's file storage encodes every non-alphanumeric character as %xx (util/datamanager.lua). */
 const encode = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
+/** Lists (and removes) account files of accounts no longer in the stack. */
+const STALE_ACCOUNTS = "/usr/local/sbin/podkit-chat-stale-accounts";
 
 /**
  * TURN must never relay into private networks (RFC 1918, loopback, link-local,
@@ -26,6 +31,40 @@ const PRIVATE_RANGES: [cidr: string, range: string][] = [
 
 export const xmpp: Role = {
   name: "xmpp",
+  after: {
+    tls: "Prosody and coturn start with the host's certificate",
+    mail: "Prosody checks passwords against the mail accounts",
+  },
+  appliesTo: (stack, host) => stack.chat?.host === host,
+  ports: [
+    { protocol: "tcp", port: XMPP_PORTS.client, service: "xmpp-client", why: "XMPP clients (STARTTLS)" },
+    { protocol: "tcp", port: XMPP_PORTS.clientTls, service: "xmpps-client", why: "XMPP clients over direct TLS (XEP-0368)" },
+    { protocol: "tcp", port: XMPP_PORTS.server, service: "xmpp-server", why: "XMPP federation with other servers" },
+    { protocol: "tcp", port: XMPP_PORTS.serverTls, service: "xmpps-server", why: "XMPP federation over direct TLS (XEP-0368)" },
+    // File upload (XEP-0363) is served by Prosody itself on its HTTPS port,
+    // not proxied through nginx on 443: the chat host then needs no web server,
+    // and it can be a different host from the mail host (which owns 443).
+    { protocol: "tcp", port: XMPP_PORTS.upload, service: "xmpp-upload", why: "file upload and download (Prosody HTTPS, XEP-0363)" },
+    { protocol: "tcp", port: XMPP_PORTS.turn, service: "stun-turn", why: "STUN/TURN for audio and video calls (coturn)" },
+    { protocol: "udp", port: XMPP_PORTS.turn, service: "stun-turn", why: "STUN/TURN for audio and video calls (coturn)" },
+    { protocol: "tcp", port: XMPP_PORTS.turnTls, service: "turns", why: "TURN over TLS, for calls from restrictive networks" },
+    { protocol: "udp", range: XMPP_PORTS.relay, service: "turn-relay", why: "media relayed by TURN during calls" },
+  ],
+  // XMPP clients and servers check the certificate against the domain itself
+  // (RFC 6120 13.7.2), and the CA validates that name over HTTP at the
+  // domain's own address. A website for the domain elsewhere must then live
+  // at www., or forward /.well-known/acme-challenge/ to the pod.
+  names: (stack, host) => stack.domains.flatMap((d) => [
+    { name: d, why: "the XMPP domain: its certificate is validated at this address" },
+    { name: `conference.${d}`, why: `conference service on host ${host}` },
+    { name: `upload.${d}`, why: `upload service on host ${host}` },
+  ]),
+  records: (stack) => chatRecords(stack),
+  removal: {
+    stop: ["prosody.service", "coturn.service"],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, "/etc/podkit/tls/reload.d/xmpp"],
+    keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
+  },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const chat = stack.chat!;
@@ -42,6 +81,7 @@ export const xmpp: Role = {
       realm: primaryDomain(stack),
       postmaster: postmaster(stack),
       abuse: `abuse@${primaryDomain(stack)}`,
+      ports: XMPP_PORTS,
       // A host whose own network is private relays to the peers on it, and to no other private block.
       deniedPeers: PRIVATE_RANGES.filter(([cidr]) => !ctx.profile.localRanges.includes(cidr)).map(([, range]) => range),
       ...certPaths(fqdn),
@@ -58,6 +98,7 @@ export const xmpp: Role = {
         { path: "/etc/prosody/groups.txt", content: groupsFile(ctx), group: "prosody", mode: 0o640 },
         { path: "/etc/turnserver.conf", content: t("etc/turnserver.conf"), group: "turnserver", mode: 0o640, secret: true },
         { path: "/usr/local/sbin/podkit-chat-certs", mode: 0o755, content: t("usr/local/sbin/podkit-chat-certs") },
+        { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { domains: accountsByDomain(ctx) }) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
         ...accounts,
       ],
@@ -65,14 +106,18 @@ export const xmpp: Role = {
         name: "prosodyctl check config", reads: ["/etc/prosody"],
         run: "prosodyctl --config {stage}/etc/prosody/prosody.cfg.lua check config",
       }],
-      handlers: [removeStaleAccounts(ctx), {
+      handlers: [{
+        // Due when the stack's accounts change (the script lists them), or when a stale account file is there anyway.
+        name: "remove chat accounts not in the stack", when: [STALE_ACCOUNTS], run: `${STALE_ACCOUNTS} --remove`,
+        unless: `[ -z "$(${STALE_ACCOUNTS})" ]`,
+      }, {
         name: "certificates for prosody and coturn", when: ["/usr/local/sbin/podkit-chat-certs"], run: "/usr/local/sbin/podkit-chat-certs",
         unless: `cmp -s ${live} /etc/prosody/certs/pod.crt && cmp -s ${live} /etc/coturn/certs/pod.crt`,
       }],
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
-        { unit: "prosody.service", watch: ["/etc/prosody/"], onChange: "restart", ports: [5222, 5223, 5269, 5270, 5281] },
-        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/"], onChange: "restart", ports: [3478] },
+        { unit: "prosody.service", watch: ["/etc/prosody/"], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload] },
+        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/"], onChange: "restart", ports: [XMPP_PORTS.turn] },
       ],
     };
   },
@@ -94,19 +139,14 @@ function accountFiles(ctx: RoleContext): { dirs: DirSpec[]; files: FileSpec[] } 
   return { dirs: [...dirs.values()], files };
 }
 
-/**
- * An account removed from the stack must not log in to chat any more: its
- * account file goes (its archive and roster stay, like its mailbox does).
- */
-function removeStaleAccounts(ctx: RoleContext) {
+/** The account files the stack keeps, by Prosody's storage directory of each domain. */
+function accountsByDomain(ctx: RoleContext): { dir: string; keep: string[] }[] {
   const byDomain = new Map<string, string[]>();
   for (const address of Object.keys(ctx.stack.accounts)) {
     const [user, domain] = address.split("@");
     byDomain.set(domain, [...(byDomain.get(domain) ?? []), `${encode(user)}.dat`]);
   }
-  const stale = [...byDomain].map(([domain, keep]) =>
-    `find /var/lib/prosody/${encode(domain)}/accounts -maxdepth 1 -name '*.dat' ${keep.map((k) => `! -name '${k}'`).join(" ")}`).join("; ");
-  return { name: "remove chat accounts not in the stack", when: [], run: `{ ${stale}; } | xargs -r rm -f`, unless: `[ -z "$({ ${stale}; } 2>/dev/null)" ]` };
+  return [...byDomain].map(([domain, keep]) => ({ dir: encode(domain), keep }));
 }
 
 /** mod_groups' file: [Group name] then member=Display name lines. */

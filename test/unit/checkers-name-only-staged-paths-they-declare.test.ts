@@ -9,11 +9,11 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { under } from "../../lib/converge/changes";
 import { roleContext } from "../../lib/converge/pod";
+import { roleNamed } from "../../lib/converge/registry";
 import { dueChecks } from "../../lib/converge/scripts";
 import type { CheckSpec } from "../../lib/converge/types";
 import { rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
-import { ROLES } from "../../roles";
 import { profileOf } from "./host-profiles";
 
 const STACKS = path.resolve(__dirname, "..", "..", "stacks");
@@ -34,12 +34,12 @@ test("every example stack renders roles whose checkers name only staged paths th
     for (const [host, roles] of Object.entries(rolesByHost(stack))) {
       const ctx = roleContext(stack, host, (n) => `placeholder for ${n}`, profileOf(stack, host));
       for (const name of roles) {
-        const state = ROLES[name]?.state(ctx);
-        for (const c of state?.checks ?? []) {
+        const state = roleNamed(name).state(ctx);
+        for (const c of state.checks ?? []) {
           checks++;
           for (const p of undeclaredStagedPaths(c)) problems.push(`${file} ${host}/${name} "${c.name}" uses {stage}${p} but reads only ${c.reads.join(", ")}`);
           // Every file the role manages that the checker reads makes it due.
-          for (const f of state!.files.filter((f) => under(f.path, c.reads))) {
+          for (const f of state.files.filter((f) => under(f.path, c.reads))) {
             if (!dueChecks([c], [f.path]).length) problems.push(`${file} ${host}/${name}: a change to ${f.path} does not run "${c.name}"`);
           }
         }

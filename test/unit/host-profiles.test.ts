@@ -1,7 +1,7 @@
 // Hosts differ to the roles only through their profile: facts about the machine,
 // given by the adapter of each kind of host (Hetzner, existing, the lab).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -10,13 +10,12 @@ import { EXISTING_PROFILE, existingProvider } from "../../lib/infra/existing-pro
 import { HCLOUD_PROFILE, hcloudProvider } from "../../lib/infra/hcloud-provider";
 import { LAB } from "../../lib/lab/config";
 import { labProfile, labProvider } from "../../lib/lab/provider";
-import { rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
 import { loadPod, StackError } from "../../lib/stack/pod";
 import type { HostProfile } from "../../lib/stack/profile";
 import type { Stack } from "../../lib/stack/schema";
-import { ROLES } from "../../roles";
-import { profileOf, RECORDED_LAB } from "./host-profiles";
+import { roleNamed } from "../../lib/converge/registry";
+import { RECORDED_LAB } from "./host-profiles";
 
 const ROOT = join(__dirname, "..", "..");
 const stackOf = (name: string): Stack => {
@@ -25,27 +24,6 @@ const stackOf = (name: string): Stack => {
   return loaded.stack;
 };
 const secret = (n: string) => `recorded value of ${n}`;
-
-test("every example stack renders the same packages, files and services as before hosts had profiles", () => {
-  // Recorded from the code that asked `ctx.lab`, with the lab state in test/fixtures/lab-state.json.
-  const recorded = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "rendered-roles.json"), "utf8"));
-  const now: Record<string, unknown> = {};
-  for (const name of ["lab-a", "lab-b", "hackspace", "hetzner"]) {
-    const stack = stackOf(name);
-    for (const [host, roles] of Object.entries(rolesByHost(stack))) {
-      const ctx = roleContext(stack, host, secret, profileOf(stack, host));
-      for (const r of roles) {
-        const s = ROLES[r]!.state(ctx);
-        now[`${name} ${host} ${r}`] = JSON.parse(JSON.stringify({
-          packages: s.packages,
-          files: s.files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, group: f.group, content: f.content })),
-          services: (s.services ?? []).map((sv) => sv.unit),
-        }));
-      }
-    }
-  }
-  assert.deepEqual(now, recorded);
-});
 
 test("a lab host is an IPv4-only container that asks the lab resolver and accepts .test", () => {
   assert.deepEqual(labProfile(RECORDED_LAB), {
@@ -68,7 +46,7 @@ test("Hetzner servers are VMs and existing hosts are machines of their own, both
 /** One stack (an existing host), rendered with profiles that differ in one fact each. */
 const hackspace = stackOf("hackspace");
 const render = (role: string, profile: Partial<HostProfile>) =>
-  ROLES[role as "base"]!.state(roleContext(hackspace, "box", secret, { ...EXISTING_PROFILE, ...profile }));
+  roleNamed(role).state(roleContext(hackspace, "box", secret, { ...EXISTING_PROFILE, ...profile }));
 const file = (role: string, profile: Partial<HostProfile>, path: string) => render(role, profile).files.find((f) => f.path === path)?.content;
 
 test("a host without IPv6 gets inet_protocols = ipv4 and no :: listener, whatever kind of host it is", () => {

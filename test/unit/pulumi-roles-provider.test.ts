@@ -11,11 +11,11 @@ import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
+import { roleNamed } from "../../lib/converge/registry";
 import type { RoleState } from "../../lib/converge/types";
 import { forTests, roleProvider, type RoleInputs, type RoleOutputs } from "../../lib/pulumi/role-provider";
 import { splitRoleState } from "../../lib/pulumi/role-resource";
 import { loadStackFile } from "../../lib/stack/load";
-import { ROLES } from "../../roles";
 import { TSNODE_PREAMBLE } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
@@ -25,7 +25,7 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm1cR0bK2p9P0Zf3Rk4s7Qz9y
 const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
 assert.ok(loaded.ok);
 const stack = loaded.stack;
-const base = ROLES.base!.state(roleContext(stack, "mx", () => undefined, HCLOUD_PROFILE));
+const base = roleNamed("base").state(roleContext(stack, "mx", () => undefined, HCLOUD_PROFILE));
 
 function inputsFor(state: RoleState, over: Partial<RoleInputs> = {}, secrets: string[] = []): RoleInputs {
   return {

@@ -7,10 +7,10 @@ import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
+import { registeredRoles, roleNamed } from "../../lib/converge/registry";
 import { forTests, type RoleInputs } from "../../lib/pulumi/role-provider";
-import { ROLE_ORDER, rolesByHost } from "../../lib/stack/derive";
+import { rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
-import { ROLES } from "../../roles";
 import { HETZNER_SECRETS, loadProgram, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
@@ -40,8 +40,8 @@ before(async () => {
 const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
 assert.ok(loaded.ok);
 const stack = loaded.stack;
-/** The roles this version can apply on mx, in apply order (more appear as roles land). */
-const expected = rolesByHost(stack).mx.filter((r) => ROLES[r]);
+/** The roles on mx, in apply order. */
+const expected = rolesByHost(stack).mx;
 const roleResources = () => ofType(rec, ROLE_TYPE);
 const byName = (name: string): Registered => {
   const r = roleResources().find((x) => x.name === name);
@@ -56,7 +56,7 @@ test("the mocked program creates a role resource for every role on every host, i
   assert.ok(expected.length >= 3 && expected.slice(0, 3).join() === "base,tls,web", `base, tls, web at least: ${expected}`);
   assert.deepEqual(roleResources().map((r) => r.name).sort(), expected.map((r) => `mx-role-${r}`).sort());
 
-  // Follow the dependencies from the role that depends on no other role: the chain is ROLE_ORDER.
+  // Follow the dependencies from the role that depends on no other role: the chain is the apply order.
   const roleUrns = new Map(roleResources().map((r) => [urnOf(r), r.inputs.role as string]));
   const rolesBefore = (r: Registered) => (dependencies.get(r.name) ?? []).filter((u) => roleUrns.has(u)).map((u) => roleUrns.get(u)!);
   const chain: string[] = [];
@@ -67,7 +67,7 @@ test("the mocked program creates a role resource for every role on every host, i
   }
   assert.equal(next.length, 0, "one chain, no branches");
   assert.deepEqual(chain, expected, "each role waits for the one before it");
-  assert.deepEqual(chain, ROLE_ORDER.filter((r) => chain.includes(r)));
+  assert.deepEqual(chain, registeredRoles().map((r) => r.name).filter((r) => chain.includes(r)));
 
   // Every role waits for the whole host (server, volume attachment) and for every DNS record.
   const server = ofType(rec, "hcloud:index/server:Server")[0];
@@ -101,7 +101,7 @@ test("the inputs are the state podkit apply renders for the same stack and secre
   values["dkim-key"] = rec.keys.get("dkim-key")!.privateKeyPemPkcs8;
   for (const name of expected) {
     const r = byName(`mx-role-${name}`);
-    const want = ROLES[name]!.state(roleContext(stack, "mx", (n) => values[n], HCLOUD_PROFILE));
+    const want = roleNamed(name).state(roleContext(stack, "mx", (n) => values[n], HCLOUD_PROFILE));
     const got = forTests.roleStateOf(r.inputs as RoleInputs);
     // Files come back keyed by path: compare them as a set, the rest as is.
     const sortFiles = (s: typeof want) => ({ ...s, files: [...s.files].sort((a, b) => a.path.localeCompare(b.path)) });

@@ -40,16 +40,9 @@ export async function run(argv: string[]): Promise<number> {
         if (r.code !== 0) console.error(r.stderr.trim());
         return r.code === 0 ? EXIT.OK : EXIT.FAILED;
       }
-      const unit = values.check ? "podkit-backup-check.service" : "podkit-backup.service";
       const t = Date.now();
-      // systemctl start waits for a oneshot unit; the log of this one run is the result.
-      const r = await session.run([
-        `c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')`,
-        `systemctl start ${unit}; rc=$?`,
-        `journalctl -q -u ${unit} --after-cursor="$c" -o cat --no-pager | grep -v '^{'`,
-        `cat ${BACKUP_PATHS.state}/${values.check ? "last-check" : "last-backup"}.json 2>/dev/null | sed 's/^/status: /'`,
-        "exit $rc",
-      ].join("\n"));
+      // Starts the unit and waits for it (a oneshot); the log of this one run is the result.
+      const r = await session.run(`${BACKUP_PATHS.script} now${values.check ? " check" : ""}`);
       const ok = r.code === 0;
       if (values.json) console.log(JSON.stringify({ ok, seconds: (Date.now() - t) / 1000, log: r.stdout.trim().split("\n") }, null, 2));
       else {

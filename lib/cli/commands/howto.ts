@@ -3,8 +3,8 @@
 // to: the same packages, files and commands, in the same order.
 import { changeVerb, dirModeOf, groupOf, modeOf, ownerOf } from "../../converge/changes";
 import { roleContext } from "../../converge/pod";
+import { roleNamed } from "../../converge/registry";
 import type { RoleState } from "../../converge/types";
-import { ROLES } from "../../../roles";
 import { hostFqdn, rolesByHost } from "../../stack/derive";
 import { loadPod } from "../../stack/pod";
 import { parse } from "../args";
@@ -32,10 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       // A secret without a value shows as a placeholder: the how-to is for reading, not applying.
       const ctx = roleContext(stack, host, (n) => pod.secrets.get(n) ?? `<secret ${n}>`, pod.hosts[host].profile(stack, host));
       out.push("", `## Host ${host} (${hostFqdn(stack, host)})`);
-      for (const role of roles) {
-        const r = ROLES[role];
-        if (r) out.push(...section(r.state(ctx)));
-      }
+      for (const role of roles) out.push(...section(roleNamed(role).state(ctx)));
     }
     console.log(out.join("\n"));
     return EXIT.OK;

@@ -33,11 +33,11 @@ s2s_require_encryption = true
 s2s_secure_auth = true
 
 -- XEP-0368: direct TLS next to STARTTLS, for clients and servers.
-c2s_direct_tls_ports = { 5223 }
-s2s_direct_tls_ports = { 5270 }
+c2s_direct_tls_ports = { {{ports.clientTls}} }
+s2s_direct_tls_ports = { {{ports.serverTls}} }
 -- HTTPS only (file upload); no plain HTTP listener.
 http_ports = { }
-https_ports = { 5281 }
+https_ports = { {{ports.upload}} }
 http_default_host = "{{uploadHost}}"
 
 -- One certificate for every name of this host (role tls), copied where
@@ -61,8 +61,8 @@ groups_file = "/etc/prosody/groups.txt"
 
 -- Calls: short-lived TURN credentials from the secret coturn shares.
 turn_external_host = "{{fqdn}}"
-turn_external_port = 3478
-turn_external_tls_port = 5349
+turn_external_port = {{ports.turn}}
+turn_external_tls_port = {{ports.turnTls}}
 turn_external_secret = "{{turnSecret}}"
 turn_external_ttl = 86400
 
@@ -91,4 +91,4 @@ Component "{{uploadHost}}" "http_file_share"
 	http_file_share_size_limit = {{uploadBytes}}
 	http_file_share_expires_after = {{uploadSeconds}}
 	http_file_share_access = { {{#domains}}"{{domain}}"; {{/domains}}}
-	http_external_url = "https://{{uploadHost}}:5281/"
+	http_external_url = "https://{{uploadHost}}:{{ports.upload}}/"
