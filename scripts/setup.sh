@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # The lab: nspawn hosts on a bridge, a base tree, lab DNS (knot + unbound), lab CA (pebble), NAT.
 LAB_PACKAGES=(systemd-container debootstrap iproute2 nftables openssh-client openssl
   knot knot-dnsutils unbound pebble ca-certificates util-linux procps)
-# Tier 2 checks: zone files are checked by a real zone checker.
-CHECK_PACKAGES=(knot-dnssecutils bind9-utils)
+# Tier 2 checks: zone files are checked by a real zone checker; the roles' configs by their
+# daemons' own checkers in the checker root (debootstrap builds it; unshare, mount and ip run it).
+CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2)
 
 missing=()
 for p in "${LAB_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do
@@ -30,3 +31,7 @@ fi
 
 # The CLI bundle (bin/podkit.js falls back to the TypeScript sources when one is newer).
 npm run --silent build
+
+# The checker root: a Debian tree with the pod's daemons, for the config-checked tier. Built once
+# (a few minutes, network needed), rebuilt when the roles' package list changes; silent when current.
+node --import tsx scripts/checker-root.ts

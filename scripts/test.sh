@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, in tiers: unit (seconds), config-checked (a minute),
+# The whole test suite, in tiers: unit (seconds), config-checked (well under a minute),
 # lab end-to-end (minutes). Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +7,8 @@ bash scripts/setup.sh
 
 shopt -s nullglob
 unit=(test/unit/*.test.ts)
-config=(test/config/*.test.ts)
+# Config-checked: real checkers on rendered output, and every role's own role.test.ts.
+config=(test/config/*.test.ts roles/*/role.test.ts)
 lab=(test/lab/*.test.ts)
 
 status=0

@@ -75,12 +75,10 @@ export const mail: Role = {
       files,
       checks: [
         {
-          // `postfix check` reports to syslog only (stderr just when it is a terminal): show what it logged.
+          // `postfix check` reports to syslog only, and to stderr just when that is a terminal: when it
+          // refuses, it runs once more on one (script(1)) so its own message is shown, journal or not.
           name: "postfix check", reads: ["/etc/postfix"],
-          run: [
-            "c=$(journalctl -q -n 0 --show-cursor | sed -n 's/^-- cursor: //p')",
-            "postfix -c {stage}/etc/postfix check || { journalctl -q --sync; journalctl -q -o cat --after-cursor=\"$c\" SYSLOG_IDENTIFIER=postfix + SYSLOG_IDENTIFIER=postfix/postfix-script; exit 1; }",
-          ].join("; "),
+          run: "postfix -c {stage}/etc/postfix check || { script -qec 'postfix -c {stage}/etc/postfix check' /dev/null </dev/null | tr -d '\\r'; exit 1; }",
         },
         { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {
