@@ -79,11 +79,14 @@ function inRoot(dir: string, script: string): Promise<Ran> {
  * What the roles' packages do not make and the files need, run before they
  * are placed: the roles' system users (converge's own script), removed
  * package files, what systemd makes in /run on a booted host for sshd, and
- * the certificate the tls role would have obtained, here self-signed.
+ * the certificate the tls role would have obtained, here self-signed. The
+ * resolver is loopback, where nothing answers: a lookup fails at once
+ * instead of waiting for the build machine's resolver to time out.
  */
 function hostScript(host: RenderedHost): string {
   const cert = certPaths(host.fqdn);
   return [
+    "echo 'nameserver 127.0.0.1' > /etc/resolv.conf",
     usersScript(host.states.flatMap((s) => s.users ?? [])),
     ...host.states.flatMap((s) => s.absent ?? []).map((p) => `rm -f ${q(p)}`),
     "install -d -m 755 /run/sshd",

@@ -7,9 +7,13 @@ import type { RoleState } from "../../lib/converge/types";
 import { withHostRoot, type CheckOutcome } from "../../lib/checker/host-root";
 import { renderExampleStacks, type RenderedHost } from "../../lib/checker/render";
 
+/** Rendered once per test file: its tests check the same hosts. */
+let rendered: RenderedHost[] | undefined;
+
 /** Every example stack's host that has the role, with that role's state. */
 export function hostsWith(role: string): { host: RenderedHost; state: RoleState }[] {
-  return renderExampleStacks().flatMap((host) => host.states.filter((s) => s.role === role).map((state) => ({ host, state })));
+  rendered ??= renderExampleStacks();
+  return rendered.flatMap((host) => host.states.filter((s) => s.role === role).map((state) => ({ host, state })));
 }
 
 /** Runs the role's checkers for every example stack; each host's time goes to the test's diagnostics. */
@@ -17,6 +21,7 @@ export async function assertChecksPass(t: TestContext, role: string): Promise<vo
   const hosts = hostsWith(role);
   assert.ok(hosts.length > 0, `some example stack has role ${role}`);
   // Hosts side by side: most of the time goes to process start-up, not to the checkers.
+  const begun = Date.now();
   const outcomes = await Promise.all(hosts.map(async ({ host, state }) => {
     const started = Date.now();
     return { host, outcome: await withHostRoot(host, (root) => root.check(state)), ms: Date.now() - started };
@@ -26,6 +31,7 @@ export async function assertChecksPass(t: TestContext, role: string): Promise<vo
     assert.ok(outcome.checks.length > 0, `${role} has checkers`);
     t.diagnostic(`${role} on ${host.stack} ${host.host}: ${outcome.checks.join(", ")}: ${ms} ms`);
   }
+  t.diagnostic(`${role}: ${hosts.length} hosts checked in ${Date.now() - begun} ms`);
 }
 
 /**
