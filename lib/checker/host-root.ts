@@ -40,7 +40,7 @@ export interface CheckOutcome {
 
 /** Brings `host` up in a fresh overlay, runs `fn` on it, removes the overlay whatever happened. */
 export async function withHostRoot<T>(host: RenderedHost, fn: (root: HostRoot) => Promise<T>): Promise<T> {
-  if (!fs.existsSync(path.join(CHECKER_ROOT, "usr/sbin/postfix"))) {
+  if (!fs.existsSync(CHECKER_ROOT)) {
     throw new Error(`no checker root at ${CHECKER_ROOT}: run scripts/setup.sh (it builds it once)`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "podkit-checker-"));

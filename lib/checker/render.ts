@@ -23,7 +23,7 @@ export interface RenderedHost {
 }
 
 /** stacks/*.yaml without their secrets files. */
-export function exampleStacks(): string[] {
+function exampleStacks(): string[] {
   return readdirSync(join(REPO_ROOT, "stacks"))
     .filter((f) => /\.ya?ml$/.test(f) && !/\.secrets\.ya?ml$/.test(f))
     .sort()

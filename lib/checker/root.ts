@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { must } from "./run";
 import { renderExampleStacks } from "./render";
 
-export const CHECKER_DIR = "/var/lib/podkit/checker";
-export const CHECKER_TREE = path.join(CHECKER_DIR, "tree");
+const CHECKER_DIR = "/var/lib/podkit/checker";
+const CHECKER_TREE = path.join(CHECKER_DIR, "tree");
 export const CHECKER_ROOT = path.join(CHECKER_TREE, "rootfs");
 const MANIFEST = path.join(CHECKER_TREE, "manifest.json");
 
@@ -38,7 +38,7 @@ interface Wanted {
 }
 
 /** The roles' packages and debconf answers over every example stack: the tree holds them all. */
-export function wanted(): Wanted {
+function wanted(): Wanted {
   const states = renderExampleStacks().flatMap((h) => h.states);
   const packages = [...new Set([...HOST_PACKAGES, ...states.flatMap((s) => s.packages)])].sort();
   // One answer per question (the first stack's): answers like postfix/mailname differ per host.
@@ -50,7 +50,7 @@ export function wanted(): Wanted {
   return { layout: LAYOUT, suite: SUITE, mirror: MIRROR, packages, debconf: [...debconf.values()].sort() };
 }
 
-function readManifest(): (Wanted & { buildMs: number }) | null {
+function readManifest(): Wanted | null {
   try {
     return JSON.parse(fs.readFileSync(MANIFEST, "utf8"));
   } catch {
@@ -58,11 +58,10 @@ function readManifest(): (Wanted & { buildMs: number }) | null {
   }
 }
 
-/** True when the cached tree exists and was built from today's package list and layout. */
+/** True when the cached tree exists (its manifest arrived with it) and was built from today's package list and layout. */
 export function checkerRootIsCurrent(w: Wanted = wanted()): boolean {
   const m = readManifest();
-  return m !== null && fs.existsSync(path.join(CHECKER_ROOT, "usr/sbin/postfix")) &&
-    JSON.stringify({ ...w }) === JSON.stringify({ layout: m.layout, suite: m.suite, mirror: m.mirror, packages: m.packages, debconf: m.debconf });
+  return m !== null && JSON.stringify(w) === JSON.stringify({ layout: m.layout, suite: m.suite, mirror: m.mirror, packages: m.packages, debconf: m.debconf });
 }
 
 /**
