@@ -21,8 +21,10 @@ LAB_PACKAGES=(systemd-container debootstrap iproute2 nftables openssh-client ope
   knot unbound pebble ca-certificates util-linux)
 # For looking at the lab by hand (kdig, ps); nothing podkit runs needs them.
 BY_HAND_PACKAGES=(knot-dnsutils procps)
-# Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone).
-CHECK_PACKAGES=(knot-dnssecutils bind9-utils)
+# Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone); the
+# roles' configs by their daemons' own checkers in the checker root (debootstrap builds it;
+# unshare, mount and ip run it).
+CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2)
 
 missing=()
 for p in "${ADMIN_PACKAGES[@]}" "${LAB_PACKAGES[@]}" "${BY_HAND_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do

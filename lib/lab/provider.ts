@@ -18,11 +18,16 @@ import { type LabState, readLabState } from "./state";
  * reserved .test zones the lab serves.
  */
 export function labProfile(state: LabState): HostProfile {
+  return labProfileWithResolver(state.resolver);
+}
+
+/** The same, before any lab runs (rendering for the config checkers): the resolver the lab's config gives. */
+export function labProfileWithResolver(resolver: string = LAB.gateway): HostProfile {
   return {
     virtualization: "container",
     ipv6: false,
     // lab.test and the pod zones (a.test, b.test) all lie under .test.
-    resolver: { address: state.resolver, privateZones: [LAB.labZone.split(".").at(-1)!] },
+    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!] },
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
     release: LAB.suite,

@@ -15,8 +15,6 @@ import { MAIL_PORTS } from "./ports";
 const VMAIL_HOME = "/var/mail/vhosts";
 /** OpenDKIM's libunbound settings when the host's profile names a resolver (the file keeps the name it had when only the lab had one). */
 const RESOLVER_CONF = "/etc/opendkim/unbound-lab.conf";
-/** `postfix check`, showing what it logged when it fails. */
-const POSTFIX_CHECK = "/usr/local/sbin/podkit-postfix-check";
 
 export const mail: Role = {
   name: "mail",
@@ -37,7 +35,7 @@ export const mail: Role = {
     stop: ["postfix.service", "dovecot.service", "opendkim.service", "opendmarc.service"],
     remove: [
       "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
-      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail", POSTFIX_CHECK,
+      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail",
     ],
     keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
   },
@@ -75,7 +73,6 @@ export const mail: Role = {
       { path: "/etc/opendmarc.conf", content: t("etc/opendmarc.conf") },
       { path: "/etc/opendmarc/ignore.hosts", content: t("etc/opendmarc/ignore.hosts") },
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
-      { path: POSTFIX_CHECK, mode: 0o755, content: t("usr/local/sbin/podkit-postfix-check") },
     ];
     if (relay) {
       files.push({
@@ -103,9 +100,10 @@ export const mail: Role = {
       files,
       checks: [
         {
-          // The script is staged with the config (it is among what the check reads), so it is there on the first apply too.
-          name: "postfix check", reads: ["/etc/postfix", POSTFIX_CHECK],
-          run: `{stage}${POSTFIX_CHECK} {stage}/etc/postfix`,
+          // `postfix check` reports to syslog only, and to stderr just when that is a terminal: when it
+          // refuses, it runs once more on one (script(1)) so its own message is shown, journal or not.
+          name: "postfix check", reads: ["/etc/postfix"],
+          run: "postfix -c {stage}/etc/postfix check || { script -qec 'postfix -c {stage}/etc/postfix check' /dev/null </dev/null | tr -d '\\r'; exit 1; }",
         },
         { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {

@@ -1,0 +1,15 @@
+// The xmpp role's Prosody config, for every example stack, loaded by
+// prosodyctl in the checker root; a typo in it stops at prosodyctl.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { assertChecksPass, checkEdited } from "../../test/config/role-checks";
+
+test("every example stack's Prosody config passes prosodyctl check config", async (t) => {
+  await assertChecksPass(t, "xmpp");
+});
+
+test("a typo in prosody.cfg.lua is refused by prosodyctl with its own message", async () => {
+  const r = await checkEdited("xmpp", "/etc/prosody/prosody.cfg.lua", (c) => c.replace("modules_disabled = {", "modules_disabled = "));
+  assert.equal(r.refused, "prosodyctl check config", r.output);
+  assert.match(r.output, /prosody\.cfg\.lua:\d+: unexpected symbol near '"dialback"'/, r.output);
+});
