@@ -13,8 +13,8 @@ import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
 
 const VMAIL_HOME = "/var/mail/vhosts";
-/** OpenDKIM's libunbound settings when the host's profile names a resolver (the file keeps the name it had when only the lab had one). */
-const RESOLVER_CONF = "/etc/opendkim/unbound-lab.conf";
+/** OpenDKIM's libunbound settings when the host's profile names a resolver with private zones. */
+const RESOLVER_CONF = "/etc/opendkim/unbound.conf";
 
 export const mail: Role = {
   name: "mail",
@@ -80,7 +80,7 @@ export const mail: Role = {
         content: `[${relay.host}]:${relay.port} ${relay.username}:${ctx.secret(relay.password.secret)}\n`,
       });
     }
-    if (ctx.profile.resolver) files.push({ path: RESOLVER_CONF, content: t("etc/opendkim/unbound-lab.conf") });
+    if (ctx.profile.resolver) files.push({ path: RESOLVER_CONF, content: t("etc/opendkim/unbound.conf") });
 
     const postmap = (name: string) => ({ name: `postmap ${name}`, when: [`/etc/postfix/${name}`], run: `postmap /etc/postfix/${name}` });
     return {

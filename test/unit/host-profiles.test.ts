@@ -67,11 +67,11 @@ test("a container runs no systemd-timesyncd; a VM or a machine of its own does",
 
 test("a profile's resolver and private zones reach OpenDKIM's libunbound, and only then", () => {
   const resolver = { address: "192.0.2.53", privateZones: ["internal", "test"] };
-  const conf = file("mail", { resolver }, "/etc/opendkim/unbound-lab.conf")!;
+  const conf = file("mail", { resolver }, "/etc/opendkim/unbound.conf")!;
   assert.match(conf, /forward-addr: 192\.0\.2\.53$/m);
   assert.match(conf, /local-zone: "internal\." nodefault\n {4}domain-insecure: "internal\."\n {4}local-zone: "test\." nodefault/);
-  assert.match(file("mail", { resolver }, "/etc/opendkim.conf")!, /^ResolverConfiguration\s+\/etc\/opendkim\/unbound-lab\.conf$/m);
-  assert.equal(file("mail", {}, "/etc/opendkim/unbound-lab.conf"), undefined);
+  assert.match(file("mail", { resolver }, "/etc/opendkim.conf")!, /^ResolverConfiguration\s+\/etc\/opendkim\/unbound\.conf$/m);
+  assert.equal(file("mail", {}, "/etc/opendkim/unbound.conf"), undefined);
   assert.doesNotMatch(file("mail", {}, "/etc/opendkim.conf")!, /ResolverConfiguration/);
 });
 
