@@ -59,6 +59,9 @@ export async function login(pods: Pods, pod: LabPod, user: string, password: str
   const xmpp = client({
     service: opts.directTls ? `xmpps://${pod.ip}:5223` : `xmpp://${pod.ip}:5222`,
     domain: pod.domain, username: user, password, resource: opts.resource,
+    // The library gives a server 2 s to open each stream (after STARTTLS, after SASL): a lab
+    // host on a machine busy with other tests can take longer, and that is not what is tested.
+    timeout: 15_000,
   });
   xmpp.reconnect?.stop?.();
   // @xmpp/client 0.14 miscounts received stanzas under stream management (XEP-0198) and
