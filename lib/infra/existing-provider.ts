@@ -8,7 +8,7 @@ import type { HostProfile } from "../stack/profile";
  * role needs to know; IPv6 on (listening on `::` costs nothing where no route
  * exists); the public DNS, resolved by each daemon from the root.
  */
-export const EXISTING_PROFILE: HostProfile = { virtualization: "none", ipv6: true, localRanges: [], release: "bookworm" };
+export const EXISTING_PROFILE: HostProfile = { virtualization: "none", ipv6: true, localRanges: [], firewall: true, release: "bookworm" };
 
 export const existingProvider: HostProvider = {
   kind: "existing",

@@ -5,7 +5,7 @@ import type { HostProvider } from "../stack/host-provider";
 import type { HostProfile } from "../stack/profile";
 
 /** A Hetzner cloud server: a VM with a public IPv6 /64, the public DNS. */
-export const HCLOUD_PROFILE: HostProfile = { virtualization: "vm", ipv6: true, localRanges: [], release: "bookworm" };
+export const HCLOUD_PROFILE: HostProfile = { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: "bookworm" };
 
 export const hcloudProvider: HostProvider = {
   kind: "hcloud",

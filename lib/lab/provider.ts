@@ -25,6 +25,7 @@ export function labProfile(state: LabState): HostProfile {
     resolver: { address: state.resolver, privateZones: [LAB.labZone.split(".").at(-1)!] },
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
+    firewall: true,
     release: LAB.suite,
   };
 }

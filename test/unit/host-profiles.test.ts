@@ -29,7 +29,7 @@ test("a lab host is an IPv4-only container that asks the lab resolver and accept
   assert.deepEqual(labProfile(RECORDED_LAB), {
     virtualization: "container", ipv6: false,
     resolver: { address: "10.77.0.1", privateZones: ["test"] },
-    localRanges: ["10.0.0.0/8"], release: "bookworm",
+    localRanges: ["10.0.0.0/8"], firewall: true, release: "bookworm",
   });
   assert.ok(LAB.subnet.startsWith("10."), "the lab subnet lies in the local range its profile names");
 });
@@ -38,9 +38,9 @@ test("Hetzner servers are VMs and existing hosts are machines of their own, both
   const hetzner = stackOf("hetzner");
   const hackspace = stackOf("hackspace");
   assert.deepEqual(hcloudProvider.profile(hetzner, "mx"), HCLOUD_PROFILE);
-  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], release: "bookworm" });
+  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: "bookworm" });
   assert.deepEqual(existingProvider.profile(hackspace, "box"), EXISTING_PROFILE);
-  assert.deepEqual(EXISTING_PROFILE, { virtualization: "none", ipv6: true, localRanges: [], release: "bookworm" });
+  assert.deepEqual(EXISTING_PROFILE, { virtualization: "none", ipv6: true, localRanges: [], firewall: true, release: "bookworm" });
 });
 
 /** One stack (an existing host), rendered with profiles that differ in one fact each. */
