@@ -141,7 +141,7 @@ export function profileNotes(profile: HostProfile, facts: HostFacts | undefined,
  * an existing host is rendered before anything can look at it: a difference
  * stops the role instead of putting a config for another machine on it.
  */
-export function profileMismatches(rendered: HostProfile, facts: HostFacts, declared: Partial<DetectableFacts>, field: string): string[] {
+export function profileMismatches(rendered: DetectableFacts, facts: HostFacts, declared: Partial<DetectableFacts>, field: string): string[] {
   const found = detectedFacts(facts);
   return (["virtualization", "ipv6", "firewall"] as const)
     // A declared fact is the stack's word against detection (IPv6 that comes next week): it stands.

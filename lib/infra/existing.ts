@@ -18,6 +18,7 @@ export function existingHost(stack: Stack, name: string): PodHost {
     kind: "existing",
     // Nothing can look at the host before `pulumi up` renders its roles: the declared facts, else the defaults.
     profile: existingProvider.profile(stack, name),
+    declared: existingProvider.declaredFacts!(stack, name),
     ipv4: pulumi.output(e.address),
     ipv6: pulumi.output(e.address6),
     ssh: {
