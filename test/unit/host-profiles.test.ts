@@ -65,6 +65,29 @@ test("a container runs no systemd-timesyncd; a VM or a machine of its own does",
   }
 });
 
+test("a host without IPv6 gets no IPv6 listener from nginx, Prosody or sshd; a host with IPv6 gets them all", () => {
+  for (const ipv6 of [false, true]) {
+    const listens6 = (role: string, path: string) => /^\s*listen \[::\]:/m.test(file(role, { ipv6 }, path)!);
+    assert.equal(listens6("tls", "/etc/nginx/podkit.d/acme.conf"), ipv6);
+    assert.equal(listens6("web", "/etc/nginx/podkit.d/web.conf"), ipv6);
+    assert.match(file("xmpp", { ipv6 }, "/etc/prosody/prosody.cfg.lua")!, new RegExp(`^use_ipv6 = ${ipv6}$`, "m"));
+    assert.match(file("base", { ipv6 }, "/etc/ssh/sshd_config.d/podkit.conf")!, new RegExp(`^AddressFamily ${ipv6 ? "any" : "inet"}$`, "m"));
+    // The firewall keeps its ip6 half either way: harmless without IPv6, and ready the day it comes.
+    assert.match(file("base", { ipv6 }, "/etc/nftables.conf")!, /^table inet filter \{$/m);
+  }
+});
+
+test("a host that cannot load nftables rules gets no firewall unit that could never start, and every other part of base", () => {
+  const without = render("base", { firewall: false });
+  assert.ok(!without.packages.includes("nftables"));
+  assert.ok(!without.files.some((f) => f.path === "/etc/nftables.conf"));
+  assert.ok(!(without.checks ?? []).some((c) => c.name === "nft -c"));
+  assert.ok(!(without.services ?? []).some((sv) => sv.unit === "nftables.service"));
+  assert.ok((without.services ?? []).some((sv) => sv.unit === "ssh.service"));
+  const withIt = render("base", { firewall: true });
+  assert.ok(withIt.packages.includes("nftables") && (withIt.services ?? []).some((sv) => sv.unit === "nftables.service"));
+});
+
 test("a profile's resolver and private zones reach OpenDKIM's libunbound, and only then", () => {
   const resolver = { address: "192.0.2.53", privateZones: ["internal", "test"] };
   const conf = file("mail", { resolver }, "/etc/opendkim/unbound-lab.conf")!;
