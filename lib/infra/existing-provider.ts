@@ -23,12 +23,15 @@ export const existingProvider: HostProvider = {
     // Validation refused an existing host without a pinned key.
     return { address: e.ssh.host ?? e.address, port: e.ssh.port, user: e.ssh.user, hostKey: e.hostKey!, privateKeyPath: identity };
   },
-  profile: (stack, host) => ({ ...EXISTING_PROFILE, ...declaredExistingFacts(stack, host) }),
+  profile: (stack, host) => {
+    const resolver = stack.hosts[host].existing?.profile?.resolver;
+    return { ...EXISTING_PROFILE, ...declaredExistingFacts(stack, host), ...(resolver ? { resolver } : {}) };
+  },
   declaredFacts: (stack, host) => ({ facts: declaredExistingFacts(stack, host), field: `hosts.${host}.existing.profile` }),
 };
 
 /** hosts.<host>.existing.profile, without the keys left out. */
 export function declaredExistingFacts(stack: Stack, host: string): Partial<DetectableFacts> {
-  const declared = stack.hosts[host].existing?.profile ?? {};
-  return Object.fromEntries(Object.entries(declared).filter(([, v]) => v !== undefined));
+  const { virtualization, ipv6, firewall } = stack.hosts[host].existing?.profile ?? {};
+  return Object.fromEntries(Object.entries({ virtualization, ipv6, firewall }).filter(([, v]) => v !== undefined));
 }

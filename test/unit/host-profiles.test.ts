@@ -131,3 +131,12 @@ test("a lab host is found in the lab when the stack is loaded, with an error at 
     address: "10.77.0.11", port: 22, user: "root", hostKey: RECORDED_LAB.hosts.a.hostKey, privateKeyPath: RECORDED_LAB.hosts.a.sshPrivateKeyPath,
   });
 });
+
+test("an existing host's stack may name the resolver OpenDKIM must ask; the facts it declares win, the rest stay the defaults", () => {
+  const stack = structuredClone(hackspace);
+  stack.hosts.box.existing!.profile = { ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] } };
+  assert.deepEqual(existingProvider.profile(stack, "box"), {
+    ...EXISTING_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] },
+  });
+  assert.deepEqual(existingProvider.declaredFacts!(stack, "box"), { facts: { ipv6: false }, field: "hosts.box.existing.profile" });
+});
