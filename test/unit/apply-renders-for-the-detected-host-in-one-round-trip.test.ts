@@ -9,13 +9,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { convergeHost } from "../../lib/converge/apply";
+import { convergeHost, ConvergeError } from "../../lib/converge/apply";
 import { sha256 } from "../../lib/converge/changes";
 import { planWork } from "../../lib/converge/pod";
 import type { Session } from "../../lib/converge/ssh";
 import type { RoleState } from "../../lib/converge/types";
 import { detectProfile } from "../../lib/cli/host-detection";
-import { profileFromFacts, parseHostFacts } from "../../lib/converge/host-facts";
+import { profileFromFacts, parseHostFacts, profileMismatches } from "../../lib/converge/host-facts";
 import { loadPod } from "../../lib/stack/pod";
 import { TEST_PROVIDERS } from "./host-profiles";
 
@@ -111,4 +111,20 @@ test("a host whose roles need facts the first look did not ask for is looked at 
   await convergeHost(vmHost.session, guessedContainer.states, { onHost: detectProfile(undeclared.stack, w, () => undefined).onHost });
   assert.equal(vmHost.scripts.length, 2, "the second look asks for systemd-timesyncd");
   assert.match(vmHost.scripts[1], /systemd-timesyncd/);
+});
+
+test("a host that is not what its roles were rendered for stops the converge before anything changes, naming the field to set", async () => {
+  const pod = hackspacePod();
+  const [work] = planWork(pod);
+  const detection = recorded("nspawn-ipv4-only");
+  const host = fakeHost(work.states, detection);
+  // What the Pulumi role provider does for an existing host (lib/pulumi/role-provider.ts).
+  const onHost = (facts: ReturnType<typeof parseHostFacts>) => {
+    const differ = profileMismatches(work.profile, facts!, {}, "hosts.box.existing.profile");
+    if (differ.length) throw new Error(differ.join("; "));
+    return work.states;
+  };
+  await assert.rejects(convergeHost(host.session, work.states, { onHost }), (err: Error) =>
+    err instanceof ConvergeError && /set hosts\.box\.existing\.profile\.virtualization: "container"/.test(err.message));
+  assert.equal(host.scripts.length, 1, "only the facts were gathered");
 });

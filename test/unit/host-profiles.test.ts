@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
 import { EXISTING_PROFILE, existingProvider } from "../../lib/infra/existing-provider";
-import { HCLOUD_PROFILE, hcloudProvider } from "../../lib/infra/hcloud-provider";
+import { HCLOUD_PROFILE, hcloudProvider, releaseOfImage } from "../../lib/infra/hcloud-provider";
 import { LAB } from "../../lib/lab/config";
 import { labProfile, labProvider } from "../../lib/lab/provider";
 import { loadStackFile } from "../../lib/stack/load";
@@ -139,4 +139,12 @@ test("an existing host's stack may name the resolver OpenDKIM must ask; the fact
     ...EXISTING_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] },
   });
   assert.deepEqual(existingProvider.declaredFacts!(stack, "box"), { facts: { ipv6: false }, field: "hosts.box.existing.profile" });
+});
+
+test("a Hetzner server's release follows its image", () => {
+  assert.equal(releaseOfImage("debian-12"), "bookworm");
+  assert.equal(releaseOfImage("debian-13"), "trixie");
+  const stack = structuredClone(stackOf("hetzner"));
+  stack.hosts.mx.hcloud!.image = "debian-13";
+  assert.equal(hcloudProvider.profile(stack, "mx").release, "trixie");
 });
