@@ -146,5 +146,7 @@ export function profileMismatches(rendered: DetectableFacts, facts: HostFacts, d
   return (["virtualization", "ipv6", "firewall"] as const)
     // A declared fact is the stack's word against detection (IPv6 that comes next week): it stands.
     .filter((k) => declared[k] === undefined && found[k] !== undefined && found[k] !== rendered[k])
+    // A VM and bare metal render alike (roles ask only whether it is a container): not worth stopping for.
+    .filter((k) => k !== "virtualization" || (found[k] === "container") !== (rendered[k] === "container"))
     .map((k) => `the host's ${k} is ${JSON.stringify(found[k])} but the stack renders it as ${JSON.stringify(rendered[k])}: set ${field}.${k}: ${JSON.stringify(found[k])}`);
 }

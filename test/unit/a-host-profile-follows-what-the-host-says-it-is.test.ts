@@ -87,6 +87,8 @@ test("a host unlike the profile it was rendered for is named with the fact and t
     "the host's ipv6 is false but the stack renders it as true: set hosts.box.existing.profile.ipv6: false",
   ]);
   assert.deepEqual(profileMismatches({ ...EXISTING_PROFILE, virtualization: "container" }, facts, { ipv6: true }, "f"), []);
+  // A VPS rendered as a machine of its own renders the same as a VM would: no stop.
+  assert.deepEqual(profileMismatches(EXISTING_PROFILE, recorded("vm-hetzner-kvm"), {}, "f"), []);
 });
 
 test("without detection output the profile is the kind's, marked as not probed", () => {
