@@ -1,5 +1,6 @@
 // Hosts that already exist (bare metal in a hackspace, a VPS elsewhere), for
-// `podkit apply`: everything is in the stack file, nothing is looked up.
+// `podkit apply`: where they are and how to log in is in the stack file; what
+// they are, `podkit apply` asks the host (lib/converge/host-facts.ts).
 import type { HostProvider } from "../stack/host-provider";
 import type { DetectableFacts, HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
