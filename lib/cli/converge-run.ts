@@ -8,6 +8,7 @@ import type { HostProviders } from "../stack/host-provider";
 import { loadPod } from "../stack/pod";
 import { parse } from "./args";
 import { EXIT, UsageError } from "./exit";
+import { detectProfile } from "./host-detection";
 import { hostProviders } from "./hosts";
 import { withStackErrors } from "./report";
 
@@ -39,11 +40,13 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     const alongside = Promise.all(kinds.map((kind) => (kind.alongsideApply?.(pod, hook) ?? Promise.resolve())
       .then(() => undefined, (err: Error) => err)));
     const started = Date.now();
+    const detections = new Map(work.map((w) => [w.host, detectProfile(pod.stack, w, log)]));
     const results = await Promise.all(work.map(async (w): Promise<HostReport | Error> => {
       let session: Session | undefined;
       try {
         session = await Session.open(w.target);
-        return await convergeHost(session, w.states, { dryRun, progress: log });
+        // Each host's roles are rendered again for what the host says it is, in the facts round-trip.
+        return await convergeHost(session, w.states, { dryRun, progress: log, onHost: detections.get(w.host)!.onHost });
       } catch (err) {
         log(`${w.host}: ${err instanceof ConvergeError || err instanceof HostKeyMismatch ? "" : "error: "}${(err as Error).message}`);
         return err as Error;
@@ -63,7 +66,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     if (values.json) {
       console.log(JSON.stringify({
         changes, seconds: Number(seconds),
-        hosts: reports.map((h) => ({ host: h.host, ms: h.ms, roles: h.roles.map((r) => ({ role: r.role, changes: r.changes.length, items: r.changes, ms: r.ms, ...(r.diffs ? { diffs: r.diffs } : {}) })) })),
+        hosts: reports.map((h) => ({ host: h.host, profile: detections.get(h.host)?.description(), ms: h.ms, roles: h.roles.map((r) => ({ role: r.role, changes: r.changes.length, items: r.changes, ms: r.ms, ...(r.diffs ? { diffs: r.diffs } : {}) })) })),
         errors: failed.map((e) => e.message),
       }, null, 2));
     } else {

@@ -5,7 +5,8 @@
 import { createTwoFilesPatch } from "diff";
 import { describeActions, hasWork, roleActions, type RoleActions } from "./actions";
 import { queryFor } from "./changes";
-import { factsScript, parseFacts } from "./facts";
+import { factsScript, parseFacts, type FactQuery } from "./facts";
+import type { HostFacts } from "./host-facts";
 import { commitScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
 import type { RoleState } from "./types";
@@ -37,13 +38,44 @@ export interface ConvergeOptions {
   dryRun?: boolean;
   /** One line per role as it finishes. */
   progress?: (line: string) => void;
+  /**
+   * Ask the host what it is in each facts round-trip, and hand it here: the
+   * answer is the roles rendered for that host (which replace the ones given),
+   * or an error when the host is not what they may be rendered for.
+   */
+  onHost?: (host: HostFacts | undefined) => RoleState[];
 }
 
-export async function convergeHost(session: Session, roles: RoleState[], opts: ConvergeOptions = {}): Promise<HostReport> {
+/** Does a facts query ask at least everything `needed` asks? */
+export function covers(asked: FactQuery, needed: FactQuery): boolean {
+  const all = (have: string[] | undefined, want: string[] | undefined) => (want ?? []).every((x) => (have ?? []).includes(x));
+  return all(asked.files, needed.files) && all(asked.dirs, needed.dirs) && all(asked.packages, needed.packages)
+    && all(asked.units, needed.units) && all(asked.users, needed.users)
+    && Object.entries(needed.guards ?? {}).every(([name, t]) => asked.guards?.[name] === t);
+}
+
+export async function convergeHost(session: Session, rendered: RoleState[], opts: ConvergeOptions = {}): Promise<HostReport> {
   const host = session.target.name;
   const started = Date.now();
-  const query = queryFor(roles);
-  const gather = async () => parseFacts(await session.must(factsScript(query), "gathering facts"), query);
+  let roles = rendered;
+  let query = queryFor(roles);
+  const look = async (q: FactQuery) => parseFacts(await session.must(factsScript(q, { host: !!opts.onHost }), "gathering facts"), q);
+  // With onHost, what the host is comes back with the facts and the roles are
+  // rendered for it. Their facts are usually among those already gathered (a
+  // container only drops time sync); only when not does converge look again.
+  const gather = async () => {
+    let facts = await look(query);
+    if (!opts.onHost) return facts;
+    try {
+      roles = opts.onHost(facts.host);
+    } catch (err) {
+      throw new ConvergeError(host, roles.map((r) => r.role).join(","), (err as Error).message);
+    }
+    const needed = queryFor(roles);
+    if (!covers(query, needed)) facts = await look(needed);
+    query = needed;
+    return facts;
+  };
   let facts = await gather();
 
   const reports: RoleReport[] = [];

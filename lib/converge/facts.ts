@@ -2,6 +2,7 @@
 // and modes of all managed files, installed package versions, unit states.
 // One script, a handful of processes, whatever the number of roles.
 import { shellQuote as q } from "../ssh/shell";
+import { HOST_FACTS_SCRIPT, parseHostFacts } from "./host-facts";
 import type { Facts } from "./types";
 
 export interface FactQuery {
@@ -14,7 +15,8 @@ export interface FactQuery {
   guards?: Record<string, string>;
 }
 
-export function factsScript(query: FactQuery): string {
+/** `host`: also what the host is (./host-facts.ts), in the same round-trip. */
+export function factsScript(query: FactQuery, opts: { host?: boolean } = {}): string {
   const list = (xs: string[]) => xs.map(q).join(" ");
   return [
     "set -u",
@@ -32,6 +34,7 @@ export function factsScript(query: FactQuery): string {
     ...Object.entries(query.guards ?? {}).map(([name, test]) => `( ${test} ) >/dev/null 2>&1 || printf 'G %s\\n' ${q(name)}`),
     // One systemctl for every unit: blocks of Id/ActiveState/UnitFileState, in that order.
     ...(query.units.length ? [`systemctl show -p Id -p ActiveState -p UnitFileState ${list(query.units)} 2>/dev/null | sed -n 's/^\\(Id\\|ActiveState\\|UnitFileState\\)=/U\\1 /p'`] : []),
+    ...(opts.host ? HOST_FACTS_SCRIPT : []),
     "true",
   ].join("\n");
 }
@@ -73,5 +76,6 @@ export function parseFacts(output: string, query: FactQuery): Facts {
     const sha256 = hashes.get(f);
     facts.files[f] = st && sha256 ? { ...st, sha256 } : undefined;
   }
+  facts.host = parseHostFacts(output);
   return facts;
 }

@@ -1,10 +1,13 @@
 // From a pod to work per host: how to reach each host, and the desired state
 // of every role on it, all computed (and every secret resolved) before the
-// first connection, so a mistake in the stack never half-applies.
+// first connection, so a mistake in the stack never half-applies. The states
+// are rendered for the profile the host's kind and the stack give; once
+// connected, converge renders them again for what the host says it is
+// (`render`), which differs only in facts, never in whether the stack is valid.
 import { hostFqdn, rolesByHost } from "../stack/derive";
 import type { Pod } from "../stack/pod";
 import { StackError } from "../stack/pod";
-import type { HostProfile } from "../stack/profile";
+import type { DetectableFacts, HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
 import { roleNamed } from "./registry";
 import type { RoleContext } from "./role";
@@ -14,7 +17,14 @@ import type { RoleState } from "./types";
 export interface HostWork {
   host: string;
   target: HostTarget;
+  /** The roles rendered for `profile`. */
   states: RoleState[];
+  /** The host's profile before anything looked at it: its kind's, with the facts the stack declares. */
+  profile: HostProfile;
+  /** Facts the stack declares for the host: they win over detection. */
+  declared: Partial<DetectableFacts>;
+  /** The same roles rendered for another profile (the detected one). */
+  render(profile: HostProfile): RoleState[];
 }
 
 export interface PlanOptions {
@@ -37,11 +47,18 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
       continue;
     }
     const selected = roleNames.filter((r) => !opts.roles || opts.roles.includes(r));
-    const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), provider.profile(stack, host));
+    const render = (profile: HostProfile) => {
+      const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), profile);
+      return selected.map((r) => roleNamed(r).state(ctx));
+    };
+    const profile = provider.profile(stack, host);
     work.push({
       host,
       target: { name: host, ...target },
-      states: selected.map((r) => roleNamed(r).state(ctx)),
+      states: render(profile),
+      profile,
+      declared: provider.declaredFacts?.(stack, host).facts ?? {},
+      render,
     });
   }
   if (problems.length) throw new StackError(problems);

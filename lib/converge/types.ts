@@ -1,5 +1,6 @@
 // The desired state a role declares, and what converging finds on a host.
 // Roles only describe; lib/converge compares and acts.
+import type { HostFacts } from "./host-facts";
 
 export interface FileSpec {
   path: string;
@@ -95,4 +96,6 @@ export interface Facts {
   users: string[];
   /** Handler guards (`unless`) that failed, by handler name. */
   dueHandlers: string[];
+  /** What the host is, when the facts script asked (see ./host-facts.ts). */
+  host?: HostFacts;
 }

@@ -1,14 +1,17 @@
 // Hosts that already exist (bare metal in a hackspace, a VPS elsewhere), for
-// `podkit apply`: everything is in the stack file, nothing is looked up.
+// `podkit apply`: where they are and how to log in is in the stack file; what
+// they are, `podkit apply` asks the host (lib/converge/host-facts.ts).
 import type { HostProvider } from "../stack/host-provider";
-import type { HostProfile } from "../stack/profile";
+import type { DetectableFacts, HostProfile } from "../stack/profile";
+import type { Stack } from "../stack/schema";
 
 /**
- * A machine of its own: bare metal or a VM, which the stack does not say and no
- * role needs to know; IPv6 on (listening on `::` costs nothing where no route
- * exists); the public DNS, resolved by each daemon from the root.
+ * An existing host before anything looked at it: a machine of its own with
+ * IPv6 and a firewall; the public DNS, resolved by each daemon from the root.
+ * `podkit apply` replaces the guesses with what the host says it is, and the
+ * stack's `existing.profile` declares what detection cannot know.
  */
-export const EXISTING_PROFILE: HostProfile = { virtualization: "none", ipv6: true, localRanges: [], release: "bookworm" };
+export const EXISTING_PROFILE: HostProfile = { virtualization: "none", ipv6: true, localRanges: [], firewall: true, release: "bookworm" };
 
 export const existingProvider: HostProvider = {
   kind: "existing",
@@ -21,5 +24,15 @@ export const existingProvider: HostProvider = {
     // Validation refused an existing host without a pinned key.
     return { address: e.ssh.host ?? e.address, port: e.ssh.port, user: e.ssh.user, hostKey: e.hostKey!, privateKeyPath: identity };
   },
-  profile: () => EXISTING_PROFILE,
+  profile: (stack, host) => {
+    const resolver = stack.hosts[host].existing?.profile?.resolver;
+    return { ...EXISTING_PROFILE, ...declaredExistingFacts(stack, host), ...(resolver ? { resolver } : {}) };
+  },
+  declaredFacts: (stack, host) => ({ facts: declaredExistingFacts(stack, host), field: `hosts.${host}.existing.profile` }),
 };
+
+/** hosts.<host>.existing.profile, without the keys left out. */
+export function declaredExistingFacts(stack: Stack, host: string): Partial<DetectableFacts> {
+  const { virtualization, ipv6, firewall } = stack.hosts[host].existing?.profile ?? {};
+  return Object.fromEntries(Object.entries({ virtualization, ipv6, firewall }).filter(([, v]) => v !== undefined));
+}

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { hostFqdn } from "../stack/derive";
 import type { Stack } from "../stack/schema";
-import { EXISTING_PROFILE } from "./existing-provider";
+import { existingProvider } from "./existing-provider";
 import type { PodHost } from "./host";
 import { parsePin } from "../ssh/keys";
 
@@ -16,7 +16,9 @@ export function existingHost(stack: Stack, name: string): PodHost {
     name,
     fqdn: hostFqdn(stack, name),
     kind: "existing",
-    profile: EXISTING_PROFILE,
+    // Nothing can look at the host before `pulumi up` renders its roles: the declared facts, else the defaults.
+    profile: existingProvider.profile(stack, name),
+    declared: existingProvider.declaredFacts!(stack, name),
     ipv4: pulumi.output(e.address),
     ipv6: pulumi.output(e.address6),
     ssh: {

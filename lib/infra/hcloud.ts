@@ -16,7 +16,7 @@ import * as tls from "@pulumi/tls";
 import type { HostSpec } from "../stack/schema";
 import { portSpec, type PodPort } from "../stack/ports";
 import { cloudInitUserData } from "./cloudinit";
-import { HCLOUD_PROFILE } from "./hcloud-provider";
+import { HCLOUD_PROFILE, releaseOfImage } from "./hcloud-provider";
 import type { PodHost } from "./host";
 import { fingerprint } from "../ssh/keys";
 
@@ -51,11 +51,14 @@ export class HcloudHost extends pulumi.ComponentResource {
   readonly sshUser: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly volumeDevice: pulumi.Output<string | undefined>;
+  /** The server image ("debian-12"): which Debian release the roles render for. */
+  private readonly image: string;
 
   constructor(name: string, args: HcloudHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("podkit:infra:HcloudHost", name, {}, opts);
     const child = { parent: this };
     const { spec, fqdn } = args;
+    this.image = spec.image;
     const labels = { pod: args.pod, host: args.host, "managed-by": "podkit" };
     const hetznerName = `${args.pod}-${args.host}`;
 
@@ -144,7 +147,7 @@ export class HcloudHost extends pulumi.ComponentResource {
   /** The host as the rest of the program sees it. */
   podHost(name: string, fqdn: string): PodHost {
     return {
-      name, fqdn, kind: "hcloud", profile: HCLOUD_PROFILE,
+      name, fqdn, kind: "hcloud", profile: { ...HCLOUD_PROFILE, release: releaseOfImage(this.image) },
       ipv4: this.ipv4,
       ipv6: this.ipv6,
       ssh: {

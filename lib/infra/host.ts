@@ -4,7 +4,7 @@
 // only once it exists.
 import * as pulumi from "@pulumi/pulumi";
 import type { Output } from "@pulumi/pulumi";
-import type { HostProfile } from "../stack/profile";
+import type { DetectableFacts, HostProfile } from "../stack/profile";
 import { knownHostsLine } from "../ssh/keys";
 
 export interface PodHost {
@@ -15,6 +15,11 @@ export interface PodHost {
   kind: "hcloud" | "existing";
   /** What the roles may know about the machine (see lib/stack/profile.ts). */
   profile: HostProfile;
+  /**
+   * An existing host's facts as the stack declares them, and where: its roles
+   * check the host against the profile they were rendered for before changing it.
+   */
+  declared?: { facts: Partial<DetectableFacts>; field: string };
   /** Public addresses, as published in DNS. */
   ipv4: Output<string>;
   ipv6: Output<string | undefined>;

@@ -30,6 +30,7 @@ export function labProfileWithResolver(resolver: string = LAB.gateway): HostProf
     resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!] },
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
+    firewall: true,
     release: LAB.suite,
   };
 }

@@ -35,13 +35,27 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { HostReport } from "../converge/apply";
 import type { HostTarget } from "../ssh/connect";
 import type { FileSpec, RoleState } from "../converge/types";
+import type { DetectableFacts } from "../stack/profile";
 
 /** Absolute paths the provider requires by, resolved in the program's process (see the top of this file). */
 const MODULES = {
   tsx: require.resolve("tsx/cjs/api"),
   apply: path.join(__dirname, "..", "converge", "apply"),
   ssh: path.join(__dirname, "..", "converge", "ssh"),
+  hostFacts: path.join(__dirname, "..", "converge", "host-facts"),
 };
+
+/**
+ * The facts an existing host's roles were rendered for (nothing could look at
+ * the host before): converge checks them against what the host says it is.
+ */
+export interface RenderedFor {
+  facts: DetectableFacts;
+  /** The facts the stack declares: they stand whatever the host says. */
+  declared: Partial<DetectableFacts>;
+  /** Where the stack declares them ("hosts.box.existing.profile"). */
+  field: string;
+}
 
 /** A file as it is kept in state: the content for ordinary files, an HMAC of it for secret ones. */
 export interface FileInput {
@@ -78,6 +92,8 @@ export interface RoleTarget {
 
 export interface RoleInputs extends RoleTarget {
   state: StateInput;
+  /** Set for existing hosts: the profile the state was rendered for, checked on the host before anything changes. */
+  renderedFor?: RenderedFor;
   /** Content of secret files by path (secret). */
   secretFiles: Record<string, string>;
 }
@@ -208,6 +224,14 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
   const tsx = require(MODULES.tsx) as { require: (id: string, from: string) => unknown };
   const { Session } = tsx.require(MODULES.ssh, MODULES.ssh) as typeof import("../converge/ssh");
   const { convergeHost } = tsx.require(MODULES.apply, MODULES.apply) as typeof import("../converge/apply");
+  const { profileMismatches } = tsx.require(MODULES.hostFacts, MODULES.hostFacts) as typeof import("../converge/host-facts");
+  const renderedFor = inputs.renderedFor;
+  // The host must be what the state was rendered for: a config for another kind of machine never goes on it.
+  const onHost = renderedFor && ((facts: import("../converge/host-facts").HostFacts | undefined) => {
+    const differ = facts ? profileMismatches(renderedFor.facts, facts, renderedFor.declared, renderedFor.field) : [];
+    if (differ.length) throw new Error(`the host is not what the stack says, so its roles were rendered for another machine: ${differ.join("; ")}`);
+    return [roleStateOf(inputs)];
+  });
   const target: HostTarget = {
     name: inputs.host, address: inputs.address, port: inputs.port, user: inputs.user,
     hostKey: inputs.hostKey, privateKey: inputs.privateKey,
@@ -217,7 +241,7 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
     // Retries only what a booting host answers (refused, reset, timed out); never a wrong host key.
     const session = await Session.open(target, { attemptTimeoutMs: 15000, waitMs: inputs.bootWaitMs ?? 0, retryEveryMs: 2000 });
     try {
-      report = await convergeHost(session, [roleStateOf(inputs)]);
+      report = await convergeHost(session, [roleStateOf(inputs)], { onHost });
     } finally {
       session.close();
     }

@@ -6,7 +6,7 @@
 import { createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { RoleState } from "../converge/types";
-import { roleProvider, type FileInput, type StateInput } from "./role-provider";
+import { roleProvider, type FileInput, type RenderedFor, type StateInput } from "./role-provider";
 
 export interface RoleResourceArgs {
   host: string;
@@ -24,6 +24,8 @@ export interface RoleResourceArgs {
   state: pulumi.Input<StateInput>;
   /** Made a secret here whatever it arrives as. */
   secretFiles: pulumi.Input<Record<string, string>>;
+  /** For an existing host: the facts the state was rendered for, checked on the host. */
+  renderedFor?: RenderedFor;
 }
 
 export class RoleResource extends pulumi.dynamic.Resource {

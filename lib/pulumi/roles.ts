@@ -103,6 +103,11 @@ export class HostRoles extends pulumi.ComponentResource {
         privateKey,
         state: pulumi.unsecret(split.apply((s) => s.state)),
         secretFiles: split.apply((s) => s.secretFiles),
+        renderedFor: h.declared && {
+          facts: { virtualization: h.profile.virtualization, ipv6: h.profile.ipv6, firewall: h.profile.firewall },
+          declared: h.declared.facts,
+          field: h.declared.field,
+        },
       }, {
         parent: this,
         // Stacks from before this component have the roles at the top level: the alias keeps

@@ -6,7 +6,7 @@
 // hands the adapters in.
 import type { HostAddresses } from "../dns/plan";
 import type { Pod } from "./pod";
-import type { HostProfile } from "./profile";
+import type { DetectableFacts, HostProfile } from "./profile";
 import type { Stack } from "./schema";
 
 /** The keys of a host in the stack file: hosts.<name>.<kind>. */
@@ -40,7 +40,14 @@ export interface HostProvider {
   locate(stack: Stack, host: string): HostLocation;
   /** How `podkit apply` reaches the host, or why it does not (a message for the stack's line). */
   target(stack: Stack, host: string, opts: { identity?: string }): SshTarget | string;
+  /**
+   * What the host is without looking at it: what the kind knows, with the facts
+   * the stack declares. `podkit apply` refines it with what the host says it is
+   * (lib/converge/host-facts.ts); `pulumi up` renders with it as it is.
+   */
   profile(stack: Stack, host: string): HostProfile;
+  /** Facts the stack declares for the host, which win over detection, and the stack field they are declared at. */
+  declaredFacts?(stack: Stack, host: string): { facts: Partial<DetectableFacts>; field: string };
   /** Why a pod of this kind has no values for its secrets and what to do, when the kind knows (the lab does). */
   secretsAdvice?(stackFile: string, secretsFile: string): string | undefined;
   /** Done before any host of the pod converges (the pod's DNS, say); a failure stops the apply. */

@@ -22,9 +22,17 @@ export interface HostProfile {
    * are the host's own network, where its users' peers live: TURN may relay there.
    */
   localRanges: string[];
-  /** The Debian release the host runs; the roles' templates are written for it. */
-  release: "bookworm";
+  /**
+   * The host can load its own packet filter (nftables). An unprivileged
+   * container often cannot: then the machine outside it must firewall it.
+   */
+  firewall: boolean;
+  /** The Debian release the host runs, by codename ("bookworm"); the roles' templates are written for bookworm. */
+  release: string;
 }
+
+/** The facts of a profile that podkit finds out on the host, and that a stack may declare for an existing host. */
+export type DetectableFacts = Pick<HostProfile, "virtualization" | "ipv6" | "firewall">;
 
 /** Whether the host keeps its own clock (and so runs systemd-timesyncd). */
 export const keepsOwnClock = (p: HostProfile): boolean => p.virtualization !== "container";

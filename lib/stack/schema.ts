@@ -39,6 +39,26 @@ const existingHost = z
       })
       .prefault({})
       .describe("How podkit reaches the host."),
+    profile: z
+      .strictObject({
+        virtualization: z.enum(["container", "vm", "none"]).optional()
+          .describe("What the host runs on. Detected by `systemd-detect-virt`; declare it only if detection is wrong. A container leaves time sync to the machine outside it (no systemd-timesyncd)."),
+        ipv6: z.boolean().optional()
+          .describe("Whether the host has a public IPv6 network. Detected (a usable global address and a default route); declare `true` for a host that gets IPv6 later, `false` to keep daemons on IPv4 although the host has IPv6. Daemons listen on `::` only with IPv6."),
+        firewall: z.boolean().optional()
+          .describe("Whether podkit loads the host's nftables firewall. Detected (`nft list ruleset` works); declare `false` when the machine outside firewalls the host. Without it podkit warns on every apply which ports the outside must allow."),
+        resolver: z
+          .strictObject({
+            address: z.union([ipv4, ipv6]).describe("The resolver's address."),
+            privateZones: z.array(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/, 'a zone name (e.g. "internal")')).default([])
+              .describe("Reserved or private zones the resolver serves (e.g. `internal`, `test`): OpenDKIM refuses them from any resolver unless named here."),
+          })
+          .optional()
+          .describe("A resolver on the host's network that OpenDKIM (which resolves from the root itself) must ask instead: a site whose DNS answers differ inside (split horizon) or that serves private zones. Not detected."),
+      })
+      .optional()
+      .meta({ examples: [{ ipv6: false }, { virtualization: "container", ipv6: true }] })
+      .describe("Facts about the host that `podkit apply` detects on each run; a fact declared here wins over detection. Under `pulumi up` the host cannot be looked at before rendering: it is rendered with these facts (undeclared: a machine of its own with IPv6 and a firewall), and a role whose host differs stops, naming the field to set."),
   })
   .describe("A Debian 12 host that already exists (bare metal in a hackspace, a VPS elsewhere), reached over SSH with a pinned host key.");
 

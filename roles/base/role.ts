@@ -18,23 +18,29 @@ export const base: Role = {
     const { stack, fqdn } = ctx;
     const short = fqdn.split(".")[0];
     const t = (path: string, view: Record<string, unknown>) => renderTemplate("base", path, { fqdn, ...view });
+    // A host that cannot load nftables rules (an unprivileged container) gets
+    // none: a unit that can never start would fail every apply. podkit says on
+    // every apply that the machine outside must firewall it (lib/converge/host-facts.ts).
+    // Where it can, the table is "inet" whether or not the host has IPv6: the
+    // ip6 half costs nothing and guards the host the day IPv6 reaches it.
+    const firewall = ctx.profile.firewall;
     return {
       role: "base",
       // A container shares the outer machine's clock, and systemd-timesyncd
       // refuses to run there (ConditionVirtualization=!container).
-      packages: ["nftables", "unattended-upgrades", ...(keepsOwnClock(ctx.profile) ? ["systemd-timesyncd"] : [])],
+      packages: [...(firewall ? ["nftables"] : []), "unattended-upgrades", ...(keepsOwnClock(ctx.profile) ? ["systemd-timesyncd"] : [])],
       files: [
         { path: "/etc/hostname", content: `${short}\n` },
         { path: "/etc/hosts", content: `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${short}\n::1\tlocalhost ip6-localhost ip6-loopback\n` },
         { path: "/etc/mailname", content: `${fqdn}\n` },
-        { path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx) }) },
-        { path: "/etc/ssh/sshd_config.d/podkit.conf", content: t("etc/ssh/sshd_config.d/podkit.conf", {}) },
+        ...(firewall ? [{ path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx) }) }] : []),
+        { path: "/etc/ssh/sshd_config.d/podkit.conf", content: t("etc/ssh/sshd_config.d/podkit.conf", { addressFamily: ctx.profile.ipv6 ? "any" : "inet" }) },
         { path: "/etc/ssh/authorized_keys.d/root", content: stack.admin.sshKeys.map((k) => `${k}\n`).join("") },
         { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
         { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
       ],
       checks: [
-        { name: "nft -c", reads: ["/etc/nftables.conf"], run: "nft -c -f {stage}/etc/nftables.conf" },
+        ...(firewall ? [{ name: "nft -c", reads: ["/etc/nftables.conf"], run: "nft -c -f {stage}/etc/nftables.conf" }] : []),
         {
           // sshd_config includes its drop-ins by absolute path: check a copy that includes the staged ones.
           name: "sshd -t", reads: ["/etc/ssh"],
@@ -45,7 +51,7 @@ export const base: Role = {
         { name: "set hostname", when: ["/etc/hostname"], run: "hostname -F /etc/hostname" },
       ],
       services: [
-        { unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" },
+        ...(firewall ? [{ unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" as const }] : []),
         { unit: "ssh.service", watch: ["/etc/ssh/"], ports: [22] },
         { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },
         ...(keepsOwnClock(ctx.profile) ? [{ unit: "systemd-timesyncd.service", watch: [] }] : []),

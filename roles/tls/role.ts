@@ -26,6 +26,8 @@ export const tls: Role = {
     const { stack, fqdn } = ctx;
     const view = {
       fqdn, webroot: WEBROOT,
+      // nginx listens on [::] only where the host has IPv6.
+      ipv6: ctx.profile.ipv6,
       names: serviceNames(stack, ctx.host).map((n) => n.name).join(" "),
       server: stack.tls.acme.directory,
       // The CA's expiry warnings go to tls.acme.email, or the postmaster.

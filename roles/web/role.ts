@@ -29,6 +29,8 @@ export const web: Role = {
       mtaStsNames: stack.domains.map((d) => `mta-sts.${d}`).join(" "),
       autoconfigNames: stack.domains.map((d) => `autoconfig.${d}`).join(" "),
       ports: MAIL_PORTS,
+      // nginx listens on [::] only where the host has IPv6.
+      ipv6: ctx.profile.ipv6,
       ...certPaths(fqdn),
     };
     const t = (path: string) => renderTemplate("web", path, view);

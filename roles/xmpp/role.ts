@@ -82,6 +82,7 @@ export const xmpp: Role = {
       postmaster: postmaster(stack),
       abuse: `abuse@${primaryDomain(stack)}`,
       ports: XMPP_PORTS,
+      ipv6: ctx.profile.ipv6,
       // A host whose own network is private relays to the peers on it, and to no other private block.
       deniedPeers: PRIVATE_RANGES.filter(([cidr]) => !ctx.profile.localRanges.includes(cidr)).map(([, range]) => range),
       ...certPaths(fqdn),

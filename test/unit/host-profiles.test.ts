@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
 import { EXISTING_PROFILE, existingProvider } from "../../lib/infra/existing-provider";
-import { HCLOUD_PROFILE, hcloudProvider } from "../../lib/infra/hcloud-provider";
+import { HCLOUD_PROFILE, hcloudProvider, releaseOfImage } from "../../lib/infra/hcloud-provider";
 import { LAB } from "../../lib/lab/config";
 import { labProfile, labProvider } from "../../lib/lab/provider";
 import { loadStackFile } from "../../lib/stack/load";
@@ -29,7 +29,7 @@ test("a lab host is an IPv4-only container that asks the lab resolver and accept
   assert.deepEqual(labProfile(RECORDED_LAB), {
     virtualization: "container", ipv6: false,
     resolver: { address: "10.77.0.1", privateZones: ["test"] },
-    localRanges: ["10.0.0.0/8"], release: "bookworm",
+    localRanges: ["10.0.0.0/8"], firewall: true, release: "bookworm",
   });
   assert.ok(LAB.subnet.startsWith("10."), "the lab subnet lies in the local range its profile names");
 });
@@ -38,9 +38,9 @@ test("Hetzner servers are VMs and existing hosts are machines of their own, both
   const hetzner = stackOf("hetzner");
   const hackspace = stackOf("hackspace");
   assert.deepEqual(hcloudProvider.profile(hetzner, "mx"), HCLOUD_PROFILE);
-  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], release: "bookworm" });
+  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: "bookworm" });
   assert.deepEqual(existingProvider.profile(hackspace, "box"), EXISTING_PROFILE);
-  assert.deepEqual(EXISTING_PROFILE, { virtualization: "none", ipv6: true, localRanges: [], release: "bookworm" });
+  assert.deepEqual(EXISTING_PROFILE, { virtualization: "none", ipv6: true, localRanges: [], firewall: true, release: "bookworm" });
 });
 
 /** One stack (an existing host), rendered with profiles that differ in one fact each. */
@@ -63,6 +63,29 @@ test("a container runs no systemd-timesyncd; a VM or a machine of its own does",
     assert.equal(s.packages.includes("systemd-timesyncd"), has, virtualization);
     assert.equal((s.services ?? []).some((sv) => sv.unit === "systemd-timesyncd.service"), has, virtualization);
   }
+});
+
+test("a host without IPv6 gets no IPv6 listener from nginx, Prosody or sshd; a host with IPv6 gets them all", () => {
+  for (const ipv6 of [false, true]) {
+    const listens6 = (role: string, path: string) => /^\s*listen \[::\]:/m.test(file(role, { ipv6 }, path)!);
+    assert.equal(listens6("tls", "/etc/nginx/podkit.d/acme.conf"), ipv6);
+    assert.equal(listens6("web", "/etc/nginx/podkit.d/web.conf"), ipv6);
+    assert.match(file("xmpp", { ipv6 }, "/etc/prosody/prosody.cfg.lua")!, new RegExp(`^use_ipv6 = ${ipv6}$`, "m"));
+    assert.match(file("base", { ipv6 }, "/etc/ssh/sshd_config.d/podkit.conf")!, new RegExp(`^AddressFamily ${ipv6 ? "any" : "inet"}$`, "m"));
+    // The firewall keeps its ip6 half either way: harmless without IPv6, and ready the day it comes.
+    assert.match(file("base", { ipv6 }, "/etc/nftables.conf")!, /^table inet filter \{$/m);
+  }
+});
+
+test("a host that cannot load nftables rules gets no firewall unit that could never start, and every other part of base", () => {
+  const without = render("base", { firewall: false });
+  assert.ok(!without.packages.includes("nftables"));
+  assert.ok(!without.files.some((f) => f.path === "/etc/nftables.conf"));
+  assert.ok(!(without.checks ?? []).some((c) => c.name === "nft -c"));
+  assert.ok(!(without.services ?? []).some((sv) => sv.unit === "nftables.service"));
+  assert.ok((without.services ?? []).some((sv) => sv.unit === "ssh.service"));
+  const withIt = render("base", { firewall: true });
+  assert.ok(withIt.packages.includes("nftables") && (withIt.services ?? []).some((sv) => sv.unit === "nftables.service"));
 });
 
 test("a profile's resolver and private zones reach OpenDKIM's libunbound, and only then", () => {
@@ -107,4 +130,21 @@ test("a lab host is found in the lab when the stack is loaded, with an error at 
   assert.deepEqual(pod.hosts.mx.target(pod.stack, "mx", {}), {
     address: "10.77.0.11", port: 22, user: "root", hostKey: RECORDED_LAB.hosts.a.hostKey, privateKeyPath: RECORDED_LAB.hosts.a.sshPrivateKeyPath,
   });
+});
+
+test("an existing host's stack may name the resolver OpenDKIM must ask; the facts it declares win, the rest stay the defaults", () => {
+  const stack = structuredClone(hackspace);
+  stack.hosts.box.existing!.profile = { ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] } };
+  assert.deepEqual(existingProvider.profile(stack, "box"), {
+    ...EXISTING_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] },
+  });
+  assert.deepEqual(existingProvider.declaredFacts!(stack, "box"), { facts: { ipv6: false }, field: "hosts.box.existing.profile" });
+});
+
+test("a Hetzner server's release follows its image", () => {
+  assert.equal(releaseOfImage("debian-12"), "bookworm");
+  assert.equal(releaseOfImage("debian-13"), "trixie");
+  const stack = structuredClone(stackOf("hetzner"));
+  stack.hosts.mx.hcloud!.image = "debian-13";
+  assert.equal(hcloudProvider.profile(stack, "mx").release, "trixie");
 });

@@ -45,3 +45,16 @@ test("the zone file carries the existing host's addresses, the subdomain's recor
   assert.match(zones["hackspace.example"], /^box\.hackspace\.example\.\s+3600 IN AAAA\s+2001:db8:25::25$/m);
   assert.match(zones["hackspace.example"], /^members\.hackspace\.example\.\s+3600 IN MX\s+10 box\.hackspace\.example\.$/m);
 });
+
+test("the existing host's roles carry the facts they were rendered for, so converge refuses a host that differs", () => {
+  const roles = rec.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/podkit:Role");
+  assert.ok(roles.length);
+  for (const r of roles) {
+    assert.deepEqual(r.inputs.renderedFor, {
+      // Nothing declared in stacks/hackspace.yaml: a machine of its own with IPv6 and a firewall.
+      facts: { virtualization: "none", ipv6: true, firewall: true },
+      declared: {},
+      field: "hosts.box.existing.profile",
+    });
+  }
+});

@@ -32,6 +32,9 @@ c2s_require_encryption = true
 s2s_require_encryption = true
 s2s_secure_auth = true
 
+-- IPv6 (listening on "::", connecting to AAAA) only where the host has an IPv6 network.
+use_ipv6 = {{#ipv6}}true{{/ipv6}}{{^ipv6}}false{{/ipv6}}
+
 -- XEP-0368: direct TLS next to STARTTLS, for clients and servers.
 c2s_direct_tls_ports = { {{ports.clientTls}} }
 s2s_direct_tls_ports = { {{ports.serverTls}} }
