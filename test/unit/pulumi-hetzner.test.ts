@@ -50,7 +50,7 @@ test("stacks/hetzner.yaml creates one server with both primary IPs and the firew
   const v6 = primaryIp("ipv6");
 
   assert.equal(server.inputs.name, "mx.example.org");
-  assert.equal(server.inputs.serverType, "cx22");
+  assert.equal(server.inputs.serverType, "cx23");
   assert.equal(server.inputs.location, "fsn1");
   assert.equal(server.inputs.image, "debian-12");
   assert.equal(server.inputs.labels.pod, "citymail");
