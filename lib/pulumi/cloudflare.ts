@@ -3,7 +3,7 @@
 // lib/dns/cloudflare.ts. Proxying is off: mail and XMPP are not HTTP.
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { cloudflareRecordData, recordResourceName } from "../dns/cloudflare";
+import { cloudflareCanHold, cloudflareRecordData, recordResourceName } from "../dns/cloudflare";
 import type { DnsRecord } from "../dns/records";
 import type { Placeholders } from "./placeholders";
 
@@ -33,7 +33,12 @@ export class CloudflareDns extends pulumi.ComponentResource {
 
     const names = new Map<string, string>();
     const ids: Record<string, pulumi.Output<string>> = {};
-    for (const record of args.records) {
+    const held = args.records.filter(cloudflareCanHold);
+    const left = args.records.filter((r) => !cloudflareCanHold(r));
+    if (left.length) {
+      pulumi.log.info(`not at Cloudflare, which keeps no "." SRV target: ${left.map((r) => `${r.name} (${r.why})`).join(", ")}`, this);
+    }
+    for (const record of held) {
       // Named after the record's id, never its position: adding a record renames no other.
       const resName = `${name}-${recordResourceName(record.id)}`;
       const clash = names.get(resName);
