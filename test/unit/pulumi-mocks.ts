@@ -10,6 +10,7 @@
 // Pulumi reads mocks and config when resources are created.
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { ZoneRecord } from "../../lib/dns/conflicts";
 import { changedInputs, isSecretWrapper, keyOf, normalise, REPLACED_ON, unwrap, type RunResource } from "./provider-model";
 
 export interface Registered {
@@ -91,6 +92,8 @@ MockMonitor.prototype.registerResource = function (req: Request, callback: unkno
 export interface MockOptions {
   /** The resources of the run before (as `pulumi up` left them): answer as the providers would now. */
   previous?: RunResource[];
+  /** Records already in the Cloudflare zones (by zone name), besides those an earlier run created. */
+  zoneRecords?: Record<string, ZoneRecord[]>;
 }
 
 export async function startMocks(stackName: string, config: Record<string, string>, secretKeys: string[], opts: MockOptions = {}): Promise<Recorded> {
@@ -155,6 +158,14 @@ export async function startMocks(stackName: string, config: Record<string, strin
         // The same zone has the same id in every run.
         if (!rec.zoneIds.has(name)) rec.zoneIds.set(name, createHash("sha256").update(name).digest("hex").slice(0, 32));
         return { id: rec.zoneIds.get(name)!, name, status: "active" };
+      }
+      if (args.token === "cloudflare:index/getDnsRecords:getDnsRecords") {
+        // What the zone holds: the planted records, and those the earlier run created (their comment says podkit).
+        const zoneId = (args.inputs as any).zoneId as string;
+        const zone = [...rec.zoneIds].find(([, id]) => id === zoneId)?.[0] ?? "";
+        const created = (opts.previous ?? []).filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord" && (unwrap(r.state) as any).zoneId === zoneId)
+          .map((r) => { const st = unwrap(r.state) as any; return { id: r.id, name: st.name, type: st.type, content: st.content, priority: st.priority, comment: st.comment }; });
+        return { results: [...(opts.zoneRecords?.[zone] ?? []), ...created] };
       }
       throw new Error(`unexpected provider call ${args.token}`);
     },

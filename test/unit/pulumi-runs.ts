@@ -2,13 +2,13 @@
 // later ones given the resources the earlier left (as `pulumi up` leaves
 // state): what a volunteer's second `pulumi up`, or the one after an edit to
 // the stack file, would plan.
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { RunResource } from "./provider-model";
 import { HETZNER_SECRETS } from "./pulumi-mocks";
-import type { RunRequest } from "./pulumi-run";
+import type { RunRequest, RunResult } from "./pulumi-run";
 
 export const ROOT = resolve(__dirname, "../..");
 
@@ -21,12 +21,20 @@ export function hetznerConfig(stackFile?: string): Pick<RunRequest, "config" | "
 }
 
 export function runProgram(config: Pick<RunRequest, "config" | "secretKeys">, previous?: RunResource[]): RunResource[] {
+  const { result, stderr } = runProgramFully({ ...config, previous });
+  if (result.failures.length) throw new Error(`the program failed:\n${result.failures.join("\n")}\n${stderr}`);
+  return result.resources;
+}
+
+/** A run with everything it said on stderr (Pulumi's log without an engine) and the registrations that failed. */
+export function runProgramFully(opts: Omit<RunRequest, "root" | "stack">): { result: RunResult; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), "podkit-run-"));
-  const req: RunRequest = { root: ROOT, stack: "hetzner", ...config, previous };
+  const req: RunRequest = { root: ROOT, stack: "hetzner", ...opts };
   writeFileSync(join(dir, "request.json"), JSON.stringify(req));
-  execFileSync(process.execPath, ["--import", "tsx", join(__dirname, "pulumi-run.ts"), join(dir, "request.json"), join(dir, "resources.json")],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"], timeout: 120_000 });
-  return JSON.parse(readFileSync(join(dir, "resources.json"), "utf8")) as RunResource[];
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "pulumi-run.ts"), join(dir, "request.json"), join(dir, "result.json")],
+    { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  if (run.status !== 0) throw new Error(`the run stopped (${run.status ?? run.signal}):\n${run.stderr}`);
+  return { result: JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as RunResult, stderr: run.stderr };
 }
 
 /** stacks/hetzner.yaml with `edit` applied, written to a temporary file: its path. */
