@@ -22,6 +22,11 @@ export interface HostProfile {
    * are the host's own network, where its users' peers live: TURN may relay there.
    */
   localRanges: string[];
+  /**
+   * The data volume's block device (formatted ext4), when the host has one: the
+   * base role mounts it where the pod keeps mail, chat and backup data.
+   */
+  dataVolume?: string;
   /** The Debian release the host runs; the roles' templates are written for it. */
   release: "bookworm";
 }

@@ -37,7 +37,7 @@ const hcloudHost = z
         size: z.number().int().min(10).max(10240).describe("Size in GB. Can grow, never shrink."),
       })
       .optional()
-      .describe("A separate block volume for mailboxes and chat data, so the data outlives the server."),
+      .describe("A separate block volume (ext4) for the pod's data, so it outlives the server: the base role mounts it at /srv/podkit and bind-mounts mailboxes (/var/mail/vhosts), chat archives and uploads (/var/lib/prosody) and the backup staging copy from it, before any daemon writes there. Protected: `pulumi destroy` and a server replacement keep it. Adding one to a running pod copies the data over at the first mount; stop mail and chat for it."),
   })
   .describe("A server that `pulumi up` creates at Hetzner Cloud, with primary IPv4/IPv6 addresses that survive a rebuild and reverse DNS for both.");
 

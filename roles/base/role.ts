@@ -7,6 +7,7 @@ import type { Role, RoleContext } from "../../lib/converge/role";
 import type { RoleState } from "../../lib/converge/types";
 import { podPorts, portSpec } from "../../lib/stack/ports";
 import { keepsOwnClock } from "../../lib/stack/profile";
+import { dataVolume } from "./data-volume";
 
 export const base: Role = {
   name: "base",
@@ -14,6 +15,7 @@ export const base: Role = {
     const { stack, fqdn } = ctx;
     const short = fqdn.split(".")[0];
     const t = (path: string, view: Record<string, unknown>) => renderTemplate("base", path, { fqdn, ...view });
+    const volume = ctx.profile.dataVolume ? dataVolume(fqdn, ctx.profile.dataVolume) : { files: [], handlers: [], services: [] };
     return {
       role: "base",
       // A container shares the outer machine's clock, and systemd-timesyncd
@@ -28,6 +30,7 @@ export const base: Role = {
         { path: "/etc/ssh/authorized_keys.d/root", content: stack.admin.sshKeys.map((k) => `${k}\n`).join("") },
         { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
         { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
+        ...volume.files,
       ],
       checks: [
         { name: "nft -c", reads: ["/etc/nftables.conf"], run: "nft -c -f {stage}/etc/nftables.conf" },
@@ -39,8 +42,11 @@ export const base: Role = {
       ],
       handlers: [
         { name: "set hostname", when: ["/etc/hostname"], run: "hostname -F /etc/hostname" },
+        ...volume.handlers,
       ],
       services: [
+        // The data mounts first: nothing after them may write where the volume goes.
+        ...volume.services,
         { unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" },
         { unit: "ssh.service", watch: ["/etc/ssh/"], ports: [22] },
         { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },

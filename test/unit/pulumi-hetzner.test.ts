@@ -80,6 +80,15 @@ test("stacks/hetzner.yaml creates one server with both primary IPs and the firew
   assert.deepEqual([attachment.inputs.volumeId, attachment.inputs.serverId], [Number(volume.id), Number(server.id)]);
 });
 
+test("the base role mounts the data volume Hetzner attached, by its device id", () => {
+  const volume = one("hcloud:index/volume:Volume");
+  const baseRole = ofType(rec, "pulumi-nodejs:dynamic/podkit:Role").find((r) => r.inputs.role === "base");
+  assert.ok(baseRole, "a base role resource");
+  const mount = baseRole.inputs.state.files["/etc/systemd/system/srv-podkit.mount"]?.content as string;
+  assert.match(mount ?? "", new RegExp(`^What=${volume.state.linuxDevice}$`, "m"));
+  assert.ok(baseRole.inputs.state.files["/etc/systemd/system/var-mail-vhosts.mount"], "mailboxes live on the volume");
+});
+
 test("reverse DNS is set for IPv4 and IPv6 to the host's name", () => {
   const rdns = ofType(rec, "hcloud:index/rdns:Rdns");
   const server = one("hcloud:index/server:Server");
