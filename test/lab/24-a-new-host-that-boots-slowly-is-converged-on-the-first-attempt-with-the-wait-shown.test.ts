@@ -13,6 +13,7 @@
 // answers; it does not boot a Hetzner server or run the real cloud-init.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
 import { labProfile } from "../../lib/lab/provider";
@@ -22,7 +23,7 @@ import { splitRoleState } from "../../lib/pulumi/role-resource";
 import { connectPinned } from "../../lib/ssh/connect";
 import { loadStackFile } from "../../lib/stack/load";
 import { ROLES } from "../../roles";
-import { ensureLab, onHost, podkit } from "./helpers";
+import { ensureLab, onHost, podkit, REPO } from "./helpers";
 import { apply } from "./pods";
 
 const HOST = "b";
@@ -75,7 +76,7 @@ test("a fresh host that answers SSH late and is still in its first boot is conve
     /cannot connect over SSH/);
 
   // The base role of pod b, as the Pulumi program hands it to the provider for a new server.
-  const loaded = loadStackFile("stacks/lab-b.yaml");
+  const loaded = loadStackFile(join(REPO, "stacks/lab-b.yaml"));
   assert.ok(loaded.ok);
   const state = ROLES.base!.state(roleContext(loaded.stack, "mx", () => undefined, labProfile(lab)));
   const split = splitRoleState(state, { secrets: [], host: "mx" });
