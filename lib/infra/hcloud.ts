@@ -205,7 +205,7 @@ export interface AdminSshKeysArgs {
  * admin.sshKeys renames nothing.
  */
 export class AdminSshKeys extends pulumi.ComponentResource {
-  /** Hetzner SSH key ids, for every server of the pod. */
+  /** Hetzner SSH key ids: for the rescue system and console (servers are created with the deploy key alone). */
   readonly ids: pulumi.Output<string>[];
 
   constructor(name: string, args: AdminSshKeysArgs, opts?: pulumi.ComponentResourceOptions) {
