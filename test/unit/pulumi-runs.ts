@@ -3,7 +3,7 @@
 // state): what a volunteer's second `pulumi up`, or the one after an edit to
 // the stack file, would plan.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { RunResource } from "./provider-model";
@@ -33,8 +33,12 @@ export function runProgramFully(opts: Omit<RunRequest, "root" | "stack">): { res
   writeFileSync(join(dir, "request.json"), JSON.stringify(req));
   const run = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "pulumi-run.ts"), join(dir, "request.json"), join(dir, "result.json")],
     { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  if (run.status !== 0) throw new Error(`the run stopped (${run.status ?? run.signal}):\n${run.stderr}`);
-  return { result: JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as RunResult, stderr: run.stderr };
+  try {
+    if (run.status !== 0) throw new Error(`the run stopped (${run.status ?? run.signal}):\n${run.stderr}`);
+    return { result: JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as RunResult, stderr: run.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** stacks/hetzner.yaml with `edit` applied, written to a temporary file: its path. */
