@@ -33,6 +33,18 @@ export function cloudflareRecordData(r: DnsRecord): CloudflareRecordData {
   }
 }
 
+/**
+ * Whether Cloudflare can hold the record as planned. A null SRV record
+ * (target ".", RFC 2782: "this service is not offered here") cannot: the API
+ * keeps no "." target and hands back an empty one, so the record would differ
+ * on every run (and providers have failed to create it at all). Such a record
+ * only tells clients not to try a port podkit keeps closed anyway; leaving it
+ * out costs a client one refused connection.
+ */
+export function cloudflareCanHold(r: DnsRecord): boolean {
+  return !(r.type === "SRV" && r.target === ".");
+}
+
 /** A Pulumi resource name from a record's stable id ("txt/_dmarc.example.org" -> "txt-_dmarc.example.org"). */
 export function recordResourceName(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]/g, "-");

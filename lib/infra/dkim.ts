@@ -49,6 +49,9 @@ export class GeneratedDkimKey extends pulumi.ComponentResource implements DkimKe
       // Stacks from before this component have the key at the top level: the alias keeps it
       // (a new URN without it would replace the key, and with it the DKIM record every receiver checks).
       aliases: [{ parent: pulumi.rootStackResource }],
+      // Every receiver checks mail against the published key: `pulumi destroy` and a
+      // replacement leave it alone until `pulumi state unprotect` (docs/pulumi.md).
+      protect: true,
     });
     this.privateKeyPem = pulumi.secret(key.privateKeyPemPkcs8);
     this.publicKey = key.publicKeyPem.apply(dkimPublicKey);

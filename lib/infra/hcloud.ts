@@ -6,6 +6,12 @@
 //   - the SSH host key, generated here and kept (encrypted) in Pulumi state, so
 //     a rebuilt server presents the same pinned key;
 //   - the optional data volume.
+// Those (and the DKIM key, lib/infra/dkim.ts) are `protect`ed: neither `pulumi
+// destroy` nor a replacement deletes them until the user says so with `pulumi
+// state unprotect <urn>` (docs/pulumi.md, "Replacing the server"). They are
+// named after their location: the one change that must replace them (a new
+// location) can then create the new ones before deleting the old ones, where
+// Hetzner refuses two resources with one name.
 // Hetzner facts this relies on (hcloud provider 1.41): ids are numeric strings,
 // so every id passed on is `Number`ed; userData, image, location and sshKeys
 // force a new server; new accounts cannot send on ports 25/465 (see the relay).
@@ -14,6 +20,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { HostSpec } from "../stack/schema";
+import { asNetwork } from "../stack/cidr";
 import { portSpec, type PodPort } from "../stack/ports";
 import { cloudInitUserData } from "./cloudinit";
 import { HCLOUD_PROFILE, releaseOfImage } from "./hcloud-provider";
@@ -33,9 +40,10 @@ export interface HcloudHostArgs {
   spec: HcloudSpec;
   /** The ports to open (podPorts); everything else is dropped by Hetzner's firewall. */
   ports: PodPort[];
-  /** Hetzner SSH key ids of the pod's admins (see AdminSshKeys), besides the deploy key. */
-  adminSshKeyIds?: pulumi.Input<string>[];
 }
+
+/** What keeps the pod's identity and data: refused to `pulumi destroy` and to replacements (see the top). */
+export const KEEP: pulumi.CustomResourceOptions = { protect: true };
 
 const id = (o: { id: pulumi.Output<string> }) => o.id.apply(Number);
 
@@ -62,22 +70,26 @@ export class HcloudHost extends pulumi.ComponentResource {
     const labels = { pod: args.pod, host: args.host, "managed-by": "podkit" };
     const hetznerName = `${args.pod}-${args.host}`;
 
+    // No assigneeType: without an assigneeId the provider warns on every preview,
+    // and the server assigns the address itself (publicNets below).
     const primary = (type: "ipv4" | "ipv6") => new hcloud.PrimaryIp(`${name}-${type}`, {
-      name: `${hetznerName}-${type}`,
+      name: `${hetznerName}-${type}-${spec.location}`,
       type,
       location: spec.location,
-      assigneeType: "server",
       autoDelete: false, // the address outlives the server: DNS, PTR and reputation stay
       labels,
-    }, child);
+    }, { ...child, ...KEEP, ignoreChanges: ["assigneeId", "assigneeType"] });
     const ipv4 = primary("ipv4");
     const ipv6 = primary("ipv6");
 
-    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, child);
+    // The pinned host key: replacing it would make every admin's known_hosts and every pin wrong.
+    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { ...child, ...KEEP });
     const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
     const deploySshKey = new hcloud.SshKey(`${name}-deploy`, {
       name: `${hetznerName}-podkit-deploy`,
-      publicKey: deployKey.publicKeyOpenssh,
+      // The tls provider ends the line with "\n" and Hetzner stores it trimmed: untrimmed,
+      // every later run sees a changed key, and publicKey replaces the key.
+      publicKey: deployKey.publicKeyOpenssh.apply((k) => k.trim()),
       labels,
     }, child);
 
@@ -98,17 +110,19 @@ export class HcloudHost extends pulumi.ComponentResource {
       location: spec.location,
       publicNets: [{ ipv4Enabled: true, ipv4: id(ipv4), ipv6Enabled: true, ipv6: id(ipv6) }],
       firewallIds: [id(firewall)],
-      sshKeys: [deploySshKey.id, ...(args.adminSshKeyIds ?? [])],
+      // Only the deploy key, which never changes: any change here replaces the server.
+      // The admins' keys are the base role's (/etc/ssh/authorized_keys.d/root), so
+      // adding or removing one is a file change, not a new server.
+      sshKeys: [deploySshKey.id],
       userData,
       labels,
     }, {
       ...child,
       // The primary IPs (and the server name) can belong to one server at a
       // time: the old server must be gone before its replacement is created.
+      // No ignoreChanges: a replacement must be created from today's inputs, never from
+      // stale ones (an ignored sshKeys would hand the new server key ids since deleted).
       deleteBeforeReplace: true,
-      // Changing SSH keys would rebuild the server; after creation the base
-      // role keeps root's authorized_keys in line with admin.sshKeys instead.
-      ignoreChanges: ["sshKeys"],
     });
 
     // PTRs belong to the primary IPs, so they survive a server replacement.
@@ -119,12 +133,12 @@ export class HcloudHost extends pulumi.ComponentResource {
     let volumeDevice: pulumi.Output<string | undefined> = pulumi.output<string | undefined>(undefined);
     if (spec.volume) {
       const volume = new hcloud.Volume(`${name}-data`, {
-        name: `${hetznerName}-data`,
+        name: `${hetznerName}-data-${spec.location}`,
         size: spec.volume.size,
         location: spec.location,
         format: "ext4",
         labels,
-      }, child);
+      }, { ...child, ...KEEP });
       // Not automounted: the base role mounts it by device id where the roles keep their data.
       new hcloud.VolumeAttachment(`${name}-data-attachment`, { volumeId: id(volume), serverId: id(server), automount: false }, child);
       volumeDevice = volume.linuxDevice;
@@ -173,7 +187,8 @@ export function firewallRules(ports: PodPort[]): hcloud.types.input.FirewallRule
       direction: "in",
       protocol: p.protocol,
       port: portSpec(p),
-      sourceIps: p.from ?? anywhere,
+      // Hetzner takes networks only: a single admin address becomes its /32 or /128.
+      sourceIps: (p.from ?? anywhere).map(asNetwork),
       description: `${p.service}: ${p.why}`.slice(0, 255),
     })),
     { direction: "in", protocol: "icmp", sourceIps: anywhere, description: "ping and path MTU discovery" },
@@ -193,7 +208,7 @@ export interface AdminSshKeysArgs {
  * admin.sshKeys renames nothing.
  */
 export class AdminSshKeys extends pulumi.ComponentResource {
-  /** Hetzner SSH key ids, for every server of the pod. */
+  /** Hetzner SSH key ids: for the rescue system and console (servers are created with the deploy key alone). */
   readonly ids: pulumi.Output<string>[];
 
   constructor(name: string, args: AdminSshKeysArgs, opts?: pulumi.ComponentResourceOptions) {

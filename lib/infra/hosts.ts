@@ -11,7 +11,8 @@ export function podHosts(stack: Stack): Record<string, PodHost> {
   const names = Object.keys(stack.hosts);
   const cloud = names.filter((h) => hostKind(stack, h) === "hcloud");
   // Component "admin", children "admin-<hash>": the names the keys had before the component.
-  const adminKeyIds = cloud.length ? new AdminSshKeys("admin", { pod: stack.pod, keys: stack.admin.sshKeys }).ids : [];
+  // In the Hetzner project for its rescue system and console; servers are not created with them.
+  if (cloud.length) new AdminSshKeys("admin", { pod: stack.pod, keys: stack.admin.sshKeys });
   const hosts: Record<string, PodHost> = {};
   for (const name of names) {
     const spec = stack.hosts[name];
@@ -19,7 +20,7 @@ export function podHosts(stack: Stack): Record<string, PodHost> {
     if (spec.hcloud) {
       // Resource names are the host's key, not the pod's name: renaming the pod renames, never replaces.
       const host = new HcloudHost(name, {
-        pod: stack.pod, host: name, fqdn, spec: spec.hcloud, ports: podPorts(stack, name), adminSshKeyIds: adminKeyIds,
+        pod: stack.pod, host: name, fqdn, spec: spec.hcloud, ports: podPorts(stack, name),
       });
       hosts[name] = host.podHost(name, fqdn);
     } else if (spec.existing) {

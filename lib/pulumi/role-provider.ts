@@ -14,15 +14,22 @@
 //     type` refers to them at the top.
 //   - A relative require ("../converge/apply") inside serialized code resolves
 //     against the provider process's working directory (the module has no file
-//     name), not against this file. So the paths are made absolute here, when
-//     the program loads, and captured as plain strings (MODULES).
+//     name), not against this file. So the paths are taken here, when the
+//     program loads, relative to the project (the directory of Pulumi.yaml),
+//     captured as plain strings (MODULES), and resolved in the provider against
+//     the project directory Pulumi runs it in. Relative, so the state holds no
+//     path of the machine that last ran `pulumi up` (a home directory, a user
+//     name) and works from any checkout.
 //   - That process has no TypeScript loader (no ts-node, no tsx): the converge
 //     modules are .ts. tsx (a dependency) offers a scoped CommonJS require
 //     that compiles them on the fly without hooking the whole process; its
 //     path is resolved here too.
-// The paths point into this checkout; if it moves, the next `pulumi up` writes
-// the new paths (Pulumi uses the provider of the current program for create,
-// update and diff). delete uses the stored provider, so it requires nothing.
+// delete uses the stored provider, so it requires nothing.
+//
+// A new server answers SSH before it is ready: each role first waits for SSH
+// with the pinned key, then for cloud-init to finish (lib/converge/first-boot.ts),
+// both bounded by bootWaitMs, and says what it waits for in the `pulumi up`
+// output (the engine's log: pulumi.log has no engine in a dynamic provider).
 //
 // What goes into state: the desired state of non-secret files in clear (that
 // is what makes a preview readable); secret files only as an HMAC keyed with
@@ -37,12 +44,20 @@ import type { HostTarget } from "../ssh/connect";
 import type { FileSpec, RoleState } from "../converge/types";
 import type { DetectableFacts } from "../stack/profile";
 
-/** Absolute paths the provider requires by, resolved in the program's process (see the top of this file). */
+/** The project directory (where Pulumi.yaml is): what MODULES are relative to. */
+const PROJECT = path.join(__dirname, "..", "..");
+const fromProject = (p: string) => path.relative(PROJECT, p).split(path.sep).join("/");
+
+/** Paths the provider requires by, relative to the project, resolved in the program's process (see the top of this file). */
 const MODULES = {
-  tsx: require.resolve("tsx/cjs/api"),
-  apply: path.join(__dirname, "..", "converge", "apply"),
-  ssh: path.join(__dirname, "..", "converge", "ssh"),
-  hostFacts: path.join(__dirname, "..", "converge", "host-facts"),
+  tsx: fromProject(require.resolve("tsx/cjs/api")),
+  apply: "lib/converge/apply",
+  ssh: "lib/converge/ssh",
+  hostFacts: "lib/converge/host-facts",
+  firstBoot: "lib/converge/first-boot",
+  grpc: fromProject(require.resolve("@grpc/grpc-js")),
+  engineRpc: fromProject(require.resolve("@pulumi/pulumi/proto/engine_grpc_pb")),
+  engineProto: fromProject(require.resolve("@pulumi/pulumi/proto/engine_pb")),
 };
 
 /**
@@ -217,14 +232,53 @@ function redact(message: string, inputs: RoleInputs): string {
   return secrets.reduce((m, s) => m.split(s).join("[secret]"), message);
 }
 
+/**
+ * A module path of MODULES in the provider's process, whose working directory
+ * is the project: Pulumi's shim for dynamic providers starts
+ * ./node_modules/@pulumi/pulumi/cmd/dynamic-provider from there.
+ */
+function projectPath(relative: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const p = require("node:path") as typeof import("node:path");
+  return p.resolve(process.cwd(), relative);
+}
+
+/**
+ * A line in the `pulumi up` output. The dynamic provider process is started
+ * with the engine's address as its argument; outside it (tests), stderr.
+ */
+function say(message: string): void {
+  const engine = process.argv[2];
+  if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(engine ?? "")) {
+    console.error(message);
+    return;
+  }
+  try {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const grpc = require(projectPath(MODULES.grpc));
+    const { EngineClient } = require(projectPath(MODULES.engineRpc));
+    const { LogRequest, LogSeverity } = require(projectPath(MODULES.engineProto));
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const client = new EngineClient(engine, grpc.credentials.createInsecure());
+    const req = new LogRequest();
+    req.setSeverity(LogSeverity.INFO);
+    req.setMessage(message);
+    client.log(req, () => client.close());
+  } catch {
+    console.error(message);
+  }
+}
+
 /** Opens one pinned session to the host and converges the role; returns the outputs to store. */
 async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
   // Loaded here, not at the top: see the top of this file.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tsx = require(MODULES.tsx) as { require: (id: string, from: string) => unknown };
-  const { Session } = tsx.require(MODULES.ssh, MODULES.ssh) as typeof import("../converge/ssh");
-  const { convergeHost } = tsx.require(MODULES.apply, MODULES.apply) as typeof import("../converge/apply");
-  const { profileMismatches } = tsx.require(MODULES.hostFacts, MODULES.hostFacts) as typeof import("../converge/host-facts");
+  const tsx = require(projectPath(MODULES.tsx)) as { require: (id: string, from: string) => unknown };
+  const load = (m: string) => tsx.require(projectPath(m), projectPath(m));
+  const { Session } = load(MODULES.ssh) as typeof import("../converge/ssh");
+  const { convergeHost } = load(MODULES.apply) as typeof import("../converge/apply");
+  const { waitForFirstBoot } = load(MODULES.firstBoot) as typeof import("../converge/first-boot");
+  const { profileMismatches } = load(MODULES.hostFacts) as typeof import("../converge/host-facts");
   const renderedFor = inputs.renderedFor;
   // The host must be what the state was rendered for: a config for another kind of machine never goes on it.
   const onHost = renderedFor && ((facts: import("../converge/host-facts").HostFacts | undefined) => {
@@ -239,8 +293,16 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
   let report: HostReport;
   try {
     // Retries only what a booting host answers (refused, reset, timed out); never a wrong host key.
-    const session = await Session.open(target, { attemptTimeoutMs: 15000, waitMs: inputs.bootWaitMs ?? 0, retryEveryMs: 2000 });
+    const bootWaitMs = inputs.bootWaitMs ?? 0;
+    const started = Date.now();
+    const session = await Session.open(target, { attemptTimeoutMs: 15000, waitMs: bootWaitMs, retryEveryMs: 2000, say: (m) => say(`${inputs.role}: ${m}`) });
     try {
+      // A machine podkit created may still be in its first boot: what is left of the same bound.
+      if (bootWaitMs > 0) {
+        await waitForFirstBoot(session, {
+          host: inputs.host, timeoutMs: Math.max(60_000, bootWaitMs - (Date.now() - started)), say: (m) => say(`${inputs.role}: ${m}`),
+        });
+      }
       report = await convergeHost(session, [roleStateOf(inputs)], { onHost });
     } finally {
       session.close();

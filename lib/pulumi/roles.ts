@@ -87,8 +87,10 @@ export class HostRoles extends pulumi.ComponentResource {
       const values = pick(args.secrets, secretsUsedBy(spec, stack, h) ?? Object.keys(args.secrets));
       // Rendered with every secret it uses; the result is split into what may be
       // shown (unsecret: the preview shows it) and the secret files (secret).
-      const split = pulumi.all(values).apply((v) => {
-        const state = spec.state(roleContext(stack, host, (n) => v[n], h.profile));
+      // The data volume's device is known once the volume exists: the base role mounts it.
+      const split = pulumi.all([pulumi.all(values), h.volumeDevice]).apply(([v, device]) => {
+        const profile = device ? { ...h.profile, dataVolume: device } : h.profile;
+        const state = spec.state(roleContext(stack, host, (n) => v[n], profile));
         const render = (hmacKey?: string) => splitRoleState(state, { hmacKey, secrets: Object.values(v), host });
         // Only a role with secret files waits for the key that fingerprints them.
         return state.files.some((f) => f.secret) ? privateKey.apply(render) : pulumi.output(render());

@@ -32,6 +32,10 @@ export interface ConnectPolicy {
   retryEveryMs: number;
   /** Asked before each retry: an error ends the wait with it (the host stopped booting, say). */
   giveUp?: () => Error | undefined;
+  /** Told what the wait is for: at the first retry, then at most every `sayEveryMs`. */
+  say?: (message: string) => void;
+  /** Default 30 s. */
+  sayEveryMs?: number;
 }
 
 /** One attempt, as `podkit apply` has always connected to a host that should be up. */
@@ -85,6 +89,7 @@ async function attempt(target: HostTarget, timeoutMs: number): Promise<NodeSSH> 
 /** Connects to `target`, accepting only its pinned host key; retries as `policy` allows. */
 export async function connectPinned(target: HostTarget, policy: ConnectPolicy = ONE_ATTEMPT): Promise<NodeSSH> {
   const until = Date.now() + policy.waitMs;
+  let saidAt = 0;
   for (let tries = 1; ; tries++) {
     try {
       return await attempt(target, policy.attemptTimeoutMs);
@@ -96,6 +101,12 @@ export async function connectPinned(target: HostTarget, policy: ConnectPolicy = 
       }
       const reason = policy.giveUp?.();
       if (reason) throw reason;
+      if (policy.say && Date.now() - saidAt >= (policy.sayEveryMs ?? 30_000)) {
+        saidAt = Date.now();
+        const left = Math.max(0, Math.round((until - Date.now()) / 1000));
+        policy.say(`${target.name} (${target.address}:${target.port}): waiting for SSH to answer with the pinned host key ` +
+          `(a new server boots and runs cloud-init first; last: ${(err as Error).message}); ${left} s left`);
+      }
       await new Promise((r) => setTimeout(r, policy.retryEveryMs));
     }
   }

@@ -2,6 +2,7 @@
 // example so the JSON Schema and the reference doc say what a value means.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { networkIfHostBitsSet } from "./cidr";
 
 export const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
@@ -43,7 +44,15 @@ export const cidr = z
     const v = isIP(ip);
     const n = Number(bits ?? (v === 6 ? 128 : 32));
     return rest.length === 0 && v !== 0 && Number.isInteger(n) && n >= 0 && n <= (v === 6 ? 128 : 32);
-  }, 'an address or network (e.g. "198.51.100.7" or "2001:db8::/48")');
+  }, 'an address or network (e.g. "198.51.100.7" or "2001:db8::/48")')
+  // Firewalls (Hetzner's refuses the rule) take a network by its first address only.
+  .superRefine((s, ctx) => {
+    const network = networkIfHostBitsSet(s);
+    if (network) {
+      // Reads after "expected ...": the network it lies in, or the address alone.
+      ctx.addIssue({ code: "custom", message: `a network written from its first address (host bits clear): "${network}", or the single address "${s.split("/")[0]}"` });
+    }
+  });
 
 export const port = z.number().int().min(1).max(65535);
 

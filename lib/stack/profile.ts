@@ -27,6 +27,11 @@ export interface HostProfile {
    * container often cannot: then the machine outside it must firewall it.
    */
   firewall: boolean;
+  /**
+   * The data volume's block device (formatted ext4), when the host has one: the
+   * base role mounts it where the pod keeps mail, chat and backup data.
+   */
+  dataVolume?: string;
   /** The Debian release the host runs, by codename ("bookworm"); the roles' templates are written for bookworm. */
   release: string;
 }

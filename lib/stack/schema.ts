@@ -8,10 +8,26 @@ import {
   address, aliasAddress, cidr, domain, hostKey, ipv4, ipv6, name, port, secretRef, size, sshPublicKey,
 } from "./fields";
 
+/**
+ * Server types Hetzner no longer creates, with what replaced them: a stack
+ * naming one fails validation here rather than at the API, halfway through
+ * the first `pulumi up`. (The CX gen-1 types went in 2024; cx22-cx52 gave way
+ * to cx23-cx53, and the hcloud provider's examples moved to cx23.)
+ */
+export const RETIRED_SERVER_TYPES: Record<string, string> = {
+  cx11: "cx23", cx21: "cx23", cx31: "cx33", cx41: "cx43", cx51: "cx53",
+  cx22: "cx23", cx32: "cx33", cx42: "cx43", cx52: "cx53",
+};
+
 const hcloudHost = z
   .strictObject({
-    serverType: z.string().default("cx22")
-      .describe("Hetzner server type. cx22 (2 vCPU, 4 GB) is plenty for a pod of a few hundred accounts; changing it resizes the server (a reboot)."),
+    serverType: z.string()
+      .superRefine((t, ctx) => {
+        const successor = RETIRED_SERVER_TYPES[t];
+        if (successor) ctx.addIssue({ code: "custom", message: `a server type Hetzner still creates: ${t} is retired, its successor is "${successor}"` });
+      })
+      .default("cx23")
+      .describe("Hetzner server type. cx23 (2 vCPU, 4 GB) is plenty for a pod of a few hundred accounts; changing it resizes the server (a reboot)."),
     location: z.enum(["nbg1", "fsn1", "hel1", "ash", "hil", "sin"]).default("nbg1")
       .describe("Hetzner location. Changing it replaces the server (the primary IPs stay in their location)."),
     image: z.string().default("debian-12")
@@ -21,7 +37,7 @@ const hcloudHost = z
         size: z.number().int().min(10).max(10240).describe("Size in GB. Can grow, never shrink."),
       })
       .optional()
-      .describe("A separate block volume for mailboxes and chat data, so the data outlives the server."),
+      .describe("A separate block volume (ext4) for the pod's data, so it outlives the server: the base role mounts it at /srv/podkit and bind-mounts mailboxes (/var/mail/vhosts), chat archives and uploads (/var/lib/prosody) and the backup staging copy from it, before any daemon writes there. Protected: `pulumi destroy` and a server replacement keep it. Adding one to a running pod copies the data over at the first mount; stop mail and chat for it."),
   })
   .describe("A server that `pulumi up` creates at Hetzner Cloud, with primary IPv4/IPv6 addresses that survive a rebuild and reverse DNS for both.");
 

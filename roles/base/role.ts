@@ -7,6 +7,7 @@ import type { Role, RoleContext } from "../../lib/converge/role";
 import type { RoleState } from "../../lib/converge/types";
 import { podPorts, portSpec } from "../../lib/stack/ports";
 import { keepsOwnClock } from "../../lib/stack/profile";
+import { dataVolume } from "./data-volume";
 
 export const base: Role = {
   name: "base",
@@ -24,6 +25,7 @@ export const base: Role = {
     // Where it can, the table is "inet" whether or not the host has IPv6: the
     // ip6 half costs nothing and guards the host the day IPv6 reaches it.
     const firewall = ctx.profile.firewall;
+    const volume = ctx.profile.dataVolume ? dataVolume(fqdn, ctx.profile.dataVolume) : { files: [], handlers: [], services: [] };
     return {
       role: "base",
       // A container shares the outer machine's clock, and systemd-timesyncd
@@ -38,6 +40,7 @@ export const base: Role = {
         { path: "/etc/ssh/authorized_keys.d/root", content: stack.admin.sshKeys.map((k) => `${k}\n`).join("") },
         { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
         { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
+        ...volume.files,
       ],
       checks: [
         ...(firewall ? [{ name: "nft -c", reads: ["/etc/nftables.conf"], run: "nft -c -f {stage}/etc/nftables.conf" }] : []),
@@ -49,8 +52,11 @@ export const base: Role = {
       ],
       handlers: [
         { name: "set hostname", when: ["/etc/hostname"], run: "hostname -F /etc/hostname" },
+        ...volume.handlers,
       ],
       services: [
+        // The data mounts first: nothing after them may write where the volume goes.
+        ...volume.services,
         ...(firewall ? [{ unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" as const }] : []),
         { unit: "ssh.service", watch: ["/etc/ssh/"], ports: [22] },
         { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },

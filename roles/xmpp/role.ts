@@ -93,7 +93,9 @@ export const xmpp: Role = {
     return {
       role: "xmpp",
       packages: ["prosody", "prosody-modules", "coturn"],
-      dirs,
+      // Prosody's own data directory, owned as Debian makes it, said here because on a
+      // host with a data volume it is a mount point the base role made before Prosody existed.
+      dirs: [{ path: "/var/lib/prosody", mode: 0o750, owner: "prosody", group: "prosody" }, ...dirs],
       files: [
         { path: "/etc/prosody/prosody.cfg.lua", content: t("etc/prosody/prosody.cfg.lua"), group: "prosody", mode: 0o640, secret: true },
         { path: "/etc/prosody/groups.txt", content: groupsFile(ctx), group: "prosody", mode: 0o640 },

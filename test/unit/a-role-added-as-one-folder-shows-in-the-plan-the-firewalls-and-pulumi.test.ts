@@ -47,7 +47,7 @@ test("the base role's nftables rules open the added role's port with its reason,
 });
 
 test("under Pulumi's mocks the Hetzner firewall opens the added role's port and the role gets its own resource", () => {
-  const out = JSON.parse(inTree("--import", "tsx", "test/fixtures/add-a-role/hetzner-under-mocks.ts"));
+  const out = JSON.parse(inTree("--import", "tsx", "test/fixtures/add-a-role/hetzner-under-mocks.ts").trim().split("\n").at(-1)!);
   const rule = out.firewallRules.find((r: { port?: string }) => r.port === "8080");
   assert.ok(rule, `a firewall rule for port 8080 among ${out.firewallRules.map((r: { port?: string }) => r.port)}`);
   assert.equal(rule.protocol, "tcp");

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { recordResourceName } from "../../lib/dns/cloudflare";
+import { firewallRules } from "../../lib/infra/hcloud";
 import { planDns } from "../../lib/dns/plan";
 import { fingerprint, parsePin } from "../../lib/ssh/keys";
 import { Placeholders, substitute } from "../../lib/pulumi/placeholders";
@@ -88,4 +89,10 @@ test("Cloudflare resource names come from record ids: unique, and adding a domai
   assert.ok(three.length > two.length);
   assert.deepEqual(two.filter((n) => !three.includes(n)), [], "every existing record keeps its name");
   assert.ok(two.every((n) => /^[A-Za-z0-9._-]+$/.test(n)));
+});
+
+test("a single admin address reaches Hetzner's firewall as its /32 or /128 network, which Hetzner requires", () => {
+  const stack = stackOf("stacks/hetzner.yaml", (t) => t.replace("admin:\n", 'admin:\n  sshFrom: [198.51.100.7, "2001:db8::7", 192.0.2.0/24]\n'));
+  const ssh = firewallRules(podPorts(stack, "mx")).find((r) => r.port === "22")!;
+  assert.deepEqual(ssh.sourceIps, ["198.51.100.7/32", "2001:db8::7/128", "192.0.2.0/24"]);
 });

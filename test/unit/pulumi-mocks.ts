@@ -1,11 +1,17 @@
 // Pulumi's unit-test mocks for podkit's program: every resource registration and
-// provider call is recorded, and resources answer with plausible outputs the way
-// the real providers would (numeric Hetzner ids, the server's IPv6 being ::1 of
-// its primary /64, real key material from node:crypto so fingerprints and DKIM
-// records can be checked independently). Import the program only after
-// `startMocks`: Pulumi reads mocks and config when resources are created.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+// provider call is recorded, and resources answer the way the real providers
+// would (provider-model.ts: what they store, trimmed or normalised, and what
+// they compute: numeric Hetzner ids, the server's IPv6 being ::1 of its
+// primary /64, real key material from node:crypto so fingerprints and DKIM
+// records can be checked independently). Given the resources of an earlier
+// run (`previous`), they answer as after that run: a resource whose inputs
+// replace nothing keeps its id and what the provider computed, one that must
+// be replaced gets new ones. Import the program only after `startMocks`:
+// Pulumi reads mocks and config when resources are created.
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { ZoneRecord } from "../../lib/dns/conflicts";
+import { changedInputs, isSecretWrapper, keyOf, normalise, REPLACED_ON, unwrap, type RunResource } from "./provider-model";
 
 export interface Registered {
   type: string;
@@ -20,6 +26,9 @@ export interface Registered {
   parent: string;
   /** It names its top-level URN of old as an alias (`{ parent: pulumi.rootStackResource }`). */
   aliasedFromTop: boolean;
+  /** Registered with `protect: true`: the engine refuses to delete or replace it. */
+  protect: boolean;
+  ignoreChanges: string[];
   id: string;
   state: Record<string, any>;
 }
@@ -31,19 +40,6 @@ export interface Recorded {
   keys: Map<string, { publicKeyOpenssh: string; privateKeyOpenssh: string; publicKeyPem: string; privateKeyPem: string; privateKeyPemPkcs8: string }>;
   /** Zone ids the Cloudflare getZone mock answered, by zone name. */
   zoneIds: Map<string, string>;
-}
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
-
-const isSecretWrapper = (v: unknown): v is { value: unknown } =>
-  !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
-
-function unwrap(v: unknown): unknown {
-  if (isSecretWrapper(v)) return unwrap(v.value);
-  if (Array.isArray(v)) return v.map(unwrap);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
-  return v;
 }
 
 /** "ssh-ed25519 AAAA..." for a node:crypto ed25519 public key. */
@@ -79,26 +75,52 @@ function keyPair(algorithm: string) {
  * What the mocks' newResource is not told: the parent and the aliases of each
  * registration, by resource name, taken from the request the monitor receives.
  */
-const placement = new Map<string, { parent: string; aliasedFromTop: boolean }>();
+const placement = new Map<string, { parent: string; aliasedFromTop: boolean; protect: boolean; ignoreChanges: string[] }>();
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: Record<string, any> } };
 type AliasMessage = { hasSpec(): boolean; getSpec(): { getNoparent(): boolean } };
+type Request = { getName(): string; getParent(): string; getAliasesList(): AliasMessage[]; getProtect(): boolean | undefined; getIgnorechangesList(): string[] };
 const registerResource = MockMonitor.prototype.registerResource;
-MockMonitor.prototype.registerResource = function (req: { getName(): string; getParent(): string; getAliasesList(): AliasMessage[] }, callback: unknown) {
-  placement.set(req.getName(), { parent: req.getParent(), aliasedFromTop: req.getAliasesList().some((a) => a.hasSpec() && a.getSpec().getNoparent()) });
+MockMonitor.prototype.registerResource = function (req: Request, callback: unknown) {
+  placement.set(req.getName(), {
+    parent: req.getParent(), aliasedFromTop: req.getAliasesList().some((a) => a.hasSpec() && a.getSpec().getNoparent()),
+    protect: !!req.getProtect(), ignoreChanges: req.getIgnorechangesList(),
+  });
   return registerResource.call(this, req, callback);
 };
 
-export async function startMocks(stackName: string, config: Record<string, string>, secretKeys: string[]): Promise<Recorded> {
+export interface MockOptions {
+  /** The resources of the run before (as `pulumi up` left them): answer as the providers would now. */
+  previous?: RunResource[];
+  /** Records already in the Cloudflare zones (by zone name), besides those an earlier run created. */
+  zoneRecords?: Record<string, ZoneRecord[]>;
+}
+
+export async function startMocks(stackName: string, config: Record<string, string>, secretKeys: string[], opts: MockOptions = {}): Promise<Recorded> {
   const rec: Recorded = { resources: [], calls: [], keys: new Map(), zoneIds: new Map() };
-  let nextId = 1000;
-  let nextV4 = 10;
+  const previous = new Map((opts.previous ?? []).map((r) => [keyOf(r), r]));
+  // Ids and addresses of a later run continue after the earlier run's.
+  let nextId = 1000 + (opts.previous?.length ?? 0) * 2;
+  let nextV4 = 10 + (opts.previous?.length ?? 0);
   await pulumi.runtime.setMocks({
     newResource(args) {
       const inputs = unwrap(args.inputs) as Record<string, any>;
       const secretInputs = new Set(Object.keys(args.inputs).filter((k) => isSecretWrapper(args.inputs[k])));
+      const stored = normalise(args.type, args.inputs);
+      const prev = previous.get(keyOf(args));
+      if (prev) {
+        const where = placement.get(args.name);
+        // Compared as the engine does: the new inputs as given against what the provider stored.
+        const next = { ...prev, inputs, ignoreChanges: where?.ignoreChanges ?? [] };
+        const replaced = changedInputs(prev, next).some((k) => (REPLACED_ON[args.type] ?? []).includes(k));
+        if (!replaced) {
+          // Updated in place (or unchanged): same id, what the provider computed stays.
+          if (args.type === "tls:index/privateKey:PrivateKey") rec.keys.set(args.name, unwrap(prev.state) as any);
+          return { id: args.custom === false ? undefined : prev.id, state: record(rec, args, inputs, secretInputs, prev.id, { ...prev.state, ...stored }) };
+        }
+      }
       const id = String(nextId++);
-      let state: Record<string, any> = { ...args.inputs };
+      let state: Record<string, any> = { ...stored };
       switch (args.type) {
         case "hcloud:index/primaryIp:PrimaryIp": {
           const n = nextV4++;
@@ -133,8 +155,17 @@ export async function startMocks(stackName: string, config: Record<string, strin
       rec.calls.push({ token: args.token, inputs: unwrap(args.inputs) as Record<string, any> });
       if (args.token === "cloudflare:index/getZone:getZone") {
         const name = (args.inputs as any).filter?.name as string;
-        if (!rec.zoneIds.has(name)) rec.zoneIds.set(name, randomBytes(16).toString("hex"));
+        // The same zone has the same id in every run.
+        if (!rec.zoneIds.has(name)) rec.zoneIds.set(name, createHash("sha256").update(name).digest("hex").slice(0, 32));
         return { id: rec.zoneIds.get(name)!, name, status: "active" };
+      }
+      if (args.token === "cloudflare:index/getDnsRecords:getDnsRecords") {
+        // What the zone holds: the planted records, and those the earlier run created (their comment says podkit).
+        const zoneId = (args.inputs as any).zoneId as string;
+        const zone = [...rec.zoneIds].find(([, id]) => id === zoneId)?.[0] ?? "";
+        const created = (opts.previous ?? []).filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord" && (unwrap(r.state) as any).zoneId === zoneId)
+          .map((r) => { const st = unwrap(r.state) as any; return { id: r.id, name: st.name, type: st.type, content: st.content, priority: st.priority, comment: st.comment }; });
+        return { results: [...(opts.zoneRecords?.[zone] ?? []), ...created] };
       }
       throw new Error(`unexpected provider call ${args.token}`);
     },
@@ -144,7 +175,7 @@ export async function startMocks(stackName: string, config: Record<string, strin
 }
 
 function record(rec: Recorded, args: pulumi.runtime.MockResourceArgs, inputs: Record<string, any>, secretInputs: Set<string>, id: string, state: Record<string, any>) {
-  const where = placement.get(args.name) ?? { parent: "", aliasedFromTop: false };
+  const where = placement.get(args.name) ?? { parent: "", aliasedFromTop: false, protect: false, ignoreChanges: [] };
   rec.resources.push({ type: args.type, name: args.name, inputs, secretInputs, custom: args.custom !== false, ...where, id, state });
   return state;
 }

@@ -4,9 +4,9 @@
 // check called directly.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { roleContext } from "../../lib/converge/pod";
@@ -64,12 +64,20 @@ test("the role provider serializes", async () => {
   assert.equal(sf.containsSecrets, false);
   const text = sf.text;
   assert.ok(text.length < 30_000, `serialized provider is small (${text.length} characters): no module captured by value`);
+  // The module paths are strings in the text; what is captured is code.
+  const code = Object.values(forTests.MODULES).reduce((t, p) => t.split(JSON.stringify(p)).join('""'), text);
   for (const captured of ["NodeSSH", "function convergeHost", "class Session", "createTwoFilesPatch", "@pulumi/pulumi", "class RoleResource", "mustache"]) {
-    assert.ok(!text.includes(captured), `${captured} is not captured`);
+    assert.ok(!code.includes(captured), `${captured} is not captured`);
   }
-  // The converge modules are required by absolute path, through tsx's scoped require.
+  // The converge modules are required by paths relative to the project, through tsx's scoped require.
   for (const p of Object.values(forTests.MODULES)) assert.ok(text.includes(JSON.stringify(p)), `requires ${p}`);
-  assert.ok(Object.values(forTests.MODULES).every((p) => p.startsWith("/")));
+  assert.deepEqual(Object.values(forTests.MODULES).filter((p) => isAbsolute(p)), []);
+});
+
+test("the serialized provider, which Pulumi keeps in state, holds no path of this checkout", async () => {
+  const provider = roleProvider;
+  const { text } = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+  for (const dir of new Set([ROOT, realpathSync(ROOT), homedir()])) assert.ok(!text.includes(dir), `${dir} is not in the provider`);
 });
 
 /** Runs the serialized provider as the engine's provider process does, in plain node from another directory. */
@@ -81,11 +89,11 @@ function runAsEngine(providerText: string, calls: string): any {
     const provider = require(${JSON.stringify(requireFromString)})(require("fs").readFileSync(__dirname + "/provider.js", "utf8")).handler();
     (async () => { ${calls} })().then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e.stack); process.exit(1); });
   `);
-  // No --import tsx, no NODE_OPTIONS, cwd outside the project: what the engine gives a dynamic provider (minus the cwd).
+  // No --import tsx, no NODE_OPTIONS, the project as working directory: what the engine gives a dynamic provider.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   try {
-    const out = execFileSync(process.execPath, [join(dir, "run.js")], { cwd: dir, env, encoding: "utf8", timeout: 60_000 });
+    const out = execFileSync(process.execPath, [join(dir, "run.js")], { cwd: ROOT, env, encoding: "utf8", timeout: 60_000 });
     return JSON.parse(out.trim().split("\n").pop()!);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -101,7 +101,9 @@ test("the inputs are the state podkit apply renders for the same stack and secre
   values["dkim-key"] = rec.keys.get("dkim-key")!.privateKeyPemPkcs8;
   for (const name of expected) {
     const r = byName(`mx-role-${name}`);
-    const want = roleNamed(name).state(roleContext(stack, "mx", (n) => values[n], HCLOUD_PROFILE));
+    // The stack's host has a data volume: its device is part of the host's profile.
+    const profile = { ...HCLOUD_PROFILE, dataVolume: ofType(rec, "hcloud:index/volume:Volume")[0].state.linuxDevice as string };
+    const want = roleNamed(name).state(roleContext(stack, "mx", (n) => values[n], profile));
     const got = forTests.roleStateOf(r.inputs as RoleInputs);
     // Files come back keyed by path: compare them as a set, the rest as is.
     const sortFiles = (s: typeof want) => ({ ...s, files: [...s.files].sort((a, b) => a.path.localeCompare(b.path)) });

@@ -62,6 +62,14 @@ test("a refused connection is retried until the deadline, then named with the at
   assert.ok(Date.now() - started >= 600, "waited until the deadline");
 });
 
+test("a wait says what it waits for, at the first retry and then now and then", async () => {
+  const lines: string[] = [];
+  await assert.rejects(connectPinned(target({ port: await closedPort() }),
+    { attemptTimeoutMs: 1000, waitMs: 700, retryEveryMs: 100, sayEveryMs: 60_000, say: (m) => lines.push(m) }));
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0], /^mx \(127\.0\.0\.1:\d+\): waiting for SSH to answer with the pinned host key \(a new server boots and runs cloud-init first; last: .*ECONNREFUSED.*\); \d+ s left$/);
+});
+
 test("a wait ends early when giveUp says why", async () => {
   const reason = new Error("host stopped while booting");
   await assert.rejects(

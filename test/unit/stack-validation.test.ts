@@ -76,6 +76,11 @@ const CASES: [string, string, string[]][] = [
     ["s.yaml:5:5 hosts.mx.existing: no pinned host key: podkit never trusts a host key on first use. On the host's console run `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` and set hosts.mx.existing.hostKey to the SHA256:... it prints (or paste the .pub line)"]],
   ["a malformed host key", edit(7, "      hostKey: AAAAC3NzaC1lZDI1NTE5"),
     ['s.yaml:7:16 hosts.mx.existing.hostKey: expected a host public key ("ssh-ed25519 AAAA...") or its fingerprint ("SHA256:..."), got "AAAAC3NzaC1lZDI1NTE5"']],
+  ["an SSH source network with host bits set, which Hetzner's firewall refuses", append("admin:\n  sshFrom: [198.51.100.7/24, \"2001:db8:77::1/48\", 192.0.2.0/24]\n"),
+    ['s.yaml:22:13 admin.sshFrom[0]: expected a network written from its first address (host bits clear): "198.51.100.0/24", or the single address "198.51.100.7", got "198.51.100.7/24"',
+      's.yaml:22:30 admin.sshFrom[1]: expected a network written from its first address (host bits clear): "2001:db8:77::/48", or the single address "2001:db8:77::1", got "2001:db8:77::1/48"']],
+  ["a Hetzner server type that Hetzner has retired", edit(5, "    hcloud: {serverType: cx22}").replace(/      address.*\n      hostKey.*\n/, ""),
+    ['s.yaml:5:26 hosts.mx.hcloud.serverType: expected a server type Hetzner still creates: cx22 is retired, its successor is "cx23", got "cx22"']],
   ["an invalid IPv4 address", edit(6, "      address: 203.0.113.300"),
     ['s.yaml:6:16 hosts.mx.existing.address: expected an IPv4 address (e.g. "203.0.113.10"), got "203.0.113.300"']],
   ["two hosts with the same address", edit(8, "  mx2:\n    existing: {address: 203.0.113.10, hostKey: \"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8\"}\ndns:"),
@@ -147,4 +152,10 @@ test("defaults are applied once, from the schema", () => {
   assert.equal(r.stack.hosts.mx.existing?.ssh.port, 22);
   assert.equal(r.stack.accounts["alice@example.org"].quota, "2G");
   assert.equal(r.stack.dns.ttl, 3600);
+});
+
+test("a Hetzner host without a server type gets one Hetzner still creates", () => {
+  const r = parseStack(GOOD.replace(/    existing:\n.*\n.*\n/, "    hcloud: {}\n"), "s.yaml");
+  assert.ok(r.ok, r.ok ? "" : r.problems.map(formatProblem).join("\n"));
+  assert.equal(r.stack.hosts.mx.hcloud?.serverType, "cx23");
 });
