@@ -33,12 +33,12 @@ const FIRST_BOOT_DONE_AFTER_S = 50;
 /** Answers like cloud-init: "running" until the first-boot job is done; --wait blocks until then. */
 const FAKE_CLOUD_INIT = `#!/bin/sh
 # Stand-in for cloud-init in a podkit lab test: a first boot that takes a while.
-done() { test -e /run/podkit-first-boot.done; }
+booted() { test -e /run/podkit-first-boot.done; }
 if [ "$1" = status ]; then
   if [ "$2" = --wait ]; then
-    while ! done; do printf .; sleep 1; done; echo; echo "status: done"; exit 0
+    while ! booted; do printf .; sleep 1; done; echo; echo "status: done"; exit 0
   fi
-  if done; then echo "status: done"; else echo "status: running"; fi
+  if booted; then echo "status: done"; else echo "status: running"; fi
   exit 0
 fi
 echo "cloud-init stand-in: only 'status' is supported" >&2; exit 1
@@ -60,14 +60,16 @@ after(async () => {
 
 test("a fresh host that answers SSH late and is still in its first boot is converged on the first attempt, the waits shown", async (t) => {
   const h = lab.hosts[HOST];
-  // The slow first boot: the stand-in, the job that ends it, sshd away for a while.
+  // The slow first boot: the stand-in, the job that ends it, sshd away for a while. (A timer
+  // fires up to a minute late unless told its accuracy: these must fire when they say.)
+  const at = (s: number, unit: string) => `systemd-run --quiet --on-active=${s} --timer-property=AccuracySec=100ms --unit=${unit}`;
   const setup = await onHost(lab, HOST, [
     `cat > /usr/local/bin/cloud-init <<'EOF'\n${FAKE_CLOUD_INIT}EOF`,
     "chmod 755 /usr/local/bin/cloud-init",
     "rm -f /run/podkit-first-boot.done",
-    `systemd-run --quiet --on-active=${FIRST_BOOT_DONE_AFTER_S} --unit=podkit-slow-first-boot touch /run/podkit-first-boot.done`,
-    `systemd-run --quiet --on-active=${SSH_BACK_AFTER_S} --unit=podkit-ssh-back systemctl start ssh.service`,
-    "systemd-run --quiet --on-active=2 --unit=podkit-ssh-away systemctl stop ssh.service",
+    `${at(FIRST_BOOT_DONE_AFTER_S, "podkit-slow-first-boot")} touch /run/podkit-first-boot.done`,
+    `${at(SSH_BACK_AFTER_S, "podkit-ssh-back")} systemctl start ssh.service`,
+    `${at(2, "podkit-ssh-away")} systemctl stop ssh.service`,
   ].join("\n"));
   assert.equal(setup.code, 0, setup.stderr);
   await new Promise((r) => setTimeout(r, 5000));
