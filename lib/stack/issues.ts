@@ -69,7 +69,8 @@ export function describeValue(v: unknown): string {
   if (v === null) return "an empty value";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  // JSON escapes C0 controls; C1 and bidirectional controls are escaped too, so a message reads as what it says.
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return `${typeof v} ${String(v)}`;
 }
 
