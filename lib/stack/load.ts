@@ -7,7 +7,7 @@ import { crossChecks } from "./checks";
 import { issueToProblems } from "./issues";
 import { SourceMap, type Problem } from "./problems";
 import { stackSchema, type Stack } from "./schema";
-import { textProblems } from "./text";
+import { printable, textProblems } from "./text";
 
 export type LoadResult =
   /** `source` lets later stages (secrets, lab lookups) point at the line too. */
@@ -53,7 +53,7 @@ function parseStackText(text: string, file: string): LoadResult {
       problems: doc.errors.map((e) => {
         const { line, col } = lineCounter.linePos(e.pos[0]);
         const message = e.code === "DUPLICATE_KEY" ? "this key appears twice in the same mapping" : e.message.split(" at line")[0];
-        return { file, line, column: col, field: "(yaml)", message };
+        return { file, line, column: col, field: "(yaml)", message: printable(message.split("\n")[0]) };
       }),
     };
   }
@@ -76,7 +76,8 @@ function parseStackText(text: string, file: string): LoadResult {
 
   if (problems.length || !parsed.success) {
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
-    return { ok: false, file, problems: dedupe(problems) };
+    // Messages quote values from the file: whatever they hold, a problem prints as one plain line.
+    return { ok: false, file, problems: dedupe(problems).map((p) => ({ ...p, field: printable(p.field), message: printable(p.message) })) };
   }
   return { ok: true, file, stack: parsed.data, source };
 }

@@ -1,6 +1,6 @@
 // What no string in a stack file may carry, whatever its field: characters that
 // end a line or a word in the file a value lands in (C0 controls, DEL, C1
-// controls, NUL), characters that make text read differently from what it is
+// controls, NUL, the Unicode line and paragraph separators), characters that make text read differently from what it is
 // (bidirectional overrides and isolates), and unbounded lengths. Checked once,
 // over every key and value of the parsed YAML, so a new field cannot forget it.
 import type { Path } from "./problems";
@@ -9,7 +9,7 @@ import type { Path } from "./problems";
 export const MAX_TEXT_LENGTH = 2048;
 
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const BIDI_RE = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
 
 /** Why `s` may not appear in a stack, or undefined when it may. */
@@ -56,6 +56,11 @@ export function oneLine(field: string, value: string, alsoNoSpace = false): stri
   const fault = textFault(value) ?? (alsoNoSpace && /\s/.test(value) ? "no white space" : undefined);
   if (fault) throw new Error(`${field}: expected ${fault}`);
   return value;
+}
+
+/** `s` with every character a terminal would act on or hide written as \uXXXX: a problem message stays one plain line. */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${hex(c)}`);
 }
 
 const hex = (c: string) => c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");

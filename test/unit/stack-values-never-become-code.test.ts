@@ -94,12 +94,13 @@ test("an SFTP host or user with shell syntax is refused, and the backup script, 
   // The daily script's r(): call it with restic replaced by a function that prints its arguments.
   const script = fileOf(state, "/usr/local/sbin/podkit-backup");
   const rLine = script.split("\n").find((l) => l.startsWith("r() {"))!;
-  const r = spawnSync("bash", ["-c", `restic() { printf '%s\\n' "$@"; }\n${rLine}\nr snapshots`], { encoding: "utf8" });
+  // (bash reads the script on stdin: the programs it calls are stand-ins defined in it.)
+  const r = spawnSync("bash", ["-s"], { input: `restic() { printf '%s\\n' "$@"; }\n${rLine}\nr snapshots\n`, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^sftp\.command=ssh .* u1`touch .*`@box\.example\$\(touch .*\) -s sftp$/m, "restic gets host and user as written");
   // The key handler, with ssh-keygen a no-op.
   const handler = state.handlers!.find((h) => h.name === "backup SSH key")!;
-  spawnSync("bash", ["-c", `ssh-keygen() { :; }\n${handler.run}`], { encoding: "utf8" });
+  spawnSync("bash", ["-s"], { input: `ssh-keygen() { :; }\n${handler.run}\n`, encoding: "utf8" });
   // The pin script, with the tools it calls no-ops: it stops at the fingerprint comparison.
   const pin = join(dir, "pin");
   writeFileSync(pin, fileOf(state, "/usr/local/sbin/podkit-backup-pin-host-key"));
