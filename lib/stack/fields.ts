@@ -110,8 +110,8 @@ export const httpsUrl = z
   .refine((s) => !/[\s'"`$\\]/.test(s), "an https URL without quotes, spaces, $, ` or \\")
   .meta({ examples: ["https://backup.example.net:8000/pod"] });
 
-/** A relative path on a remote server: names of letters, digits, . _ - separated by /, no "..". */
+/** A path on a remote server (relative to the login's home, or absolute): names of letters, digits, . _ - separated by /, no "." or "..". */
 export const remotePath = z
   .string()
-  .regex(/^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a path of letters, digits, ".", "_" and "-" separated by "/", without ".." (e.g. "podkit")')
+  .regex(/^(?!.*(^|\/)\.\.?(\/|$))\/?[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/, 'a path of letters, digits, ".", "_" and "-" separated by "/", without "." or ".." parts, no name starting with "." (e.g. "podkit" or "/backups/podkit")')
   .meta({ examples: ["podkit"] });
