@@ -91,3 +91,27 @@ export const hostKey = z
   .refine((s) => /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(s) || sshPublicKey.safeParse(s).success,
     'a host public key ("ssh-ed25519 AAAA...") or its fingerprint ("SHA256:...")')
   .meta({ examples: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1mB2Y8Zn8m4m8p1h5bq0vWc1Lw1o3iQn0cM9sX2a7T", "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"] });
+
+/** A host to connect to: a domain name or an IP address, nothing a shell or a URL would read more into. */
+export const hostOrAddress = z
+  .string()
+  .refine((s) => DOMAIN_RE.test(s) || isIP(s) !== 0, 'a lower-case host name or an IP address (e.g. "backup.example.net" or "192.0.2.25")')
+  .meta({ examples: ["u123456.your-storagebox.de"] });
+
+/** A login at another server (SSH, SFTP, SMTP, HTTP): letters, digits and . _ - @ + = only, up to 256. */
+export const login = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._@+=-]{0,255}$/, 'a login of letters, digits and . _ - @ + = (e.g. "u123456" or "pod@relay.example")')
+  .meta({ examples: ["u123456"] });
+
+/** A URL that may carry a login or fetch what becomes a certificate: https only. */
+export const httpsUrl = z
+  .url({ protocol: /^https$/ })
+  .refine((s) => !/[\s'"`$\\]/.test(s), "an https URL without quotes, spaces, $, ` or \\")
+  .meta({ examples: ["https://backup.example.net:8000/pod"] });
+
+/** A path on a remote server (relative to the login's home, or absolute): names of letters, digits, . _ - separated by /, no "." or "..". */
+export const remotePath = z
+  .string()
+  .regex(/^(?!.*(^|\/)\.\.?(\/|$))\/?[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/, 'a path of letters, digits, ".", "_" and "-" separated by "/", without "." or ".." parts, no name starting with "." (e.g. "podkit" or "/backups/podkit")')
+  .meta({ examples: ["podkit"] });

@@ -64,12 +64,16 @@ function describeExpected(expected: string): string {
   return words[expected] ?? expected;
 }
 
+/** What JSON.stringify leaves as it is but a terminal shows as something else, or as nothing. */
+const INVISIBLE_RE = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
 export function describeValue(v: unknown): string {
   if (v === undefined) return "nothing";
   if (v === null) return "an empty value";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  // JSON escapes C0 controls; C1 and bidirectional controls are escaped too, so a message reads as what it says.
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v).replace(INVISIBLE_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return `${typeof v} ${String(v)}`;
 }
 

@@ -5,7 +5,7 @@
 // ./checks.ts, because they need the whole file.
 import { z } from "zod";
 import {
-  address, aliasAddress, cidr, domain, hostKey, ipv4, ipv6, name, port, secretRef, size, sshPublicKey,
+  address, aliasAddress, cidr, domain, hostKey, hostOrAddress, httpsUrl, ipv4, ipv6, login, name, port, remotePath, secretRef, size, sshPublicKey,
 } from "./fields";
 
 /**
@@ -21,7 +21,7 @@ export const RETIRED_SERVER_TYPES: Record<string, string> = {
 
 const hcloudHost = z
   .strictObject({
-    serverType: z.string()
+    serverType: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a Hetzner server type (e.g. "cx23")')
       .superRefine((t, ctx) => {
         const successor = RETIRED_SERVER_TYPES[t];
         if (successor) ctx.addIssue({ code: "custom", message: `a server type Hetzner still creates: ${t} is retired, its successor is "${successor}"` });
@@ -30,7 +30,7 @@ const hcloudHost = z
       .describe("Hetzner server type. cx23 (2 vCPU, 4 GB) is plenty for a pod of a few hundred accounts; changing it resizes the server (a reboot)."),
     location: z.enum(["nbg1", "fsn1", "hel1", "ash", "hil", "sin"]).default("nbg1")
       .describe("Hetzner location. Changing it replaces the server (the primary IPs stay in their location)."),
-    image: z.string().default("debian-12")
+    image: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a Hetzner image name (e.g. "debian-12")').default("debian-12")
       .describe("Server image. podkit's roles target Debian 12; changing it replaces the server."),
     volume: z
       .strictObject({
@@ -49,9 +49,9 @@ const existingHost = z
       .describe("The host's SSH host key (or its SHA256 fingerprint), pinned: podkit never trusts a key on first use. Read it on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`."),
     ssh: z
       .strictObject({
-        host: z.string().optional().describe("Address to reach SSH at, if not `address` (e.g. a hackspace box behind NAT)."),
+        host: hostOrAddress.optional().describe("Address to reach SSH at, if not `address` (e.g. a hackspace box behind NAT)."),
         port: port.default(22).describe("SSH port."),
-        user: z.string().default("root").describe("SSH user: root, or a user with passwordless sudo."),
+        user: login.default("root").describe("SSH user: root, or a user with passwordless sudo."),
       })
       .prefault({})
       .describe("How podkit reaches the host."),
@@ -125,7 +125,7 @@ const tls = z
   .strictObject({
     acme: z
       .strictObject({
-        directory: z.url().default("https://acme-v02.api.letsencrypt.org/directory")
+        directory: httpsUrl.default("https://acme-v02.api.letsencrypt.org/directory")
           .describe("ACME directory URL. Use Let's Encrypt's staging directory while testing to avoid its rate limits."),
         email: address.optional().describe("ACME account contact for expiry warnings. Default: postmaster of the primary domain."),
       })
@@ -141,7 +141,7 @@ const relay = z
   .strictObject({
     host: domain.describe("Smarthost name."),
     port: port.default(587).describe("Submission port of the smarthost (587 with STARTTLS, or 465)."),
-    username: z.string().min(1).describe("Login at the smarthost."),
+    username: login.describe("Login at the smarthost."),
     password: secretRef.describe("Password at the smarthost, as a secret reference."),
     spf: z.string().regex(/^(include|a|ip4|ip6|mx):\S+$/, 'an SPF mechanism (e.g. "include:_spf.relay.example")').optional()
       .describe("How SPF authorises the smarthost. Default: `a:<relay host>`. Most providers document an `include:`; use it, or mail from the pod fails SPF."),
@@ -178,7 +178,7 @@ const mail = z
       .describe("MTA-STS (RFC 8461): tells senders to require TLS with a valid certificate when delivering to the pod."),
     tlsReports: address.optional()
       .describe("Where TLS-RPT reports go; must be an account or alias. Default: the DMARC reports address."),
-    postfix: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "a Postfix parameter name (e.g. message_size_limit)"), z.union([z.string(), z.number(), z.boolean()]))
+    postfix: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a Postfix parameter name (e.g. message_size_limit)"), z.union([z.string().max(1000), z.number(), z.boolean()]))
       .default({})
       .describe("Extra main.cf parameters for what the stack has no field for, written last in main.cf (they win). `postfix check` runs on them before they go live: a value Postfix refuses never reaches the running server.")
       .meta({ examples: [{ message_size_limit: 104857600 }] }),
@@ -204,23 +204,23 @@ const backupTarget = z
   .strictObject({
     sftp: z
       .strictObject({
-        host: z.string().min(1).describe("SFTP server (e.g. a Hetzner storage box)."),
+        host: hostOrAddress.describe("SFTP server (e.g. a Hetzner storage box)."),
         port: port.default(22).describe("SFTP port (23 on Hetzner storage boxes)."),
-        user: z.string().min(1).describe("SFTP login; its SSH key is generated on the pod's host."),
-        path: z.string().default("podkit").describe("Repository path on the server."),
+        user: login.describe("SFTP login; its SSH key is generated on the pod's host."),
+        path: remotePath.default("podkit").describe("Repository path on the server."),
         hostKey: hostKey.describe("The server's pinned host key or fingerprint."),
       })
       .optional()
       .describe("A restic repository over SFTP."),
     rest: z
       .strictObject({
-        url: z.url().describe("restic REST server URL including the repository path (e.g. `https://backup.example.net:8000/citymail`, served by rest-server or `rclone serve restic` in --append-only mode). Use https: the login travels with every request."),
-        username: z.string().min(1).optional().describe("HTTP login of the pod at the REST server. Give these credentials append-only rights: a compromised pod then cannot delete its own history."),
+        url: httpsUrl.describe("restic REST server URL including the repository path (e.g. `https://backup.example.net:8000/citymail`, served by rest-server or `rclone serve restic` in --append-only mode). Use https: the login travels with every request."),
+        username: login.optional().describe("HTTP login of the pod at the REST server. Give these credentials append-only rights: a compromised pod then cannot delete its own history."),
         password: secretRef.optional().describe("Password of `username`, as a secret reference. It is written to the pod's host (root only)."),
         prune: z
           .strictObject({
-            url: z.url().optional().describe("REST URL with delete rights (often another port of the same server). Default: url."),
-            username: z.string().min(1).describe("HTTP login that may delete snapshots."),
+            url: httpsUrl.optional().describe("REST URL with delete rights (often another port of the same server). Default: url."),
+            username: login.describe("HTTP login that may delete snapshots."),
             password: secretRef.describe("Its password, as a secret reference. Never written to the pod: only `podkit backup <stack> --prune` reads it, on the admin's machine."),
           })
           .optional()
@@ -265,7 +265,7 @@ const account = z
 
 const group = z
   .strictObject({
-    name: z.string().min(1).max(100).describe("Group name as shown in chat rosters."),
+    name: z.string().min(1).max(100).regex(/^[^[\]]+$/, "a group name without [ or ] (they delimit groups in Prosody's groups file)").describe("Group name as shown in chat rosters."),
   })
   .describe("A shared roster group: members see each other in chat without adding contacts.");
 

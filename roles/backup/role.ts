@@ -49,8 +49,9 @@ export const backup: Role = {
       schedule: b.schedule,
       checkAt: checkTime(b.schedule),
       checkDelay: `${CHECK_DELAY_HOURS} h`,
+      // One single-quoted shell word in the script: restic splits it, no shell reads the stack's host or user.
       sftpCommand: sftp
-        ? `ssh -p ${sftp.port} -i ${keyFile} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes ${sftp.user}@${sftp.host} -s sftp`
+        ? shellQuote(`ssh -p ${sftp.port} -i ${keyFile} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes ${sftp.user}@${sftp.host} -s sftp`)
         : false,
     };
     const t = (path: string, more: object = {}) => renderTemplate("backup", path, { ...view, ...more });
@@ -66,11 +67,11 @@ export const backup: Role = {
     if (sftp) {
       handlers.push({
         name: "backup SSH key", when: [], unless: `test -s ${keyFile}`,
-        run: `ssh-keygen -q -t ed25519 -N '' -C backup@${fqdn} -f ${keyFile} && echo "add this key at ${sftp.host}: $(cat ${keyFile}.pub)"`,
+        run: `ssh-keygen -q -t ed25519 -N '' -C ${shellQuote(`backup@${fqdn}`)} -f ${keyFile} && echo ${shellQuote(`add this key at ${sftp.host}:`)} "$(cat ${keyFile}.pub)"`,
       });
       if (sftp.hostKey.startsWith("SHA256:")) {
         // A fingerprint pin: fetch the key, and keep it only if it is the pinned one.
-        files.push({ path: BACKUP_PATHS.pinHostKey, mode: 0o755, content: t("usr/local/sbin/podkit-backup-pin-host-key", { ...sftp, knownHosts }) });
+        files.push({ path: BACKUP_PATHS.pinHostKey, mode: 0o755, content: t("usr/local/sbin/podkit-backup-pin-host-key", { ...sftp, knownHosts, quoted: { host: shellQuote(sftp.host), hostKey: shellQuote(sftp.hostKey) } }) });
         handlers.push({ name: "pin the SFTP host key", when: [], unless: `test -s ${knownHosts}`, run: BACKUP_PATHS.pinHostKey });
       } else {
         files.push({ path: knownHosts, content: `[${sftp.host}]:${sftp.port} ${sftp.hostKey}\n` });

@@ -1,6 +1,7 @@
 // mail: Postfix (MX on 25, submission on 587 and 465), Dovecot (IMAPS,
 // LMTP delivery, sieve, quotas), OpenDKIM (signing, checking) and OpenDMARC
 // (SPF and DMARC checking). Accounts, aliases and forwards from the stack.
+import { oneLine } from "../../lib/stack/text";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { FileSpec, RoleState } from "../../lib/converge/types";
@@ -54,7 +55,11 @@ export const mail: Role = {
       resolverConf: ctx.profile.resolver ? RESOLVER_CONF : undefined,
       resolver: ctx.profile.resolver,
       ports: MAIL_PORTS,
-      extra: Object.entries(m.postfix).map(([name, value]) => ({ name, value: typeof value === "boolean" ? (value ? "yes" : "no") : String(value) })),
+      // main.cf has no quoting: a line break in a value would start a parameter of its own.
+      extra: Object.entries(m.postfix).map(([name, value]) => ({
+        name: oneLine(`mail.postfix key ${JSON.stringify(name)}`, name, true),
+        value: oneLine(`mail.postfix.${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value)),
+      })),
     };
     const t = (path: string) => renderTemplate("mail", path, view);
     const maps = postfixMaps(stack);
@@ -77,7 +82,8 @@ export const mail: Role = {
     if (relay) {
       files.push({
         path: "/etc/postfix/sasl_passwd", mode: 0o600, secret: true,
-        content: `[${relay.host}]:${relay.port} ${relay.username}:${ctx.secret(relay.password.secret)}\n`,
+        // A Postfix table has no quoting: one line per entry, the login a single word.
+        content: `[${relay.host}]:${relay.port} ${oneLine("mail.relay.username", relay.username, true)}:${oneLine("the secret of mail.relay.password", ctx.secret(relay.password.secret))}\n`,
       });
     }
     if (ctx.profile.resolver) files.push({ path: RESOLVER_CONF, content: t("etc/opendkim/unbound.conf") });

@@ -4,6 +4,7 @@
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
+import { shellQuote } from "../../lib/ssh/shell";
 import { postmaster, serviceNames } from "../../lib/stack/derive";
 
 const WEBROOT = "/var/lib/podkit/acme";
@@ -33,7 +34,9 @@ export const tls: Role = {
       // The CA's expiry warnings go to tls.acme.email, or the postmaster.
       email: stack.tls.acme.email ?? postmaster(stack),
     };
-    const t = (path: string) => renderTemplate("tls", path, view);
+    // The request file is sourced by podkit-cert (sh): stack values go in single-quoted.
+    const quoted = { fqdn: shellQuote(view.fqdn), names: shellQuote(view.names), server: shellQuote(view.server), email: shellQuote(view.email) };
+    const t = (path: string) => renderTemplate("tls", path, { ...view, quoted });
     return {
       role: "tls",
       packages: ["nginx", "certbot"],

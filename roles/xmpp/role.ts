@@ -1,6 +1,7 @@
 // xmpp: Prosody for chat (clients, federation, group chats, file upload,
 // archive, push) and coturn for calls. The same accounts and passwords as
 // mail; shared roster groups from the stack; no open registration.
+import { oneLine } from "../../lib/stack/text";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { DirSpec, FileSpec, RoleState } from "../../lib/converge/types";
@@ -156,9 +157,10 @@ function accountsByDomain(ctx: RoleContext): { dir: string; keep: string[] }[] {
 function groupsFile(ctx: RoleContext): string {
   const lines = ["# Managed by podkit (role xmpp): shared roster groups from the stack's groups and accounts."];
   for (const [id, group] of Object.entries(ctx.stack.groups)) {
-    lines.push(`[${group.name}]`);
+    // One entry per line and no quoting: a line break in a name would add a group or a member.
+    lines.push(`[${oneLine(`groups.${id}.name`, group.name)}]`);
     for (const [address, account] of Object.entries(ctx.stack.accounts)) {
-      if (account.groups.includes(id)) lines.push(`${address}=${account.name ?? address.split("@")[0]}`);
+      if (account.groups.includes(id)) lines.push(`${address}=${oneLine(`accounts["${address}"].name`, account.name ?? address.split("@")[0])}`);
     }
   }
   return `${lines.join("\n")}\n`;

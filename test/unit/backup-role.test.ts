@@ -57,5 +57,5 @@ test("an SFTP target (hetzner example) gets a generated key, a pinned host key a
   assert.ok(state.packages.includes("openssh-client"));
   assert.deepEqual(state.handlers!.map((h) => h.name), ["systemctl daemon-reload", "backup SSH key", "pin the SFTP host key"]);
   const script = state.files.find((f) => f.path === "/usr/local/sbin/podkit-backup")!.content;
-  assert.match(script, /-o sftp\.command="ssh -p 23 -i \/etc\/podkit\/backup\/id_ed25519 -o UserKnownHostsFile=\/etc\/podkit\/backup\/known_hosts -o StrictHostKeyChecking=yes/);
+  assert.match(script, /-o sftp\.command='ssh -p 23 -i \/etc\/podkit\/backup\/id_ed25519 -o UserKnownHostsFile=\/etc\/podkit\/backup\/known_hosts -o StrictHostKeyChecking=yes/);
 });

@@ -40,6 +40,28 @@ for (const [name, line] of BAD) {
   });
 }
 
+test("a stack with shell syntax in a URL and a line break in a name exits 65, one located line per problem", () => {
+  const r = podkit("validate", "test/fixtures/bad/hostile-values.yaml");
+  assert.equal(r.code, 65);
+  const lines = r.err.trimEnd().split("\n");
+  assert.deepEqual(lines.map((l) => l.split(" ").slice(0, 2).join(" ")), [
+    "test/fixtures/bad/hostile-values.yaml:11:22 tls.acme.directory:",
+    'test/fixtures/bad/hostile-values.yaml:14:11 accounts["alice@example.org"].name:',
+    "2 problems",
+  ]);
+  assert.match(lines[1], /expected text without control characters: found U\+000A/);
+  assert.doesNotMatch(r.err, /\u202e|^\s+at /m, "no bidi control and no stack trace reach the terminal");
+});
+
+test("a YAML alias bomb exits 65 with a located problem, quickly and without a stack trace", () => {
+  const started = Date.now();
+  const r = podkit("validate", "test/fixtures/bad/alias-bomb.yaml");
+  assert.equal(r.code, 65);
+  assert.match(r.err, /^test\/fixtures\/bad\/alias-bomb\.yaml:1:1 \(top level\): at most 100 alias expansions/);
+  assert.doesNotMatch(r.err, /^\s+at /m);
+  assert.ok(Date.now() - started < 10_000);
+});
+
 test("problems in several files are all reported, and one good file does not hide them", () => {
   const r = podkit("validate", "stacks/hackspace.yaml", "test/fixtures/bad/unknown-key.yaml", "test/fixtures/bad/wrong-type.yaml");
   assert.equal(r.code, 65);
