@@ -4,6 +4,7 @@
 // declarations (roles/<name>/role.ts).
 import { registeredRoles } from "../converge/registry";
 import type { RoleName, ServiceName } from "../converge/role";
+import type { HostKind } from "./host-provider";
 import type { Stack } from "./schema";
 
 export const primaryDomain = (stack: Stack): string => stack.domains[0];
@@ -12,7 +13,8 @@ export function hostFqdn(stack: Stack, host: string): string {
   return stack.hosts[host]?.fqdn ?? `${host}.${primaryDomain(stack)}`;
 }
 
-export function hostKind(stack: Stack, host: string): "hcloud" | "existing" | "lab" {
+/** Which kind of host (which adapter) the stack gives `host`: the key it is written with. */
+export function hostKind(stack: Stack, host: string): HostKind {
   const h = stack.hosts[host];
   if (h.hcloud) return "hcloud";
   if (h.existing) return "existing";
