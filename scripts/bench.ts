@@ -1,6 +1,8 @@
-// Benchmark: cold apply, no-op apply and pod memory, measured on lab host b in
-// one run, so the figures compare. Prints medians (this machine is noisy).
-//   npm run bench            (needs root; brings the lab up if it is down)
+// Benchmark: cold apply, no-op apply and pod memory for each Debian release
+// podkit supports, measured on lab host b in one run, so the figures compare.
+// Prints medians (this machine is noisy).
+//   npm run bench                 (needs root; brings the lab up if it is down)
+//   npm run bench -- trixie       (one release only)
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 
@@ -15,26 +17,23 @@ const podkit = (...args: string[]) => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const onB = (cmd: string) => execFileSync(process.execPath, [join(ROOT, "bin/podkit.js"), "lab", "ssh", "b", cmd], { cwd: ROOT, encoding: "utf8" });
 
-function main(): void {
-  console.log("podkit benchmark (lab host b, pod b.test)\n");
-  podkit("lab", "up");
-  podkit("apply", "stacks/lab-a.yaml"); // b's mail and chat federate with a
+interface Figures {
+  cold: number;
+  install: number;
+  noop: number[];
+  pss: number;
+  top: [string, number][];
+}
 
-  // Cold: a new empty host, then the whole pod (base, tls, web, mail, xmpp).
-  podkit("lab", "recreate", "b");
+/** One release: host b recreated empty on it, the whole pod applied cold, then no-op applies, then memory. */
+function benchRelease(release: string): Figures {
+  podkit("lab", "recreate", "b", "--release", release);
   const cold = podkit("apply", "stacks/lab-b.yaml");
   const install = Number(cold.out.match(/installed \d+ package\(s\) in ([\d.]+)s/)?.[1] ?? NaN);
-  console.log(`cold apply           ${cold.seconds.toFixed(1)} s  (of which package installation ${install.toFixed(1)} s: the floor; podkit's own work ${(cold.seconds - install).toFixed(1)} s)`);
-
   // No-op: the same stack again, whole command, several times.
   const runs = Array.from({ length: 9 }, () => podkit("apply", "stacks/lab-b.yaml"));
   for (const r of runs) if (!/no changes/.test(r.out)) throw new Error(`a no-op apply changed something:\n${r.out}`);
-  const s = runs.map((r) => r.seconds);
-  console.log(`no-op apply          median ${median(s).toFixed(2)} s  (min ${Math.min(...s).toFixed(2)}, max ${Math.max(...s).toFixed(2)}, ${s.length} runs, whole command)`);
-  console.log(`cold / no-op         ${(cold.seconds / median(s)).toFixed(0)}x`);
-
-  // Memory: proportional set size of every process on the host, after a minute idle would be
-  // better; we take three samples 5 s apart and report the median.
+  // Memory: proportional set size of every process on the host; three samples 5 s apart, the median.
   const pss = () => {
     const out = onB(`for p in /proc/[0-9]*; do c=$(cat $p/comm 2>/dev/null); v=$(awk '/^Pss:/{print $2}' $p/smaps_rollup 2>/dev/null); [ -n "$v" ] && echo "$v $c"; done`);
     const by = new Map<string, number>();
@@ -51,8 +50,32 @@ function main(): void {
   }
   const totals = samples.map((m) => [...m.values()].reduce((a, b) => a + b, 0));
   const mid = samples[totals.indexOf(median(totals))];
-  console.log(`pod memory (PSS)     median ${median(totals).toFixed(1)} MB of the whole host (3 samples: ${totals.map((x) => x.toFixed(1)).join(", ")})`);
-  for (const [comm, mb] of [...mid].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`    ${mb.toFixed(1).padStart(6)} MB  ${comm}`);
+  return { cold: cold.seconds, install, noop: runs.map((r) => r.seconds), pss: median(totals), top: [...mid].sort((a, b) => b[1] - a[1]).slice(0, 10) };
+}
+
+function report(release: string, f: Figures): void {
+  const n = f.noop;
+  console.log(`${release}:`);
+  console.log(`  cold apply         ${f.cold.toFixed(1)} s  (of which package installation ${f.install.toFixed(1)} s: the floor; podkit's own work ${(f.cold - f.install).toFixed(1)} s)`);
+  console.log(`  no-op apply        median ${median(n).toFixed(2)} s  (min ${Math.min(...n).toFixed(2)}, max ${Math.max(...n).toFixed(2)}, ${n.length} runs, whole command)`);
+  console.log(`  cold / no-op       ${(f.cold / median(n)).toFixed(0)}x`);
+  console.log(`  pod memory (PSS)   median ${f.pss.toFixed(1)} MB of the whole host`);
+  for (const [comm, mb] of f.top) console.log(`    ${mb.toFixed(1).padStart(6)} MB  ${comm}`);
+}
+
+function main(): void {
+  // Both releases podkit supports, on the same host in one run, so the figures compare.
+  // Debian 12 last: host b ends on the release the default lab gives it.
+  const releases = process.argv.slice(2).length ? process.argv.slice(2) : ["trixie", "bookworm"];
+  console.log(`podkit benchmark (lab host b, pod b.test; releases ${releases.join(", ")})\n`);
+  podkit("lab", "up");
+  podkit("apply", "stacks/lab-a.yaml"); // b's mail and chat federate with a
+  const figures = releases.map((r) => [r, benchRelease(r)] as const);
+  for (const [r, f] of figures) report(r, f);
+  if (figures.length === 2) {
+    const [[r1, f1], [r2, f2]] = figures;
+    console.log(`\n${r1} / ${r2}: cold apply ${(f1.cold / f2.cold).toFixed(2)}, podkit's own work ${((f1.cold - f1.install) / (f2.cold - f2.install)).toFixed(2)}, no-op ${(median(f1.noop) / median(f2.noop)).toFixed(2)}, memory ${(f1.pss / f2.pss).toFixed(2)}`);
+  }
 }
 
 main();

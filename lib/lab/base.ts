@@ -1,12 +1,13 @@
-// The base tree: one Debian bookworm root filesystem built by debootstrap and cached
-// under LAB_DIR/base/tree. Every lab host is an overlay clone of it, so it must hold no
-// per-host identity: no machine-id, no SSH host keys, no hostname.
+// The base trees: one Debian root filesystem per release the lab runs (LAB.releases),
+// built by debootstrap and cached under LAB_DIR/base/<release>/tree. Every lab host is
+// an overlay clone of its release's tree, so a tree holds no per-host identity: no
+// machine-id, no SSH host keys, no hostname.
 // It is built in a temporary directory and renamed into place, so a half-built tree
 // (an interrupted debootstrap) is never used; a changed package list rebuilds it.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { $ } from "./sh";
-import { BASE_PACKAGES, LAB, PATHS } from "./config";
+import { BASE_PACKAGES, LAB, LAB_HOSTS, type LabRelease, PATHS, baseTreePaths } from "./config";
 
 /** Bump when the customisation below changes, so cached trees are rebuilt. */
 const BASE_LAYOUT = 2;
@@ -20,25 +21,25 @@ interface Manifest {
   buildMs: number;
 }
 
-function wanted(): Omit<Manifest, "builtAt" | "buildMs"> {
-  return { layout: BASE_LAYOUT, suite: LAB.suite, mirror: LAB.mirror, packages: [...BASE_PACKAGES] };
+function wanted(release: LabRelease): Omit<Manifest, "builtAt" | "buildMs"> {
+  return { layout: BASE_LAYOUT, suite: release, mirror: LAB.mirror, packages: [...BASE_PACKAGES] };
 }
 
-function readManifest(): Manifest | null {
+function readManifest(release: LabRelease): Manifest | null {
   try {
-    return JSON.parse(fs.readFileSync(PATHS.baseManifest, "utf8")) as Manifest;
+    return JSON.parse(fs.readFileSync(baseTreePaths(release).manifest, "utf8")) as Manifest;
   } catch {
     return null;
   }
 }
 
-/** True when the cached tree exists and was built from today's package list and layout. */
-export function baseIsCurrent(): boolean {
-  const m = readManifest();
-  const w = wanted();
+/** True when the release's cached tree exists and was built from today's package list and layout. */
+export function baseIsCurrent(release: LabRelease): boolean {
+  const m = readManifest(release);
+  const w = wanted(release);
   return (
     m !== null &&
-    fs.existsSync(path.join(PATHS.baseRoot, "sbin", "init")) &&
+    fs.existsSync(path.join(baseTreePaths(release).root, "sbin", "init")) &&
     m.layout === w.layout &&
     m.suite === w.suite &&
     m.mirror === w.mirror &&
@@ -46,46 +47,75 @@ export function baseIsCurrent(): boolean {
   );
 }
 
-/** Build time of the cached tree (ms), for `status`. */
-export function baseBuildMs(): number | null {
-  return readManifest()?.buildMs ?? null;
+/** Build time of each release's cached tree (ms), for `status`; null for a release not built yet. */
+export function baseBuildMs(): Record<string, number | null> {
+  return Object.fromEntries(LAB.releases.map((r) => [r, readManifest(r)?.buildMs ?? null]));
 }
 
 /**
- * Makes sure a current base tree exists; builds it (~45 s) if not.
- * Returns the build time in ms, or null when the cached tree was used.
- * Must not run while clones are mounted on the old tree (`up` calls it before mounting).
+ * Makes sure a current base tree exists for each release given (by default every
+ * release a lab host runs); builds the missing ones (~1 min each, in parallel).
+ * Returns the total build time in ms, or null when every tree was cached. Must not
+ * run while clones are mounted on a tree it rebuilds (`up` calls it before mounting;
+ * `recreate` only for a release no other running host uses).
  */
-export async function ensureBase(log: (line: string) => void): Promise<number | null> {
-  if (baseIsCurrent()) return null;
+export async function ensureBase(log: (line: string) => void, needed: LabRelease[] = LAB_HOSTS.map((h) => h.release)): Promise<number | null> {
+  adoptSingleTree();
+  const releases = [...new Set(needed)].filter((r) => !baseIsCurrent(r));
+  if (!releases.length) return null;
   const started = Date.now();
-  fs.mkdirSync(PATHS.base, { recursive: true });
-  // Leftovers of interrupted builds are never used; clear them.
-  for (const entry of fs.readdirSync(PATHS.base)) {
-    if (entry.startsWith(".build-") || entry.startsWith(".old-")) fs.rmSync(path.join(PATHS.base, entry), { recursive: true, force: true });
+  await Promise.all(releases.map((r) => buildTree(r, log)));
+  return Date.now() - started;
+}
+
+/** Before one tree per release, the lab kept one bookworm tree at base/tree: move it to its release's place. */
+function adoptSingleTree(): void {
+  const single = path.join(PATHS.base, "tree");
+  if (!fs.existsSync(single)) return;
+  const target = baseTreePaths("bookworm");
+  let suite: string | undefined;
+  try {
+    suite = (JSON.parse(fs.readFileSync(path.join(single, "manifest.json"), "utf8")) as Manifest).suite;
+  } catch {
+    /* no manifest: a half-built tree, dropped below */
   }
-  const build = fs.mkdtempSync(path.join(PATHS.base, ".build-"));
+  if (suite === "bookworm" && !fs.existsSync(target.tree)) {
+    fs.mkdirSync(target.dir, { recursive: true });
+    fs.renameSync(single, target.tree);
+  } else {
+    fs.rmSync(single, { recursive: true, force: true });
+  }
+}
+
+async function buildTree(release: LabRelease, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const paths = baseTreePaths(release);
+  fs.mkdirSync(paths.dir, { recursive: true });
+  // Leftovers of interrupted builds are never used; clear them.
+  for (const entry of fs.readdirSync(paths.dir)) {
+    if (entry.startsWith(".build-") || entry.startsWith(".old-")) fs.rmSync(path.join(paths.dir, entry), { recursive: true, force: true });
+  }
+  const build = fs.mkdtempSync(path.join(paths.dir, ".build-"));
   const root = path.join(build, "rootfs");
-  log(`lab: building the base tree (debootstrap ${LAB.suite}, about a minute, once) ...`);
-  await $({ quiet: true })`debootstrap --variant=minbase --components=main --include=${BASE_PACKAGES.join(",")} ${LAB.suite} ${root} ${LAB.mirror}`;
-  await customise(root);
+  log(`lab: building the ${release} base tree (debootstrap, about a minute, once) ...`);
+  await $({ quiet: true })`debootstrap --variant=minbase --components=main --include=${BASE_PACKAGES.join(",")} ${release} ${root} ${LAB.mirror}`;
+  await customise(root, release);
   const buildMs = Date.now() - started;
-  fs.writeFileSync(path.join(build, "manifest.json"), JSON.stringify({ ...wanted(), builtAt: new Date().toISOString(), buildMs }, null, 2) + "\n");
+  fs.writeFileSync(path.join(build, "manifest.json"), JSON.stringify({ ...wanted(release), builtAt: new Date().toISOString(), buildMs }, null, 2) + "\n");
   // Swap in: old tree aside, new tree in place (one rename), old tree removed.
-  if (fs.existsSync(PATHS.baseTree)) {
-    const old = path.join(PATHS.base, `.old-${Date.now()}`);
-    fs.renameSync(PATHS.baseTree, old);
-    fs.renameSync(build, PATHS.baseTree);
+  if (fs.existsSync(paths.tree)) {
+    const old = path.join(paths.dir, `.old-${Date.now()}`);
+    fs.renameSync(paths.tree, old);
+    fs.renameSync(build, paths.tree);
     fs.rmSync(old, { recursive: true, force: true });
   } else {
-    fs.renameSync(build, PATHS.baseTree);
+    fs.renameSync(build, paths.tree);
   }
-  log(`lab: base tree built in ${(buildMs / 1000).toFixed(1)} s`);
-  return buildMs;
+  log(`lab: ${release} base tree built in ${(buildMs / 1000).toFixed(1)} s`);
 }
 
 /** Strips identity out of the fresh tree and sets what every lab host shares. */
-async function customise(root: string): Promise<void> {
+async function customise(root: string, release: LabRelease): Promise<void> {
   const at = (p: string) => path.join(root, p);
   // Identity is per host (host.ts writes it into each clone).
   fs.rmSync(at("etc/machine-id"), { force: true });
@@ -103,7 +133,7 @@ async function customise(root: string): Promise<void> {
   // same package versions they get in production.
   fs.writeFileSync(
     at("etc/apt/sources.list"),
-    `deb ${LAB.mirror} ${LAB.suite} main\ndeb ${LAB.mirror} ${LAB.suite}-updates main\ndeb ${LAB.securityMirror} ${LAB.suite}-security main\n`,
+    `deb ${LAB.mirror} ${release} main\ndeb ${LAB.mirror} ${release}-updates main\ndeb ${LAB.securityMirror} ${release}-security main\n`,
   );
   // The lab writes /etc/resolv.conf itself (nspawn runs with --resolv-conf=off).
   fs.rmSync(at("etc/resolv.conf"), { force: true });

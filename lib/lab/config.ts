@@ -24,20 +24,39 @@ export const LAB = {
   acmeManagementPort: 15000,
   /** The zone the lab owns: ns, acme, gw and one name per host. */
   labZone: "lab.test",
-  /** Debian release and mirror of the base tree (also what apt inside the hosts uses). */
-  suite: "bookworm",
+  /** The Debian releases lab hosts can run, by codename: one cached base tree each. */
+  releases: ["trixie", "bookworm"],
+  /** Mirror of the base trees (also what apt inside the hosts uses). */
   mirror: "http://deb.debian.org/debian",
   securityMirror: "http://deb.debian.org/debian-security",
 } as const;
 
+export type LabRelease = (typeof LAB.releases)[number];
+
 /**
  * The lab hosts, fixed: `a` and `b` run the pods a.test and b.test (stacks/lab-a.yaml,
  * stacks/lab-b.yaml), `backup` is the backup target. Addresses are in LAB.subnet.
+ * The lab is mixed on purpose: a.test on Debian 13 and b.test on Debian 12, so every
+ * test of mail and chat between the pods proves the two releases work together.
+ * `podkit lab recreate <host> --release <codename>` replaces a host with another release.
  */
-export const LAB_HOSTS: readonly { name: string; address: string; role: string }[] = [
-  { name: "a", address: "10.77.0.11", role: "pod a.test" },
-  { name: "b", address: "10.77.0.12", role: "pod b.test" },
-  { name: "backup", address: "10.77.0.13", role: "backup target" },
+export const LAB_HOSTS: readonly { name: string; address: string; role: string; release: LabRelease }[] = [
+  { name: "a", address: "10.77.0.11", role: "pod a.test", release: "trixie" },
+  { name: "b", address: "10.77.0.12", role: "pod b.test", release: "bookworm" },
+  { name: "backup", address: "10.77.0.13", role: "backup target", release: "bookworm" },
+];
+
+export function isLabRelease(name: string): name is LabRelease {
+  return (LAB.releases as readonly string[]).includes(name);
+}
+
+/**
+ * The two lab pods: their zones are served by the lab's knot exactly as `podkit zone <stack>`
+ * prints them. Stack paths are relative to the repository root.
+ */
+export const LAB_PODS: readonly { zone: string; stack: string; host: string }[] = [
+  { zone: "a.test", stack: "stacks/lab-a.yaml", host: "a" },
+  { zone: "b.test", stack: "stacks/lab-b.yaml", host: "b" },
 ];
 
 /**
@@ -48,26 +67,14 @@ export const LAB_HOSTS: readonly { name: string; address: string; role: string }
  * serves ACME HTTP-01 tokens in the lab CA test before any pod web server exists (1 MB,
  * against ~40 MB for python3).
  */
-/**
- * The two lab pods: their zones are served by the lab's knot exactly as `podkit zone <stack>`
- * prints them. Stack paths are relative to the repository root.
- */
-export const LAB_PODS: readonly { zone: string; stack: string; host: string }[] = [
-  { zone: "a.test", stack: "stacks/lab-a.yaml", host: "a" },
-  { zone: "b.test", stack: "stacks/lab-b.yaml", host: "b" },
-];
-
 export const BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates", "busybox"];
 
 /** Repository root (lib/lab/ is two levels down). */
 export { REPO_ROOT } from "../paths";
 
 export const PATHS = {
-  /** The cached base tree lives in base/tree/{rootfs,manifest.json}; it appears there by one rename, complete or not at all. */
+  /** The cached base trees, one per release: base/<release>/tree (see baseTreePaths). */
   base: path.join(LAB_DIR, "base"),
-  baseTree: path.join(LAB_DIR, "base", "tree"),
-  baseRoot: path.join(LAB_DIR, "base", "tree", "rootfs"),
-  baseManifest: path.join(LAB_DIR, "base", "tree", "manifest.json"),
   hosts: path.join(LAB_DIR, "hosts"),
   sshKey: path.join(LAB_DIR, "ssh", "id_ed25519"),
   caDir: path.join(LAB_DIR, "ca"),
@@ -79,6 +86,16 @@ export const PATHS = {
   logs: path.join(RUN_DIR, "log"),
   pids: path.join(RUN_DIR, "pid"),
 };
+
+/**
+ * One release's cached base tree: <release>/tree/{rootfs,manifest.json}. It appears there by
+ * one rename, complete or not at all; builds happen beside it in <release>/.build-*.
+ */
+export function baseTreePaths(release: LabRelease) {
+  const dir = path.join(PATHS.base, release);
+  const tree = path.join(dir, "tree");
+  return { dir, tree, root: path.join(tree, "rootfs"), manifest: path.join(tree, "manifest.json") };
+}
 
 /** Where one host's overlay lives: upper (its changes), work (overlayfs scratch), root (the mount). */
 export function hostPaths(name: string) {

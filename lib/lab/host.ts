@@ -1,4 +1,4 @@
-// One lab host: an overlay clone of the base tree with its own identity, booted by
+// One lab host: an overlay clone of its release's base tree with its own identity, booted by
 // systemd-nspawn on the lab bridge. Its whole life: prepareHost (mount + identity),
 // bootHost (background boot loop), stopHost, removeHost.
 // Traps from DESIGN.md "The lab" are handled here: own machine-id and host key per clone,
@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { $ } from "./sh";
-import { LAB, PATHS, hostFqdn, hostPaths } from "./config";
+import { LAB, type LabRelease, PATHS, baseTreePaths, hostFqdn, hostPaths } from "./config";
 import { isAlive, logFile, pidFile, readPid, startDaemon, stopDaemon, stopPid } from "./proc";
 
 /** nspawn machine name; also names the bridge-side veth "vb-lab-<name>" (must stay under 15 chars). */
@@ -32,16 +32,16 @@ export function labMounts(): string[] {
 }
 
 /**
- * Mounts a fresh overlay clone for host `name` and writes its identity: machine-id, hostname,
+ * Mounts a fresh overlay clone of the `release` base tree for host `name` and writes its identity: machine-id, hostname,
  * static address, resolver, the lab's root key and a new ed25519 host key.
  * Returns the host public key line ("ssh-ed25519 AAAA... root@a.lab.test").
  */
-export async function prepareHost(name: string, address: string, labPublicKey: string): Promise<string> {
+export async function prepareHost(name: string, address: string, labPublicKey: string, release: LabRelease): Promise<string> {
   const p = hostPaths(name);
   if (await isMounted(p.root)) throw new Error(`lab host ${name} is still mounted at ${p.root}; run \`podkit lab down\` first`);
   fs.rmSync(p.dir, { recursive: true, force: true }); // throwaway: every `up` starts from the base tree
   for (const d of [p.upper, p.work, p.root]) fs.mkdirSync(d, { recursive: true });
-  await $({ quiet: true })`mount -t overlay overlay -o ${`lowerdir=${PATHS.baseRoot},upperdir=${p.upper},workdir=${p.work}`} ${p.root}`;
+  await $({ quiet: true })`mount -t overlay overlay -o ${`lowerdir=${baseTreePaths(release).root},upperdir=${p.upper},workdir=${p.work}`} ${p.root}`;
 
   const at = (f: string) => path.join(p.root, f);
   const fqdn = hostFqdn(name);

@@ -70,7 +70,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
   // key. Meanwhile pebble starts, and the DNS as soon as all host keys are known.
   const prepared = LAB_HOSTS.map(async (h) => {
     const t = Date.now();
-    const key = await prepareHost(h.name, h.address, labPublicKey);
+    const key = await prepareHost(h.name, h.address, labPublicKey, h.release);
     return { key, t, createMs: Date.now() - t };
   });
   const booted = Promise.all(
@@ -98,7 +98,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
     hosts: Object.fromEntries(
       LAB_HOSTS.map((h) => [
         h.name,
-        { address: h.address, fqdn: hostFqdn(h.name), hostKey: bareKey(hostKeys[h.name]), fingerprint: fingerprint(hostKeys[h.name]), sshPrivateKeyPath: PATHS.sshKey, user: "root" },
+        { address: h.address, fqdn: hostFqdn(h.name), hostKey: bareKey(hostKeys[h.name]), fingerprint: fingerprint(hostKeys[h.name]), sshPrivateKeyPath: PATHS.sshKey, user: "root", release: h.release },
       ]),
     ),
     knownHostsPath: PATHS.knownHosts,
@@ -136,6 +136,7 @@ export async function labProblems(): Promise<string[]> {
 export interface HostStatus {
   name: string;
   address: string;
+  release: string;
   running: boolean;
   ssh: "ok" | string;
 }
@@ -156,7 +157,7 @@ export async function hostStatuses(state: LabState): Promise<HostStatus[]> {
           ssh = (err as Error).message;
         }
       }
-      return { name: h.name, address: s?.address ?? h.address, running, ssh };
+      return { name: h.name, address: s?.address ?? h.address, release: s?.release ?? "bookworm", running, ssh };
     }),
   );
 }

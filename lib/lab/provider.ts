@@ -17,12 +17,12 @@ import { type LabState, readLabState } from "./state";
  * IPv4-only bridge, whose daemons must ask the lab resolver and accept the
  * reserved .test zones the lab serves.
  */
-export function labProfile(state: LabState): HostProfile {
-  return labProfileWithResolver(state.resolver);
+export function labProfile(state: LabState, labHost?: string): HostProfile {
+  return labProfileWithResolver(state.resolver, (labHost && state.hosts[labHost]?.release) || "bookworm");
 }
 
 /** The same, before any lab runs (rendering for the config checkers): the resolver the lab's config gives. */
-export function labProfileWithResolver(resolver: string = LAB.gateway): HostProfile {
+export function labProfileWithResolver(resolver: string = LAB.gateway, release = "bookworm"): HostProfile {
   return {
     virtualization: "container",
     ipv6: false,
@@ -31,7 +31,7 @@ export function labProfileWithResolver(resolver: string = LAB.gateway): HostProf
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
     firewall: true,
-    release: LAB.suite,
+    release,
   };
 }
 
@@ -56,7 +56,7 @@ export function labProvider(given?: LabState | null): HostProvider {
       if (!h) return `lab host "${stack.hosts[name].lab!.name}" is not running`;
       return { address: h.address, port: 22, user: h.user, hostKey: h.hostKey, privateKeyPath: h.sshPrivateKeyPath };
     },
-    profile: () => labProfile(lab()!),
+    profile: (stack, name) => labProfile(lab()!, stack.hosts[name].lab!.name),
     // A lab pod's secrets come with the running lab: say whose checkout has them.
     secretsAdvice: (stackFile, secretsFile) => labSecretsAdvice(lab() ?? null, stackFile, secretsFile),
     // A lab pod's DNS is the lab's: its zone is published before converging, as `pulumi up` does at Cloudflare.

@@ -1,11 +1,14 @@
-// `podkit lab recreate <host>`: the host is destroyed and a new, empty one takes
-// its place at the same address, with a new host key — what a pod's admin meets
-// when a server dies and a blank one is installed (the rebuild drill). The state
+// `podkit lab recreate <host> [--release <codename>]`: the host is destroyed and a
+// new, empty one takes its place at the same address, with a new host key — what a
+// pod's admin meets when a server dies and a blank one is installed (the rebuild
+// drill). It runs the release it ran before unless another is named: a pod moves
+// from Debian 12 to 13 by backup, recreate with --release trixie, apply, restore. The state
 // file, known_hosts and so every pin follow the new key; nothing else of the lab
 // (DNS, CA, the other hosts) is touched.
 import * as fs from "node:fs";
 import { labRoots } from "./ca";
-import { LAB_HOSTS, PATHS } from "./config";
+import { ensureBase } from "./base";
+import { LAB, LAB_HOSTS, type LabRelease, PATHS, isLabRelease } from "./config";
 import { LabError } from "./errors";
 import { bootHost, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { acquireLabLock } from "./lock";
@@ -13,27 +16,35 @@ import { bareKey, fingerprint } from "../ssh/keys";
 import { ensureLabKey, knownHostsText, waitForLabSsh } from "./ssh";
 import { type LabState, readLabState, writeLabState } from "./state";
 
-export async function labRecreate(name: string, log: (line: string) => void): Promise<LabState> {
+export async function labRecreate(name: string, log: (line: string) => void, wantedRelease?: string): Promise<LabState> {
   const host = LAB_HOSTS.find((h) => h.name === name);
   if (!host) throw new LabError(`no lab host "${name}" (hosts: ${LAB_HOSTS.map((h) => h.name).join(", ")})`);
+  if (wantedRelease !== undefined && !isLabRelease(wantedRelease)) {
+    throw new LabError(`the lab has no Debian release "${wantedRelease}" (releases: ${LAB.releases.join(", ")})`);
+  }
   const release = acquireLabLock();
   try {
     const state = readLabState();
     if (!state) throw new LabError("the lab is down: start it with `npx podkit lab up`");
     const started = Date.now();
-    const old = state.hosts[name].fingerprint;
+    const old = state.hosts[name];
+    const oldRelease = (old.release ?? "bookworm") as LabRelease;
+    const release: LabRelease = wantedRelease ?? oldRelease;
+    // Only a release no running host uses may be (re)built here: the others are mounted.
+    if (!LAB_HOSTS.some((h) => h.name !== name && (state.hosts[h.name]?.release ?? "bookworm") === release)) await ensureBase(log, [release]);
     await stopHost(name);
     await removeHost(name);
-    const key = await prepareHost(name, host.address, await ensureLabKey());
+    const key = await prepareHost(name, host.address, await ensureLabKey(), release);
     const createMs = Date.now() - started;
     trustInHost(name, await labRoots());
     bootHost(name);
     await waitForLabSsh(name, host.address, bareKey(key));
-    state.hosts[name] = { ...state.hosts[name], hostKey: bareKey(key), fingerprint: fingerprint(key) };
+    state.hosts[name] = { ...state.hosts[name], hostKey: bareKey(key), fingerprint: fingerprint(key), release };
     state.timings.hosts[name] = { createMs, bootMs: Date.now() - started - createMs, totalMs: Date.now() - started };
     fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
     writeLabState(state);
-    log(`lab: host ${name} recreated empty at ${host.address} in ${((Date.now() - started) / 1000).toFixed(1)} s; host key ${old} -> ${state.hosts[name].fingerprint}`);
+    const releaseChange = release === oldRelease ? release : `${oldRelease} -> ${release}`;
+    log(`lab: host ${name} recreated empty at ${host.address} (${releaseChange}) in ${((Date.now() - started) / 1000).toFixed(1)} s; host key ${old.fingerprint} -> ${state.hosts[name].fingerprint}`);
     return state;
   } finally {
     release();

@@ -20,11 +20,13 @@ export interface LabHostState {
   sshPrivateKeyPath: string;
   /** SSH user: always root in the lab. */
   user: string;
+  /** The Debian release the host runs, by codename ("trixie"); absent from a state written by an older podkit (bookworm then). */
+  release?: string;
 }
 
 /** How long the last `up` took, in milliseconds. */
 export interface LabTimings {
-  /** debootstrap of the base tree, when this `up` had to build it; null when the cache was used. */
+  /** debootstrap of the base trees, when this `up` had to build one; null when the cache was used. */
   baseBuildMs: number | null;
   /** Per host: overlay clone + identity written (createMs) and from then until SSH answered with the pinned key (bootMs). */
   hosts: Record<string, { createMs: number; bootMs: number; totalMs: number }>;

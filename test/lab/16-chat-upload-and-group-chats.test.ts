@@ -4,10 +4,10 @@
 // room someone else created.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import * as https from "node:https";
 import { after, before, test } from "node:test";
 import { token } from "./mailclients";
 import { ensurePods, type Pods } from "./pods";
+import { podRequest, upload } from "./uploads";
 import { sessionPool, xmlLib } from "./xmppclients";
 
 let pods: Pods;
@@ -18,37 +18,13 @@ before(async () => {
 });
 after(pool.stopAll);
 
-/** HTTPS to the pod's host by address, the certificate checked for the URL's name. */
-function request(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: pods.a.ip, port: u.port, path: u.pathname + u.search, method, servername: u.hostname, ca: pods.ca,
-      headers: { host: u.host, ...headers, ...(body ? { "content-length": String(body.length) } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 test("an upload slot is granted, the PUT succeeds and the GET returns the same bytes", async () => {
-  const { xml } = xmlLib();
   const alice = await session(pods, pods.a, "alice", pods.a.password("alice-password"));
   const file = randomBytes(150_000);
-  const slot = await alice.iq(xml("iq", { type: "get", to: "upload.a.test" },
-    xml("request", { xmlns: "urn:xmpp:http:upload:0", filename: "photo.jpg", size: String(file.length), "content-type": "image/jpeg" })));
-  const s = slot.getChild("slot", "urn:xmpp:http:upload:0")!;
-  const put = s.getChild("put")!;
-  const get = s.getChild("get")!.attrs.url;
-  assert.match(put.attrs.url, /^https:\/\/upload\.a\.test:5281\//);
-  const headers = Object.fromEntries(put.getChildren("header").map((h) => [h.attrs.name, h.getText()]));
-  const up = await request("PUT", put.attrs.url, file, { ...headers, "content-type": "image/jpeg" });
-  assert.equal(up.status, 201);
-  const down = await request("GET", get);
+  const put = await upload(pods, pods.a, alice, file, "photo.jpg", "image/jpeg");
+  assert.match(put.putUrl, /^https:\/\/upload\.a\.test:5281\//);
+  assert.equal(put.putStatus, 201);
+  const down = await podRequest(pods, pods.a, "GET", put.getUrl);
   assert.equal(down.status, 200);
   assert.ok(down.body.equals(file), "the same bytes came back");
 });

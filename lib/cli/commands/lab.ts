@@ -8,29 +8,33 @@ import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
 import { type LabState, readLabState } from "../../lab/state";
 
-const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...] | recreate <host>
+const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
 
-  up      bring the lab up (as root): builds the base tree the first time (~1 min),
-          then boots hosts a, b and backup, lab DNS and the lab CA (a few seconds)
-          and prints each host's address and pinned SSH host key
-  status  each host's state, the lab's services and how long \`up\` took
+  up      bring the lab up (as root): builds the base trees the first time (~1 min),
+          then boots hosts a (Debian 13, trixie), b and backup (Debian 12, bookworm),
+          lab DNS and the lab CA (a few seconds) and prints each host's address,
+          release and pinned SSH host key
+  status  each host's state and release, the lab's services and how long \`up\` took
           (exit 0 when all is up, 69 when the lab is down or broken)
   down    remove everything \`up\` made; safe to run again, and after a crash
   ssh     log in to a lab host as root with its pinned host key
   recreate  destroy a host and boot a new, empty one at the same address with a
-          new host key (state, known_hosts and pins follow): the rebuild drill`;
+          new host key (state, known_hosts and pins follow): the rebuild drill.
+          --release trixie|bookworm gives the new host another Debian release
+          (moving a pod between releases); otherwise it keeps the old one`;
 
 const secs = (ms: number | null | undefined) => (ms == null ? "-" : `${(ms / 1000).toFixed(1)} s`);
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "ssh") return ssh(rest);
-  const args = parse(argv, { json: { type: "boolean" } }, HELP);
+  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" } }, HELP);
   if (!args) return EXIT.OK;
   const recreate = args.positionals[0] === "recreate";
   if (recreate ? args.positionals.length !== 2 : args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) {
     throw new UsageError(`name one of up, status, down, ssh, recreate\n\n${HELP}`);
   }
+  if (args.values.release !== undefined && !recreate) throw new UsageError(`--release goes with recreate only\n\n${HELP}`);
   if (process.getuid?.() !== 0) {
     console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
     return EXIT.USAGE;
@@ -45,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
         await lab.labDown(log);
         return EXIT.OK;
       case "recreate":
-        await labRecreate(args.positionals[1], log);
+        await labRecreate(args.positionals[1], log, args.values.release);
         return EXIT.OK;
       default:
         return await status(Boolean(args.values.json));
@@ -63,7 +67,7 @@ function printUp(state: LabState): void {
   const t = state.timings;
   console.log("lab hosts (SSH as root with the lab key; host keys pinned, fingerprints made before boot):");
   for (const [name, h] of Object.entries(state.hosts)) {
-    console.log(`  ${name.padEnd(7)} ${h.address.padEnd(11)} ${h.fqdn.padEnd(16)} ${h.fingerprint}  (up in ${secs(t.hosts[name]?.totalMs)})`);
+    console.log(`  ${name.padEnd(7)} ${h.address.padEnd(11)} ${h.fqdn.padEnd(16)} ${(h.release ?? "bookworm").padEnd(9)} ${h.fingerprint}  (up in ${secs(t.hosts[name]?.totalMs)})`);
   }
   console.log(`resolver     ${state.resolver}  (lab zones: ${state.authoritative.zones.join(", ")}; other names forwarded)`);
   console.log(`ACME         ${state.acme.directory}  (trust: ${state.acme.trustBundlePath})`);
@@ -89,11 +93,18 @@ async function status(json: boolean): Promise<number> {
   for (const h of hosts) {
     const t = state.timings.hosts[h.name];
     const what = !h.running ? "stopped" : h.ssh === "ok" ? "running, ssh ok" : `running, ssh FAILS: ${h.ssh}`;
-    console.log(`  ${h.name.padEnd(7)} ${h.address.padEnd(11)} ${what.padEnd(16)} created ${secs(t?.createMs)}, booted to ssh ${secs(t?.bootMs)}, total ${secs(t?.totalMs)}`);
+    console.log(`  ${h.name.padEnd(7)} ${h.address.padEnd(11)} ${debian(h.release).padEnd(21)} ${what.padEnd(16)} created ${secs(t?.createMs)}, booted to ssh ${secs(t?.bootMs)}, total ${secs(t?.totalMs)}`);
   }
   console.log(`resolver ${state.resolver}, ACME ${state.acme.directory}`);
-  console.log(`timings: whole lab up ${secs(state.timings.upMs)}; base tree ${state.timings.baseBuildMs ? `built in ${secs(state.timings.baseBuildMs)} by this up` : `cached (built in ${secs(lab.baseBuildMs())})`}`);
+  const cached = Object.entries(lab.baseBuildMs()).map(([r, ms]) => `${r} ${ms == null ? "not built" : `built in ${secs(ms)}`}`).join(", ");
+  console.log(`timings: whole lab up ${secs(state.timings.upMs)}; base trees ${state.timings.baseBuildMs ? `built in ${secs(state.timings.baseBuildMs)} by this up` : `cached (${cached})`}`);
   return healthy ? EXIT.OK : EXIT.UNAVAILABLE;
+}
+
+/** "Debian 13 (trixie)": what a person recognises, with the codename podkit uses. */
+function debian(release: string): string {
+  const version = ({ bookworm: "12", trixie: "13" } as Record<string, string>)[release];
+  return version ? `Debian ${version} (${release})` : release;
 }
 
 async function ssh(argv: string[]): Promise<number> {
