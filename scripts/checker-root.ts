@@ -1,7 +1,7 @@
-// Builds the checker root when it is missing or its package list changed (scripts/setup.sh runs this).
-import { ensureCheckerRoot } from "../lib/checker/root";
+// Builds the checker roots (one per supported Debian release) when missing or when their package list changed (scripts/test.sh runs this).
+import { ensureCheckerRoots } from "../lib/checker/root";
 
-ensureCheckerRoot((line) => console.log(line)).catch((err: Error) => {
+ensureCheckerRoots((line) => console.log(line)).catch((err: Error) => {
   console.error(`checker: ${err.message}`);
   process.exit(1);
 });

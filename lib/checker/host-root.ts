@@ -15,7 +15,7 @@ import { checkScript, usersScript } from "../converge/scripts";
 import type { CheckSpec, RoleState } from "../converge/types";
 import { certPaths } from "../../roles/tls/role";
 import type { RenderedHost } from "./render";
-import { CHECKER_ROOT } from "./root";
+import { checkerRootOf } from "./root";
 import { run, type Ran } from "./run";
 
 /** Unit files systemd can verify, wherever a role installs them. */
@@ -40,16 +40,17 @@ export interface CheckOutcome {
 
 /** Brings `host` up in a fresh overlay, runs `fn` on it, removes the overlay whatever happened. */
 export async function withHostRoot<T>(host: RenderedHost, fn: (root: HostRoot) => Promise<T>): Promise<T> {
-  if (!fs.existsSync(CHECKER_ROOT)) {
-    throw new Error(`no checker root at ${CHECKER_ROOT}: run scripts/setup.sh (it builds it once)`);
+  const lower = checkerRootOf(host.release);
+  if (!fs.existsSync(lower)) {
+    throw new Error(`no ${host.release} checker root at ${lower}: run \`node --import tsx scripts/checker-root.ts\` (scripts/test.sh builds it once)`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "podkit-checker-"));
   for (const d of ["upper", "work", "merged"]) fs.mkdirSync(path.join(dir, d));
-  const sh = (script: string) => inRoot(dir, script);
+  const sh = (script: string) => inRoot(lower, dir, script);
   try {
     const ready = await sh(hostScript(host));
-    if (ready.code !== 0) throw new Error(`${host.stack} ${host.host}: setting up the host failed:\n${ready.output}`);
-    new Layer(path.join(dir, "upper")).place(host.states);
+    if (ready.code !== 0) throw new Error(`${host.stack} ${host.host} (${host.release}): setting up the host failed:\n${ready.output}`);
+    new Layer(lower, path.join(dir, "upper")).place(host.states);
     return await fn({ sh, check: (state) => checkRole(sh, state) });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -60,11 +61,11 @@ export async function withHostRoot<T>(host: RenderedHost, fn: (root: HostRoot) =
  * The overlay, /dev and /proc exist only in the command's own mount namespace,
  * and its network is loopback only: a checker that reaches out fails here.
  */
-function inRoot(dir: string, script: string): Promise<Ran> {
+function inRoot(lower: string, dir: string, script: string): Promise<Ran> {
   const m = path.join(dir, "merged");
   const setup = [
     "ip link set lo up",
-    `mount -t overlay overlay -o lowerdir=${CHECKER_ROOT},upperdir=${dir}/upper,workdir=${dir}/work ${m}`,
+    `mount -t overlay overlay -o lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work ${m}`,
     `mount --rbind /dev ${m}/dev`,
     `mount -t proc proc ${m}/proc`,
     `exec chroot ${m} /bin/bash -s`,
@@ -102,11 +103,10 @@ function hostScript(host: RenderedHost): string {
  * has keeps that one's mode and owner, as an overlay copy-up would.
  */
 class Layer {
-  private readonly lower = CHECKER_ROOT;
   private readonly users: Map<string, number>;
   private readonly groups: Map<string, number>;
 
-  constructor(private readonly upper: string) {
+  constructor(private readonly lower: string, private readonly upper: string) {
     this.users = this.ids("etc/passwd");
     this.groups = this.ids("etc/group");
   }

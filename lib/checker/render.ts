@@ -1,7 +1,8 @@
 // Every role of every example stack, rendered as `podkit apply` would render
-// it for each kind of host (lab hosts with the lab's profile), with made-up secrets: random
-// passwords and a real DKIM key (opendkim opens it). What the config-checked
-// tier checks, and where the checker root's package list comes from.
+// it for each kind of host (lab hosts with the lab's profile), on each
+// supported Debian release, with made-up secrets: random passwords and a real
+// DKIM key (opendkim opens it). What the config-checked tier checks, and where
+// each release's checker root gets its package list.
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -17,12 +18,15 @@ import { REPO_ROOT } from "../paths";
 import { hostFqdn, hostKind, rolesByHost } from "../stack/derive";
 import { loadStackFile } from "../stack/load";
 import { GENERATED, newDkimKey } from "../stack/secrets";
+import { RELEASES } from "../stack/releases";
 
 export interface RenderedHost {
   /** Stack file, relative to the repository. */
   stack: string;
   host: string;
   fqdn: string;
+  /** The Debian release it was rendered for, by codename: its checks run in that release's checker root. */
+  release: string;
   /** The host's roles in apply order. */
   states: RoleState[];
 }
@@ -35,17 +39,18 @@ function exampleStacks(): string[] {
     .map((f) => `stacks/${f}`);
 }
 
-/** The profile each kind of host gives, without reaching any host: the lab's from its configuration. */
-function profileFor(stack: Stack, host: string): HostProfile {
+/** The profile each kind of host gives, without reaching any host (the lab's from its configuration), on `release`. */
+function profileFor(stack: Stack, host: string, release: string): HostProfile {
   const kind = hostKind(stack, host);
-  return kind === "hcloud" ? HCLOUD_PROFILE : kind === "existing" ? EXISTING_PROFILE : labProfileWithResolver();
+  const profile = kind === "hcloud" ? HCLOUD_PROFILE : kind === "existing" ? EXISTING_PROFILE : labProfileWithResolver();
+  return { ...profile, release };
 }
 
 /** One DKIM key for the whole process: RSA generation costs a tenth of a second each time. */
 let dkimKey: string | undefined;
 
-/** Every host of a stack with all its roles rendered. */
-export function renderStack(stackFile: string): RenderedHost[] {
+/** Every host of a stack with all its roles rendered for a release (a codename). */
+export function renderStack(stackFile: string, release: string): RenderedHost[] {
   const loaded = loadStackFile(join(REPO_ROOT, stackFile));
   if (!loaded.ok) throw new Error(`${stackFile}: ${loaded.problems.map((p) => `${p.line}:${p.column} ${p.field}: ${p.message}`).join("; ")}`);
   const { stack } = loaded;
@@ -57,11 +62,13 @@ export function renderStack(stackFile: string): RenderedHost[] {
     return secrets.get(name);
   };
   return Object.entries(rolesByHost(stack)).map(([host, roles]) => {
-    const ctx = roleContext(stack, host, lookup, profileFor(stack, host));
-    return { stack: stackFile, host, fqdn: hostFqdn(stack, host), states: roles.map((r) => roleNamed(r).state(ctx)) };
+    const ctx = roleContext(stack, host, lookup, profileFor(stack, host, release));
+    return { stack: stackFile, host, fqdn: hostFqdn(stack, host), release, states: roles.map((r) => roleNamed(r).state(ctx)) };
   });
 }
 
-export function renderExampleStacks(): RenderedHost[] {
-  return exampleStacks().flatMap(renderStack);
+/** Every example stack rendered for one release, or for each supported release when none is named. */
+export function renderExampleStacks(release?: string): RenderedHost[] {
+  const releases = release ? [release] : RELEASES.map((r) => r.codename);
+  return releases.flatMap((r) => exampleStacks().flatMap((stack) => renderStack(stack, r)));
 }

@@ -1,33 +1,41 @@
-// The checker root: a Debian bookworm tree with every daemon the roles install,
-// used only to run those daemons' own config checkers on rendered configs,
-// without a lab and without network. Built once by debootstrap (setup does it;
-// that part needs the network) and cached under CHECKER_DIR/tree. Like the
-// lab's base tree it is built aside and renamed into place, so a half-built
-// tree is never used, and a changed package list rebuilds it. Package scripts
-// start no daemon in it (policy-rc.d refuses).
+// The checker roots: one Debian tree per supported release with every daemon
+// the roles install, used only to run those daemons' own config checkers on
+// rendered configs, without a lab and without network. Each is built once by
+// debootstrap (setup does it; that part needs the network) and cached under
+// CHECKER_DIR/<codename>. Like the lab's base tree a root is built aside and
+// renamed into place, so a half-built tree is never used, and a changed
+// package list rebuilds it. Package scripts start no daemon in it (policy-rc.d
+// refuses). Other checks (cloud-init's schema check of user data) find a
+// release's tree with checkerRootOf.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { must } from "./run";
 import { renderExampleStacks } from "./render";
+import { mustRelease, RELEASES } from "../stack/releases";
 
 const CHECKER_DIR = "/var/lib/podkit/checker";
-const CHECKER_TREE = path.join(CHECKER_DIR, "tree");
-export const CHECKER_ROOT = path.join(CHECKER_TREE, "rootfs");
-const MANIFEST = path.join(CHECKER_TREE, "manifest.json");
-
-const SUITE = "bookworm";
 const MIRROR = "http://deb.debian.org/debian";
 const SECURITY_MIRROR = "http://deb.debian.org/debian-security";
+
+/** The tree of one release: its rootfs and the manifest it was built from. */
+const treeOf = (codename: string) => path.join(CHECKER_DIR, codename);
+const manifestOf = (codename: string) => path.join(treeOf(codename), "manifest.json");
+
+/** The checker root of a release ("trixie"): a Debian tree to chroot into; an unsupported release is an error. */
+export function checkerRootOf(codename: string): string {
+  return path.join(treeOf(mustRelease(codename).codename), "rootfs");
+}
 
 /**
  * What every host has before any role runs, and what the checks need beside
  * the roles' packages: sshd (`sshd -t`), systemd (`systemd-analyze verify`),
- * openssl (the stand-in certificate), the CA bundle main.cf names.
+ * openssl (the stand-in certificate), the CA bundle main.cf names, and
+ * cloud-init (`cloud-init schema` on a Hetzner server's user data).
  */
-const HOST_PACKAGES = ["openssh-server", "systemd", "openssl", "ca-certificates"];
+const HOST_PACKAGES = ["openssh-server", "systemd", "openssl", "ca-certificates", "cloud-init"];
 
 /** Bump when the build below changes, so cached trees are rebuilt. */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 interface Wanted {
   layout: number;
@@ -37,9 +45,9 @@ interface Wanted {
   debconf: string[];
 }
 
-/** The roles' packages and debconf answers over every example stack: the tree holds them all. */
-function wanted(): Wanted {
-  const states = renderExampleStacks().flatMap((h) => h.states);
+/** The roles' packages and debconf answers over every example stack rendered for `suite`: its tree holds them all. */
+function wanted(suite: string): Wanted {
+  const states = renderExampleStacks(suite).flatMap((h) => h.states);
   const packages = [...new Set([...HOST_PACKAGES, ...states.flatMap((s) => s.packages)])].sort();
   // One answer per question (the first stack's): answers like postfix/mailname differ per host.
   const debconf = new Map<string, string>();
@@ -47,51 +55,65 @@ function wanted(): Wanted {
     const question = line.split(/\s+/).slice(0, 2).join(" ");
     if (!debconf.has(question)) debconf.set(question, line);
   }
-  return { layout: LAYOUT, suite: SUITE, mirror: MIRROR, packages, debconf: [...debconf.values()].sort() };
+  return { layout: LAYOUT, suite, mirror: MIRROR, packages, debconf: [...debconf.values()].sort() };
 }
 
-function readManifest(): Wanted | null {
+function readManifest(codename: string): Wanted | null {
   try {
-    return JSON.parse(fs.readFileSync(MANIFEST, "utf8"));
+    return JSON.parse(fs.readFileSync(manifestOf(codename), "utf8"));
   } catch {
     return null;
   }
 }
 
-/** True when the cached tree exists (its manifest arrived with it) and was built from today's package list and layout. */
-export function checkerRootIsCurrent(w: Wanted = wanted()): boolean {
-  const m = readManifest();
+/** True when the release's cached tree exists (its manifest arrived with it) and was built from today's package list and layout. */
+export function checkerRootIsCurrent(suite: string, w: Wanted = wanted(suite)): boolean {
+  const m = readManifest(suite);
   return m !== null && JSON.stringify(w) === JSON.stringify({ layout: m.layout, suite: m.suite, mirror: m.mirror, packages: m.packages, debconf: m.debconf });
 }
 
 /**
- * Makes sure a current checker root exists; builds it if not (a few minutes,
- * network needed). Returns the build time in ms, or null when the cache was used.
+ * Makes sure a current checker root exists for every supported release;
+ * builds the ones that do not (a few minutes each, network needed). Returns
+ * the build time in ms, or null when every cache was used.
  */
-export async function ensureCheckerRoot(log: (line: string) => void): Promise<number | null> {
-  const w = wanted();
-  if (checkerRootIsCurrent(w)) return null;
+export async function ensureCheckerRoots(log: (line: string) => void): Promise<number | null> {
+  let total: number | null = null;
+  // One after the other: each build wants the whole network and both cores.
+  for (const { codename } of RELEASES) {
+    const ms = await ensureCheckerRoot(codename, log);
+    if (ms !== null) total = (total ?? 0) + ms;
+  }
+  return total;
+}
+
+/** Makes sure the release's checker root is current, building it if not. Returns the build time in ms, or null when the cache was used. */
+export async function ensureCheckerRoot(suite: string, log: (line: string) => void): Promise<number | null> {
+  const w = wanted(mustRelease(suite).codename);
+  if (checkerRootIsCurrent(suite, w)) return null;
   const started = Date.now();
   fs.mkdirSync(CHECKER_DIR, { recursive: true });
+  // Leftovers of this release's interrupted builds and replaced trees (another release's build may be running).
   for (const entry of fs.readdirSync(CHECKER_DIR)) {
-    if (entry.startsWith(".build-") || entry.startsWith(".old-")) fs.rmSync(path.join(CHECKER_DIR, entry), { recursive: true, force: true });
+    if (entry.startsWith(`.build-${suite}-`) || entry.startsWith(`.old-${suite}-`)) fs.rmSync(path.join(CHECKER_DIR, entry), { recursive: true, force: true });
   }
-  const build = fs.mkdtempSync(path.join(CHECKER_DIR, ".build-"));
+  const build = fs.mkdtempSync(path.join(CHECKER_DIR, `.build-${suite}-`));
   const root = path.join(build, "rootfs");
-  log(`checker: building the checker root (debootstrap ${SUITE} and ${w.packages.length} packages, a few minutes, once) ...`);
-  await must(["debootstrap", "--variant=minbase", "--components=main", SUITE, root, MIRROR]);
+  log(`checker: building the ${suite} checker root (debootstrap and ${w.packages.length} packages, a few minutes, once) ...`);
+  await must(["debootstrap", "--variant=minbase", "--components=main", suite, root, MIRROR]);
   await install(root, w);
   const buildMs = Date.now() - started;
   fs.writeFileSync(path.join(build, "manifest.json"), JSON.stringify({ ...w, builtAt: new Date().toISOString(), buildMs }, null, 2) + "\n");
-  if (fs.existsSync(CHECKER_TREE)) {
-    const old = path.join(CHECKER_DIR, `.old-${Date.now()}`);
-    fs.renameSync(CHECKER_TREE, old);
-    fs.renameSync(build, CHECKER_TREE);
+  const tree = treeOf(suite);
+  if (fs.existsSync(tree)) {
+    const old = path.join(CHECKER_DIR, `.old-${suite}-${Date.now()}`);
+    fs.renameSync(tree, old);
+    fs.renameSync(build, tree);
     fs.rmSync(old, { recursive: true, force: true });
   } else {
-    fs.renameSync(build, CHECKER_TREE);
+    fs.renameSync(build, tree);
   }
-  log(`checker: checker root built in ${(buildMs / 1000).toFixed(1)} s`);
+  log(`checker: ${suite} checker root built in ${(buildMs / 1000).toFixed(1)} s`);
   return buildMs;
 }
 
@@ -103,7 +125,7 @@ async function install(root: string, w: Wanted): Promise<void> {
   // Checkers read no documentation, manual pages or translations: a fifth of the tree, left out.
   fs.writeFileSync(at("etc/dpkg/dpkg.cfg.d/podkit-checker"), ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/share/locale/*"].map((p) => `path-exclude=${p}\n`).join(""));
   // Updates and security updates too: the checkers are the versions a pod runs.
-  fs.writeFileSync(at("etc/apt/sources.list"), `deb ${MIRROR} ${SUITE} main\ndeb ${MIRROR} ${SUITE}-updates main\ndeb ${SECURITY_MIRROR} ${SUITE}-security main\n`);
+  fs.writeFileSync(at("etc/apt/sources.list"), `deb ${MIRROR} ${w.suite} main\ndeb ${MIRROR} ${w.suite}-updates main\ndeb ${SECURITY_MIRROR} ${w.suite}-security main\n`);
   const script = [
     "set -eu",
     "mount -t proc proc /proc",

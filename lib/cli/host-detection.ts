@@ -2,7 +2,7 @@
 // roles are rendered again for the detected profile, and the profile is said
 // once per host and run (with what podkit leaves to the machine outside it).
 import type { HostWork } from "../converge/pod";
-import { describeProfile, profileFromFacts, profileNotes, type HostFacts } from "../converge/host-facts";
+import { describeProfile, profileFromFacts, profileNotes, unsupportedHost, type HostFacts } from "../converge/host-facts";
 import type { RoleState } from "../converge/types";
 import { podPorts, portSpec } from "../stack/ports";
 import type { Stack } from "../stack/schema";
@@ -27,6 +27,9 @@ export function detectProfile(stack: Stack, work: HostWork, log: (line: string) 
         for (const note of profileNotes(profile, facts, ports)) log(`${work.host}: ${note}`);
         said = line;
       }
+      // Before any role renders: nothing on the host has changed yet, and nothing will.
+      const refused = unsupportedHost(profile, facts);
+      if (refused) throw new Error(refused);
       return work.render(profile);
     },
     description: () => said,

@@ -5,6 +5,7 @@
 // script prints raw command output behind "X <what> " prefixes; everything
 // else here is pure, so it is tested from recorded outputs of real hosts.
 import type { DetectableFacts, HostProfile } from "../stack/profile";
+import { releaseNamed, unsupportedRelease } from "../stack/releases";
 
 /** What the detection commands said, before any judgement. */
 export interface HostFacts {
@@ -79,7 +80,7 @@ export function hasPublicIpv6(facts: HostFacts): boolean {
 }
 
 /** The facts as detected, each undefined where detection could not tell. */
-export function detectedFacts(facts: HostFacts): Partial<DetectableFacts> & { release?: string } {
+export function detectedFacts(facts: HostFacts): Partial<DetectableFacts> {
   return {
     virtualization: virtualizationOf(facts.virt),
     ipv6: hasPublicIpv6(facts),
@@ -92,18 +93,32 @@ export function detectedFacts(facts: HostFacts): Partial<DetectableFacts> & { re
  * The profile a host is rendered with: what its kind says (`base`: the resolver
  * and local ranges, which only the kind knows), what detection found, and what
  * the stack declares on top, because the stack knows what detection cannot (a
- * host that gets IPv6 next week).
+ * host that gets IPv6 next week). The release is the exception: what the host
+ * runs is what its daemons read configs for, so detection wins; a declared
+ * release only says what to render before anything can look (`pulumi up`).
  */
 export function profileFromFacts(base: HostProfile, facts: HostFacts | undefined, declared: Partial<DetectableFacts> = {}): HostProfile {
-  const found: Partial<DetectableFacts> & { release?: string } = facts ? detectedFacts(facts) : {};
-  const pick = <K extends keyof DetectableFacts>(k: K): DetectableFacts[K] => (declared[k] ?? found[k] ?? base[k]) as DetectableFacts[K];
+  const found: Partial<DetectableFacts> = facts ? detectedFacts(facts) : {};
+  const pick = <K extends "virtualization" | "ipv6" | "firewall">(k: K): DetectableFacts[K] => (declared[k] ?? found[k] ?? base[k]) as DetectableFacts[K];
   return {
     ...base,
     virtualization: pick("virtualization"),
     ipv6: pick("ipv6"),
     firewall: pick("firewall"),
-    release: found.release ?? base.release,
+    release: found.release ?? declared.release ?? base.release,
   };
+}
+
+/**
+ * Why podkit must not touch a host of this profile, or undefined: a Debian
+ * release podkit has no checked configs for (bullseye, say, or sid). Said
+ * before any role renders, so nothing on the host changes.
+ */
+export function unsupportedHost(profile: HostProfile, facts?: HostFacts): string | undefined {
+  if (releaseNamed(profile.release)) return undefined;
+  const os = facts?.os.id && facts.os.id !== "debian" ? facts.os.id : "Debian";
+  const what = `${os}${facts?.os.version ? ` ${facts.os.version}` : ""} (${profile.release})`;
+  return `this host runs ${what}. ${unsupportedRelease(what)}`;
 }
 
 /** One line saying what a host is: `Debian 12 (bookworm), container (systemd-nspawn), IPv4 only`. */
@@ -131,7 +146,6 @@ export function profileNotes(profile: HostProfile, facts: HostFacts | undefined,
       + `the machine outside must drop inbound traffic except ${openPorts.join(", ")}`);
   }
   if (facts && !facts.netSysctl) notes.push("kernel parameters (net.* sysctls) are read-only here: they are the outer machine's to set");
-  if (profile.release !== "bookworm") notes.push(`WARNING: this host runs ${profile.release}; podkit's templates are written for Debian 12 (bookworm)`);
   return notes;
 }
 
@@ -139,14 +153,22 @@ export function profileNotes(profile: HostProfile, facts: HostFacts | undefined,
  * How the profile a host was rendered for differs from what the host is, one
  * sentence per fact the stack leaves to detection, naming the stack field that declares it. Under `pulumi up`
  * an existing host is rendered before anything can look at it: a difference
- * stops the role instead of putting a config for another machine on it.
+ * stops the role instead of putting a config for another machine on it. The
+ * release counts even when declared: a config for another release's daemons
+ * never goes on a host.
  */
-export function profileMismatches(rendered: DetectableFacts, facts: HostFacts, declared: Partial<DetectableFacts>, field: string): string[] {
+export function profileMismatches(rendered: Partial<DetectableFacts> & Omit<DetectableFacts, "release">, facts: HostFacts, declared: Partial<DetectableFacts>, field: string): string[] {
   const found = detectedFacts(facts);
-  return (["virtualization", "ipv6", "firewall"] as const)
+  const release: string[] = [];
+  if (found.release && rendered.release && found.release !== rendered.release) {
+    release.push(releaseNamed(found.release)
+      ? `the host runs ${found.release} but the stack renders it for ${rendered.release}: set ${field}.release: ${found.release}`
+      : unsupportedHost({ release: found.release } as HostProfile, facts)!);
+  }
+  return release.concat((["virtualization", "ipv6", "firewall"] as const)
     // A declared fact is the stack's word against detection (IPv6 that comes next week): it stands.
     .filter((k) => declared[k] === undefined && found[k] !== undefined && found[k] !== rendered[k])
     // A VM and bare metal render alike (roles ask only whether it is a container): not worth stopping for.
     .filter((k) => k !== "virtualization" || (found[k] === "container") !== (rendered[k] === "container"))
-    .map((k) => `the host's ${k} is ${JSON.stringify(found[k])} but the stack renders it as ${JSON.stringify(rendered[k])}: set ${field}.${k}: ${JSON.stringify(found[k])}`);
+    .map((k) => `the host's ${k} is ${JSON.stringify(found[k])} but the stack renders it as ${JSON.stringify(rendered[k])}: set ${field}.${k}: ${JSON.stringify(found[k])}`));
 }

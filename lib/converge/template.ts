@@ -2,17 +2,34 @@
 // path they land on (roles/mail/templates/etc/postfix/main.cf), with
 // {{placeholders}} (mustache, no HTML escaping). A placeholder the role does
 // not provide is an error, never an empty string in a live config.
-import { readFileSync } from "node:fs";
+//
+// Where one Debian release's daemon takes another file than the other's
+// (Dovecot 2.4 on trixie rewrote the config syntax), the role keeps that
+// release's file in roles/<role>/templates.<codename>/ at the same path
+// (roles/mail/templates.trixie/etc/dovecot/dovecot.conf), and it wins over
+// templates/ for a host of that release. Everything else is one file for all.
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Mustache from "mustache";
 import { REPO_ROOT } from "../paths";
+import { mustRelease } from "../stack/releases";
 
 export const ROLES_DIR = join(REPO_ROOT, "roles");
 
 type View = Record<string, unknown>;
 
-export function renderTemplate(role: string, path: string, view: View): string {
-  const file = join(ROLES_DIR, role, "templates", path);
+/** The template file a host of `release` gets: the release's own variant if the role has one, else the common one. */
+export function templateFile(role: string, path: string, release?: string): string {
+  if (release) {
+    const own = join(ROLES_DIR, role, `templates.${mustRelease(release).codename}`, path);
+    if (existsSync(own)) return own;
+  }
+  return join(ROLES_DIR, role, "templates", path);
+}
+
+/** Renders roles/<role>/templates/<path> (or the release's variant of it, see above) with `view`. */
+export function renderTemplate(role: string, path: string, view: View, release?: string): string {
+  const file = templateFile(role, path, release);
   const text = readFileSync(file, "utf8");
   const missing = topLevelNames(Mustache.parse(text)).filter(({ name, section }) => (section ? !has(view, name) : lookup(view, name) === undefined)).map((n) => n.name);
   if (missing.length) throw new Error(`${file}: no value for ${missing.map((n) => `{{${n}}}`).join(", ")}`);

@@ -9,7 +9,8 @@ import type { Stack } from "../stack/schema";
  * An existing host before anything looked at it: a machine of its own with
  * IPv6 and a firewall; the public DNS, resolved by each daemon from the root.
  * `podkit apply` replaces the guesses with what the host says it is, and the
- * stack's `existing.profile` declares what detection cannot know.
+ * stack's `existing.profile` declares what detection cannot know. Bookworm
+ * until told otherwise: the release existing pods were first rendered for.
  */
 export const EXISTING_PROFILE: HostProfile = { virtualization: "none", ipv6: true, localRanges: [], firewall: true, release: "bookworm" };
 
@@ -33,6 +34,6 @@ export const existingProvider: HostProvider = {
 
 /** hosts.<host>.existing.profile, without the keys left out. */
 export function declaredExistingFacts(stack: Stack, host: string): Partial<DetectableFacts> {
-  const { virtualization, ipv6, firewall } = stack.hosts[host].existing?.profile ?? {};
-  return Object.fromEntries(Object.entries({ virtualization, ipv6, firewall }).filter(([, v]) => v !== undefined));
+  const { virtualization, ipv6, firewall, release } = stack.hosts[host].existing?.profile ?? {};
+  return Object.fromEntries(Object.entries({ virtualization, ipv6, firewall, release }).filter(([, v]) => v !== undefined));
 }

@@ -4,21 +4,20 @@
 import type { HostProvider } from "../stack/host-provider";
 import type { HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
+import { NEWEST_RELEASE, releaseOfImage as releaseOf, unsupportedRelease } from "../stack/releases";
 
-/** A Hetzner cloud server: a VM with a public IPv6 /64 (Hetzner gives every server one), the public DNS. */
-export const HCLOUD_PROFILE: HostProfile = { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: "bookworm" };
+/** A Hetzner cloud server: a VM with a public IPv6 /64 (Hetzner gives every server one), the public DNS, the newest release. */
+export const HCLOUD_PROFILE: HostProfile = { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: NEWEST_RELEASE.codename };
 
-// Hetzner's Debian images are named by version ("debian-12").
-const DEBIAN_CODENAMES: Record<string, string> = { "11": "bullseye", "12": "bookworm", "13": "trixie" };
-
-/** The Debian release a server image installs, by codename. */
+/** The Debian release a server image installs, by codename; an image podkit renders for no release of is an error (validation refuses it first). */
 export function releaseOfImage(image: string): string {
-  const version = /^debian-(\d+)$/.exec(image)?.[1];
-  return (version && DEBIAN_CODENAMES[version]) ?? image;
+  const release = releaseOf(image);
+  if (!release) throw new Error(unsupportedRelease(`the image "${image}"`));
+  return release.codename;
 }
 
 export function hcloudProfile(stack: Stack, host: string): HostProfile {
-  return { ...HCLOUD_PROFILE, release: releaseOfImage(stack.hosts[host].hcloud?.image ?? "debian-12") };
+  return { ...HCLOUD_PROFILE, release: releaseOfImage(stack.hosts[host].hcloud?.image ?? NEWEST_RELEASE.image) };
 }
 
 export const hcloudProvider: HostProvider = {

@@ -106,7 +106,7 @@ export class HostRoles extends pulumi.ComponentResource {
         state: pulumi.unsecret(split.apply((s) => s.state)),
         secretFiles: split.apply((s) => s.secretFiles),
         renderedFor: h.declared && {
-          facts: { virtualization: h.profile.virtualization, ipv6: h.profile.ipv6, firewall: h.profile.firewall },
+          facts: { virtualization: h.profile.virtualization, ipv6: h.profile.ipv6, firewall: h.profile.firewall, release: h.profile.release },
           declared: h.declared.facts,
           field: h.declared.field,
         },

@@ -32,12 +32,16 @@ export interface HostProfile {
    * base role mounts it where the pod keeps mail, chat and backup data.
    */
   dataVolume?: string;
-  /** The Debian release the host runs, by codename ("bookworm"); the roles' templates are written for bookworm. */
+  /**
+   * The Debian release the host runs, by codename ("trixie"): one of
+   * ./releases.ts, whose daemons' config syntax the roles render for (Dovecot
+   * 2.4 on trixie, 2.3 on bookworm). Any other release is refused.
+   */
   release: string;
 }
 
 /** The facts of a profile that podkit finds out on the host, and that a stack may declare for an existing host. */
-export type DetectableFacts = Pick<HostProfile, "virtualization" | "ipv6" | "firewall">;
+export type DetectableFacts = Pick<HostProfile, "virtualization" | "ipv6" | "firewall" | "release">;
 
 /** Whether the host keeps its own clock (and so runs systemd-timesyncd). */
 export const keepsOwnClock = (p: HostProfile): boolean => p.virtualization !== "container";

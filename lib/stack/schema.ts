@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   address, aliasAddress, cidr, domain, hostKey, hostOrAddress, httpsUrl, ipv4, ipv6, login, name, port, remotePath, secretRef, size, sshPublicKey,
 } from "./fields";
+import { NEWEST_RELEASE, RELEASE_CODENAMES, RELEASES } from "./releases";
 
 /**
  * Server types Hetzner no longer creates, with what replaced them: a stack
@@ -30,8 +31,14 @@ const hcloudHost = z
       .describe("Hetzner server type. cx23 (2 vCPU, 4 GB) is plenty for a pod of a few hundred accounts; changing it resizes the server (a reboot)."),
     location: z.enum(["nbg1", "fsn1", "hel1", "ash", "hil", "sin"]).default("nbg1")
       .describe("Hetzner location. Changing it replaces the server (the primary IPs stay in their location)."),
-    image: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a Hetzner image name (e.g. "debian-12")').default("debian-12")
-      .describe("Server image. podkit's roles target Debian 12; changing it replaces the server."),
+    image: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, `a Hetzner image name (e.g. "${NEWEST_RELEASE.image}")`)
+      .superRefine((image, ctx) => {
+        if (!RELEASES.some((r) => r.image === image)) {
+          ctx.addIssue({ code: "custom", message: `a Debian image podkit renders configs for: ${RELEASES.map((r) => JSON.stringify(r.image)).reverse().join(" or ")}, not "${image}"` });
+        }
+      })
+      .default(NEWEST_RELEASE.image)
+      .describe(`Server image: the Debian release the pod runs, ${RELEASES.map((r) => `\`${r.image}\` (${r.codename})`).join(" or ")}. Changing it replaces the server: to move a pod to a newer release, back it up, change this, \`pulumi up\`, then \`podkit restore\` (an in-place \`apt full-upgrade\` is not supported).`),
     volume: z
       .strictObject({
         size: z.number().int().min(10).max(10240).describe("Size in GB. Can grow, never shrink."),
@@ -63,6 +70,8 @@ const existingHost = z
           .describe("Whether the host has a public IPv6 network. Detected (a usable global address and a default route); declare `true` for a host that gets IPv6 later, `false` to keep daemons on IPv4 although the host has IPv6. Daemons listen on `::` only with IPv6."),
         firewall: z.boolean().optional()
           .describe("Whether podkit loads the host's nftables firewall. Detected (`nft list ruleset` works); declare `false` when the machine outside firewalls the host. Without it podkit warns on every apply which ports the outside must allow."),
+        release: z.enum(RELEASE_CODENAMES).optional()
+          .describe(`The Debian release the host runs, by codename (${RELEASE_CODENAMES.map((c) => `\`${c}\``).join(", ")}): what \`pulumi up\` renders the roles for, since it cannot look first (undeclared: \`bookworm\`). \`podkit apply\` always renders for the release the host says it runs, and \`pulumi up\` stops before changing anything on a host that runs another one. Any other release is refused.`),
         resolver: z
           .strictObject({
             address: z.union([ipv4, ipv6]).describe("The resolver's address."),
@@ -76,7 +85,7 @@ const existingHost = z
       .meta({ examples: [{ ipv6: false }, { virtualization: "container", ipv6: true }] })
       .describe("Facts about the host that `podkit apply` detects on each run; a fact declared here wins over detection. Under `pulumi up` the host cannot be looked at before rendering: it is rendered with these facts (undeclared: a machine of its own with IPv6 and a firewall), and a role whose host differs stops, naming the field to set."),
   })
-  .describe("A Debian 12 host that already exists (bare metal in a hackspace, a VPS elsewhere), reached over SSH with a pinned host key.");
+  .describe("A Debian 12 or 13 host that already exists (bare metal in a hackspace, a VPS elsewhere), reached over SSH with a pinned host key.");
 
 const labHost = z
   .strictObject({

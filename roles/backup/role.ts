@@ -54,7 +54,7 @@ export const backup: Role = {
         ? shellQuote(`ssh -p ${sftp.port} -i ${keyFile} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes ${sftp.user}@${sftp.host} -s sftp`)
         : false,
     };
-    const t = (path: string, more: object = {}) => renderTemplate("backup", path, { ...view, ...more });
+    const t = (path: string, more: object = {}) => renderTemplate("backup", path, { ...view, ...more }, ctx.profile.release);
     const files: FileSpec[] = [
       { path: BACKUP_PATHS.script, mode: 0o755, content: t("usr/local/sbin/podkit-backup") },
       ...UNITS.map((u) => ({ path: `/etc/systemd/system/${u}`, content: t(`etc/systemd/system/${u}`) })),

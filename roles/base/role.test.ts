@@ -4,7 +4,7 @@
 // it before the daemons that write there may start.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertChecksPass, checkEdited } from "../../test/config/role-checks";
+import { assertChecksPass, checkEdited, RELEASE_CODENAMES } from "../../test/config/role-checks";
 import { join } from "node:path";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
@@ -12,15 +12,17 @@ import { loadStackFile } from "../../lib/stack/load";
 import { base } from "./role";
 import { DATA_DIRS } from "./data-volume";
 
-test("every example stack's firewall and sshd config pass nft -c and sshd -t", async (t) => {
-  await assertChecksPass(t, "base");
-});
+for (const release of RELEASE_CODENAMES) {
+  test(`every example stack's firewall and sshd config pass nft -c and sshd -t (${release})`, async (t) => {
+    await assertChecksPass(t, "base", release);
+  });
 
-test("a typo in nftables.conf is refused by nft with its own message", async () => {
-  const r = await checkEdited("base", "/etc/nftables.conf", (c) => c.replace("policy drop;", "policy dorp;"));
-  assert.equal(r.refused, "nft -c", r.output);
-  assert.match(r.output, /syntax error, unexpected string, expecting accept or drop/, r.output);
-});
+  test(`a typo in nftables.conf is refused by nft with its own message (${release})`, async () => {
+    const r = await checkEdited("base", "/etc/nftables.conf", (c) => c.replace("policy drop;", "policy dorp;"), release);
+    assert.equal(r.refused, "nft -c", r.output);
+    assert.match(r.output, /syntax error, unexpected string, expecting accept or drop/, r.output);
+  });
+}
 
 const loaded = loadStackFile(join(__dirname, "../../stacks/hetzner.yaml"));
 assert.ok(loaded.ok);

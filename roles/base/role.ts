@@ -18,7 +18,7 @@ export const base: Role = {
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const short = fqdn.split(".")[0];
-    const t = (path: string, view: Record<string, unknown>) => renderTemplate("base", path, { fqdn, ...view });
+    const t = (path: string, view: Record<string, unknown>) => renderTemplate("base", path, { fqdn, ...view }, ctx.profile.release);
     // A host that cannot load nftables rules (an unprivileged container) gets
     // none: a unit that can never start would fail every apply. podkit says on
     // every apply that the machine outside must firewall it (lib/converge/host-facts.ts).

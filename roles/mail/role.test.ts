@@ -3,20 +3,22 @@
 // typo in main.cf or dovecot.conf stops at Postfix or Dovecot.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertChecksPass, checkEdited } from "../../test/config/role-checks";
+import { assertChecksPass, checkEdited, RELEASE_CODENAMES } from "../../test/config/role-checks";
 
-test("every example stack's mail config passes postfix check, doveconf, opendkim -n and opendmarc -n", async (t) => {
-  await assertChecksPass(t, "mail");
-});
+for (const release of RELEASE_CODENAMES) {
+  test(`every example stack's mail config passes postfix check, doveconf, opendkim -n and opendmarc -n (${release})`, async (t) => {
+    await assertChecksPass(t, "mail", release);
+  });
 
-test("a typo in main.cf is refused by postfix check with postfix's own message", async () => {
-  const r = await checkEdited("mail", "/etc/postfix/main.cf", (c) => c.replace(/^inet_protocols = .*$/m, "inet_protocols = ipv5"));
-  assert.equal(r.refused, "postfix check", r.output);
-  assert.match(r.output, /postfix: fatal: unknown inet_protocols value "ipv5"/, r.output);
-});
+  test(`a typo in main.cf is refused by postfix check with postfix's own message (${release})`, async () => {
+    const r = await checkEdited("mail", "/etc/postfix/main.cf", (c) => c.replace(/^inet_protocols = .*$/m, "inet_protocols = ipv5"), release);
+    assert.equal(r.refused, "postfix check", r.output);
+    assert.match(r.output, /postfix: fatal: unknown inet_protocols value "ipv5"/, r.output);
+  });
 
-test("a typo in dovecot.conf is refused by doveconf with its own message", async () => {
-  const r = await checkEdited("mail", "/etc/dovecot/dovecot.conf", (c) => c.replace(/^protocols = /m, "protocol = "));
-  assert.equal(r.refused, "doveconf", r.output);
-  assert.match(r.output, /Unknown setting: protocol/, r.output);
-});
+  test(`a typo in dovecot.conf is refused by doveconf with its own message (${release})`, async () => {
+    const r = await checkEdited("mail", "/etc/dovecot/dovecot.conf", (c) => c.replace(/^protocols = /m, "protocol = "), release);
+    assert.equal(r.refused, "doveconf", r.output);
+    assert.match(r.output, /Unknown setting: protocol/, r.output);
+  });
+}

@@ -9,6 +9,7 @@ import { postmaster } from "../../lib/stack/derive";
 import { dovecotScramSha256 } from "../../lib/stack/passwords";
 import type { Stack } from "../../lib/stack/schema";
 import { GENERATED } from "../../lib/stack/secrets";
+import { mustRelease } from "../../lib/stack/releases";
 import { certPaths } from "../tls/role";
 import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
@@ -61,7 +62,7 @@ export const mail: Role = {
         value: oneLine(`mail.postfix.${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value)),
       })),
     };
-    const t = (path: string) => renderTemplate("mail", path, view);
+    const t = (path: string) => renderTemplate("mail", path, view, ctx.profile.release);
     const maps = postfixMaps(stack);
     const files: FileSpec[] = [
       { path: "/etc/postfix/main.cf", content: t("etc/postfix/main.cf") },
@@ -161,7 +162,19 @@ export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; 
 
 /** Dovecot's passwd-file: address, password hash, quota. */
 function dovecotUsers(ctx: RoleContext): string {
+  const quota = quotaField(ctx.profile.release);
   return Object.entries(ctx.stack.accounts)
-    .map(([address, a]) => `${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret))}::::::userdb_quota_rule=*:storage=${a.quota}\n`)
+    .map(([address, a]) => `${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret))}::::::${quota(a.quota)}\n`)
     .join("");
+}
+
+/**
+ * The account's quota as a userdb extra field: a quota rule in Dovecot 2.3,
+ * the quota_storage_size setting in 2.4, which dropped quota rules
+ * (https://doc.dovecot.org/2.4.1/core/plugins/quota.html).
+ */
+export function quotaField(release: string): (size: string) => string {
+  return mustRelease(release).dovecot === "2.4"
+    ? (size) => `userdb_quota_storage_size=${size}`
+    : (size) => `userdb_quota_rule=*:storage=${size}`;
 }

@@ -36,7 +36,7 @@ export const tls: Role = {
     };
     // The request file is sourced by podkit-cert (sh): stack values go in single-quoted.
     const quoted = { fqdn: shellQuote(view.fqdn), names: shellQuote(view.names), server: shellQuote(view.server), email: shellQuote(view.email) };
-    const t = (path: string) => renderTemplate("tls", path, { ...view, quoted });
+    const t = (path: string) => renderTemplate("tls", path, { ...view, quoted }, ctx.profile.release);
     return {
       role: "tls",
       packages: ["nginx", "certbot"],

@@ -33,7 +33,7 @@ export const web: Role = {
       ipv6: ctx.profile.ipv6,
       ...certPaths(fqdn),
     };
-    const t = (path: string) => renderTemplate("web", path, view);
+    const t = (path: string) => renderTemplate("web", path, view, ctx.profile.release);
     return {
       role: "web",
       packages: ["nginx"],

@@ -88,7 +88,7 @@ export const xmpp: Role = {
       deniedPeers: PRIVATE_RANGES.filter(([cidr]) => !ctx.profile.localRanges.includes(cidr)).map(([, range]) => range),
       ...certPaths(fqdn),
     };
-    const t = (path: string) => renderTemplate("xmpp", path, view);
+    const t = (path: string) => renderTemplate("xmpp", path, view, ctx.profile.release);
     const { dirs, files: accounts } = accountFiles(ctx);
     const live = certPaths(fqdn).fullchain;
     return {
@@ -102,7 +102,7 @@ export const xmpp: Role = {
         { path: "/etc/prosody/groups.txt", content: groupsFile(ctx), group: "prosody", mode: 0o640 },
         { path: "/etc/turnserver.conf", content: t("etc/turnserver.conf"), group: "turnserver", mode: 0o640, secret: true },
         { path: "/usr/local/sbin/podkit-chat-certs", mode: 0o755, content: t("usr/local/sbin/podkit-chat-certs") },
-        { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { domains: accountsByDomain(ctx) }) },
+        { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { domains: accountsByDomain(ctx) }, ctx.profile.release) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
         ...accounts,
       ],

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { factsScript, parseFacts } from "../../lib/converge/facts";
 import {
-  describeProfile, HOST_FACTS_SCRIPT, parseHostFacts, profileFromFacts, profileMismatches, profileNotes, type HostFacts,
+  describeProfile, HOST_FACTS_SCRIPT, parseHostFacts, profileFromFacts, profileMismatches, profileNotes, unsupportedHost, type HostFacts,
 } from "../../lib/converge/host-facts";
 import { EXISTING_PROFILE } from "../../lib/infra/existing-provider";
 
@@ -71,7 +71,22 @@ test("before nftables is installed the firewall fact is not known, so the host k
   const profile = profileFromFacts(EXISTING_PROFILE, facts);
   assert.equal(profile.firewall, true);
   assert.equal(profile.release, "trixie");
-  assert.ok(profileNotes(profile, facts, []).some((n) => /runs trixie; .*bookworm/.test(n)));
+});
+
+test("a Debian 13 host is rendered for trixie without a warning, and its release wins over the one the stack declares", () => {
+  const facts = recorded("vm-nftables-not-installed-trixie");
+  const profile = profileFromFacts(EXISTING_PROFILE, facts, { release: "bookworm" });
+  assert.equal(profile.release, "trixie");
+  assert.equal(unsupportedHost(profile, facts), undefined);
+  assert.deepEqual(profileNotes(profile, facts, []), []);
+  assert.equal(describeProfile(profile, facts), "Debian 13 (trixie), vm (qemu), IPv4 only");
+});
+
+test("a Debian 11 host is refused with the releases podkit supports and the rebuild path, before any role renders", () => {
+  const facts = recorded("vm-bullseye");
+  const refused = unsupportedHost(profileFromFacts(EXISTING_PROFILE, facts), facts);
+  assert.match(refused ?? "", /^this host runs Debian 11 \(bullseye\)\. podkit renders configs for Debian 12 \(bookworm\) or Debian 13 \(trixie\) only/);
+  assert.match(refused ?? "", /upgrading in place is not supported/);
 });
 
 test("what the stack declares wins over detection (a host that gets IPv6 next week)", () => {
@@ -89,6 +104,17 @@ test("a host unlike the profile it was rendered for is named with the fact and t
   assert.deepEqual(profileMismatches({ ...EXISTING_PROFILE, virtualization: "container" }, facts, { ipv6: true }, "f"), []);
   // A VPS rendered as a machine of its own renders the same as a VM would: no stop.
   assert.deepEqual(profileMismatches(EXISTING_PROFILE, recorded("vm-hetzner-kvm"), {}, "f"), []);
+});
+
+test("under pulumi up a host that runs another release than the stack renders for stops, even when the stack declares it", () => {
+  const trixie = recorded("vm-nftables-not-installed-trixie");
+  const rendered = { ...EXISTING_PROFILE, virtualization: "vm" as const, ipv6: false };
+  assert.deepEqual(profileMismatches(rendered, trixie, { release: "bookworm" }, "hosts.box.existing.profile"), [
+    "the host runs trixie but the stack renders it for bookworm: set hosts.box.existing.profile.release: trixie",
+  ]);
+  assert.deepEqual(profileMismatches({ ...rendered, release: "trixie" }, trixie, { release: "trixie" }, "f"), []);
+  const [bullseye] = profileMismatches(rendered, recorded("vm-bullseye"), {}, "f");
+  assert.match(bullseye, /^this host runs Debian 11 \(bullseye\)\. podkit renders configs for/);
 });
 
 test("without detection output the profile is the kind's, marked as not probed", () => {

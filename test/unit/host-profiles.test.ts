@@ -38,7 +38,7 @@ test("Hetzner servers are VMs and existing hosts are machines of their own, both
   const hetzner = stackOf("hetzner");
   const hackspace = stackOf("hackspace");
   assert.deepEqual(hcloudProvider.profile(hetzner, "mx"), HCLOUD_PROFILE);
-  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: "bookworm" });
+  assert.deepEqual(HCLOUD_PROFILE, { virtualization: "vm", ipv6: true, localRanges: [], firewall: true, release: "trixie" });
   assert.deepEqual(existingProvider.profile(hackspace, "box"), EXISTING_PROFILE);
   assert.deepEqual(EXISTING_PROFILE, { virtualization: "none", ipv6: true, localRanges: [], firewall: true, release: "bookworm" });
 });
@@ -141,10 +141,20 @@ test("an existing host's stack may name the resolver OpenDKIM must ask; the fact
   assert.deepEqual(existingProvider.declaredFacts!(stack, "box"), { facts: { ipv6: false }, field: "hosts.box.existing.profile" });
 });
 
-test("a Hetzner server's release follows its image", () => {
+test("a new Hetzner server runs Debian 13 unless its stack names debian-12, and its release follows its image", () => {
   assert.equal(releaseOfImage("debian-12"), "bookworm");
   assert.equal(releaseOfImage("debian-13"), "trixie");
   const stack = structuredClone(stackOf("hetzner"));
-  stack.hosts.mx.hcloud!.image = "debian-13";
+  assert.equal(stack.hosts.mx.hcloud!.image, "debian-13");
   assert.equal(hcloudProvider.profile(stack, "mx").release, "trixie");
+  stack.hosts.mx.hcloud!.image = "debian-12";
+  assert.equal(hcloudProvider.profile(stack, "mx").release, "bookworm");
+  assert.throws(() => releaseOfImage("debian-11"), /renders configs for Debian 12 \(bookworm\) or Debian 13 \(trixie\) only, not for the image "debian-11"/);
+});
+
+test("an existing host's stack may pin its release: pulumi up renders for it", () => {
+  const stack = structuredClone(hackspace);
+  stack.hosts.box.existing!.profile = { release: "trixie" };
+  assert.equal(existingProvider.profile(stack, "box").release, "trixie");
+  assert.deepEqual(existingProvider.declaredFacts!(stack, "box"), { facts: { release: "trixie" }, field: "hosts.box.existing.profile" });
 });

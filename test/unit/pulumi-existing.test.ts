@@ -52,7 +52,7 @@ test("the existing host's roles carry the facts they were rendered for, so conve
   for (const r of roles) {
     assert.deepEqual(r.inputs.renderedFor, {
       // Nothing declared in stacks/hackspace.yaml: a machine of its own with IPv6 and a firewall.
-      facts: { virtualization: "none", ipv6: true, firewall: true },
+      facts: { virtualization: "none", ipv6: true, firewall: true, release: "bookworm" },
       declared: {},
       field: "hosts.box.existing.profile",
     });

@@ -52,7 +52,7 @@ test("stacks/hetzner.yaml creates one server with both primary IPs and the firew
   assert.equal(server.inputs.name, "mx.example.org");
   assert.equal(server.inputs.serverType, "cx23");
   assert.equal(server.inputs.location, "fsn1");
-  assert.equal(server.inputs.image, "debian-12");
+  assert.equal(server.inputs.image, "debian-13");
   assert.equal(server.inputs.labels.pod, "citymail");
   assert.deepEqual(server.inputs.publicNets, [{ ipv4Enabled: true, ipv4: Number(v4.id), ipv6Enabled: true, ipv6: Number(v6.id) }]);
   assert.deepEqual(server.inputs.firewallIds, [Number(firewall.id)]);
