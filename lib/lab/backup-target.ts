@@ -85,6 +85,8 @@ export async function ensureLabBackupTarget(state: LabState, append: TargetLogin
   const b64 = (s: string) => Buffer.from(s).toString("base64");
   const script = [
     "set -eu", "changed=",
+    // Both lab pods apply at once and each makes sure of its logins here: one at a time.
+    "exec 9>/run/podkit-lab-backup-target.lock", "flock 9",
     `command -v rclone >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends rclone >/dev/null; changed=1; }`,
     `install -d -m 700 ${BACKUP_TARGET.confDir} ${BACKUP_TARGET.dataDir}`,
     // put <path> <mode> <base64>: writes only when the content differs.
