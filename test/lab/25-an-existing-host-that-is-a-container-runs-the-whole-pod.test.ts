@@ -13,12 +13,14 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { authenticate } from "mailauth";
+import { mustRelease } from "../../lib/stack/releases";
 import { onHost, REPO, type Run } from "./helpers";
 import { fetchBySubject, submit, token } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
 import { chatBody, sessionPool, xmlLib } from "./xmppclients";
 
-const EXPECTED = "Debian 12 (bookworm), container (systemd-nspawn), IPv4 only";
+/** What apply and plan must find host a to be: its release is the one the lab gave it (Debian 13 by default). */
+let EXPECTED = "";
 
 let pods: Pods;
 let dir: string;
@@ -56,6 +58,8 @@ function existingStackText(): string {
 
 before(async () => {
   pods = await ensurePods();
+  const release = mustRelease(pods.lab.hosts.a.release ?? "bookworm");
+  EXPECTED = `Debian ${release.version} (${release.codename}), container (systemd-nspawn), IPv4 only`;
   dir = mkdtempSync(path.join(tmpdir(), "podkit-existing-a-"));
   stack = path.join(dir, "lab-a.yaml");
   writeFileSync(stack, existingStackText());
