@@ -68,7 +68,10 @@ test("up works again after down, with new host keys", { timeout: 120_000 }, asyn
   for (const h of Object.values(state.hosts)) assert.ok(!keysBefore.includes(h.hostKey), "a host kept its key across down/up: clones are not fresh");
   const status = await podkit("lab", "status");
   assert.equal(status.code, 0, status.stdout + status.stderr);
-  assert.match(status.stdout, /b\s+10\.77\.0\.12\s+running, ssh ok/);
+  // The default mix again, whatever a test recreated: a on Debian 13, b and backup on Debian 12.
+  assert.match(status.stdout, /a\s+10\.77\.0\.11\s+Debian 13 \(trixie\)\s+running, ssh ok/);
+  assert.match(status.stdout, /b\s+10\.77\.0\.12\s+Debian 12 \(bookworm\)\s+running, ssh ok/);
+  assert.match(status.stdout, /backup\s+10\.77\.0\.13\s+Debian 12 \(bookworm\)\s+running, ssh ok/);
 });
 
 test("a second up leaves the running lab as it is", async () => {
