@@ -6,6 +6,7 @@ import { EXIT, UsageError } from "../exit";
 import * as lab from "../../lab/lab";
 import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
+import { releaseNamed } from "../../stack/releases";
 import { type LabState, readLabState } from "../../lab/state";
 
 const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
@@ -102,9 +103,9 @@ async function status(json: boolean): Promise<number> {
 }
 
 /** "Debian 13 (trixie)": what a person recognises, with the codename podkit uses. */
-function debian(release: string): string {
-  const version = ({ bookworm: "12", trixie: "13" } as Record<string, string>)[release];
-  return version ? `Debian ${version} (${release})` : release;
+function debian(codename: string): string {
+  const release = releaseNamed(codename);
+  return release ? `Debian ${release.version} (${codename})` : codename;
 }
 
 async function ssh(argv: string[]): Promise<number> {
