@@ -113,6 +113,7 @@ test("a pod on Debian 12 moves to a Debian 13 host by backup, recreate, apply an
   assert.ok(!applied.report.exitCode, `apply on the Debian 13 host:\n${applied.stderr}`);
   const rebuild = (Date.now() - t0) / 1000;
   const restore = await must("restore", "stacks/lab-b.yaml");
+  t.diagnostic(`restore said: ${restore.stdout.trim().split("\n").join(" | ")}`);
   const durations = `move durations: backup on 12 ${backup.seconds.toFixed(1)} s, new Debian 13 host + apply ${rebuild.toFixed(1)} s (apply ${applied.seconds.toFixed(1)} s), restore ${restore.seconds.toFixed(1)} s`;
   t.diagnostic(durations);
   console.log(durations);
