@@ -12,6 +12,7 @@ import { roleNamed } from "../../lib/converge/registry";
 import { ROLES_DIR, templateFile } from "../../lib/converge/template";
 import { EXISTING_PROFILE } from "../../lib/infra/existing-provider";
 import { loadStackFile } from "../../lib/stack/load";
+import { RELEASES } from "../../lib/stack/releases";
 
 const loaded = loadStackFile(join(__dirname, "..", "..", "stacks", "hetzner.yaml"));
 assert.ok(loaded.ok);
@@ -28,6 +29,9 @@ test("a role's templates.<codename>/ file wins on that release, and every other 
   assert.equal(templateFile("mail", "etc/dovecot/dovecot.conf", "trixie"), join(ROLES_DIR, "mail", "templates.trixie", "etc/dovecot/dovecot.conf"));
   assert.equal(templateFile("mail", "etc/dovecot/dovecot.conf", "bookworm"), join(ROLES_DIR, "mail", "templates", "etc/dovecot/dovecot.conf"));
   assert.equal(templateFile("mail", "etc/postfix/main.cf", "trixie"), join(ROLES_DIR, "mail", "templates", "etc/postfix/main.cf"));
+  // A release after trixie without a variant of its own keeps trixie's: the file changed with trixie, not back.
+  const withForky = [...RELEASES, { ...RELEASES[RELEASES.length - 1], codename: "forky", version: "14", image: "debian-14" }];
+  assert.equal(templateFile("mail", "etc/dovecot/dovecot.conf", "forky", withForky), join(ROLES_DIR, "mail", "templates.trixie", "etc/dovecot/dovecot.conf"));
 });
 
 test("a trixie mail host gets Dovecot 2.4's config and quota field, a bookworm one 2.3's, with mailboxes at the same place", () => {
