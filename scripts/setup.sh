@@ -22,8 +22,8 @@ LAB_PACKAGES=(systemd-container debootstrap iproute2 nftables openssh-client ope
 # For looking at the lab by hand (kdig, ps); nothing podkit runs needs them.
 BY_HAND_PACKAGES=(knot-dnsutils procps)
 # Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone); the
-# roles' configs by their daemons' own checkers in the checker root (debootstrap builds it;
-# unshare, mount and ip run it).
+# roles' configs by their daemons' own checkers in a checker root per Debian release
+# (debootstrap builds them; unshare, mount and ip run them).
 CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2)
 
 missing=()

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The checker root: a Debian tree with the pod's daemons, for the config-checked tier. Built once
-# (a few minutes, network needed), rebuilt when the roles' package list changes; silent when current.
+# The checker roots: a Debian tree with the pod's daemons per supported release (bookworm, trixie),
+# for the config-checked tier. Each built once (a few minutes, network needed), rebuilt when the
+# roles' package list changes; silent when current.
 # Only the tests need it, so `npm run lab` does not wait for it.
 node --import tsx scripts/checker-root.ts
 

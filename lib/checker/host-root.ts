@@ -1,4 +1,4 @@
-// One rendered host, brought up in a throwaway overlay of the checker root as
+// One rendered host, brought up in a throwaway overlay of its release's checker root as
 // it is after `podkit apply`: the roles' users, directories and files in
 // place, with their modes and owners, plus what only a live host has (its
 // certificate). Each role's checkers then run exactly as apply runs them:

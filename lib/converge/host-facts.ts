@@ -114,7 +114,7 @@ export function profileFromFacts(base: HostProfile, facts: HostFacts | undefined
  * release podkit has no checked configs for (bullseye, say, or sid). Said
  * before any role renders, so nothing on the host changes.
  */
-export function unsupportedHost(profile: HostProfile, facts?: HostFacts): string | undefined {
+export function unsupportedHost(profile: Pick<HostProfile, "release">, facts?: HostFacts): string | undefined {
   if (releaseNamed(profile.release)) return undefined;
   const os = facts?.os.id && facts.os.id !== "debian" ? facts.os.id : "Debian";
   const what = `${os}${facts?.os.version ? ` ${facts.os.version}` : ""} (${profile.release})`;
@@ -163,7 +163,7 @@ export function profileMismatches(rendered: Partial<DetectableFacts> & Omit<Dete
   if (found.release && rendered.release && found.release !== rendered.release) {
     release.push(releaseNamed(found.release)
       ? `the host runs ${found.release} but the stack renders it for ${rendered.release}: set ${field}.release: ${found.release}`
-      : unsupportedHost({ release: found.release } as HostProfile, facts)!);
+      : unsupportedHost({ release: found.release }, facts)!);
   }
   return release.concat((["virtualization", "ipv6", "firewall"] as const)
     // A declared fact is the stack's word against detection (IPv6 that comes next week): it stands.

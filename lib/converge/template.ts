@@ -3,26 +3,36 @@
 // {{placeholders}} (mustache, no HTML escaping). A placeholder the role does
 // not provide is an error, never an empty string in a live config.
 //
-// Where one Debian release's daemon takes another file than the other's
-// (Dovecot 2.4 on trixie rewrote the config syntax), the role keeps that
-// release's file in roles/<role>/templates.<codename>/ at the same path
-// (roles/mail/templates.trixie/etc/dovecot/dovecot.conf), and it wins over
-// templates/ for a host of that release. Everything else is one file for all.
+// Where a Debian release's daemon takes another file than the release before
+// (Dovecot 2.4 on trixie rewrote the config syntax), the role keeps the new
+// file in roles/<role>/templates.<codename>/ at the same path
+// (roles/mail/templates.trixie/etc/dovecot/dovecot.conf). It holds from that
+// release on, until a later release has a variant of its own; templates/ is
+// the file of the oldest supported release, and of every release where
+// nothing differs. Everything else is one file for all.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Mustache from "mustache";
 import { REPO_ROOT } from "../paths";
-import { mustRelease } from "../stack/releases";
+import { RELEASES, unsupportedRelease, type DebianRelease } from "../stack/releases";
 
 export const ROLES_DIR = join(REPO_ROOT, "roles");
 
 type View = Record<string, unknown>;
 
-/** The template file a host of `release` gets: the release's own variant if the role has one, else the common one. */
-export function templateFile(role: string, path: string, release?: string): string {
+/**
+ * The template file a host of `release` gets: the variant of that release or
+ * of the newest release before it that has one, else the common file.
+ * `releases` (oldest first) is for tests.
+ */
+export function templateFile(role: string, path: string, release?: string, releases: readonly DebianRelease[] = RELEASES): string {
   if (release) {
-    const own = join(ROLES_DIR, role, `templates.${mustRelease(release).codename}`, path);
-    if (existsSync(own)) return own;
+    const upTo = releases.findIndex((r) => r.codename === release);
+    if (upTo < 0) throw new Error(unsupportedRelease(release));
+    for (const r of releases.slice(0, upTo + 1).reverse()) {
+      const variant = join(ROLES_DIR, role, `templates.${r.codename}`, path);
+      if (existsSync(variant)) return variant;
+    }
   }
   return join(ROLES_DIR, role, "templates", path);
 }

@@ -59,7 +59,7 @@ export class HcloudHost extends pulumi.ComponentResource {
   readonly sshUser: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly volumeDevice: pulumi.Output<string | undefined>;
-  /** The server image ("debian-12"): which Debian release the roles render for. */
+  /** The server image ("debian-13"): which Debian release the roles render for (lib/stack/releases.ts). */
   private readonly image: string;
 
   constructor(name: string, args: HcloudHostArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -19,11 +19,21 @@ export interface DebianRelease {
    * file does not load in 2.4 nor the other way round.
    */
   dovecot: "2.3" | "2.4";
+  /**
+   * Prosody 13 has push notifications (mod_cloud_notify) and stream
+   * management (mod_smacks) in core; 0.12 takes them from prosody-modules.
+   */
+  prosody: "0.12" | "13";
+  /**
+   * nginx 1.25 turned HTTP/2 into a directive of its own (`http2 on;`) and
+   * warns about the `listen ... http2` parameter, the only form 1.22 knows.
+   */
+  nginxHttp2Directive: boolean;
 }
 
 export const RELEASES: readonly DebianRelease[] = [
-  { codename: "bookworm", version: "12", image: "debian-12", dovecot: "2.3" },
-  { codename: "trixie", version: "13", image: "debian-13", dovecot: "2.4" },
+  { codename: "bookworm", version: "12", image: "debian-12", dovecot: "2.3", prosody: "0.12", nginxHttp2Directive: false },
+  { codename: "trixie", version: "13", image: "debian-13", dovecot: "2.4", prosody: "13", nginxHttp2Directive: true },
 ];
 
 /** What a new Hetzner server runs unless its stack names another image. */

@@ -1,5 +1,5 @@
 // The backup role's systemd units, for every example stack with backups,
-// loaded by systemd-analyze verify in the checker root; a typo in them stops
+// loaded by systemd-analyze verify in each release's checker root; a typo in them stops
 // there.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -1,5 +1,5 @@
 // The base role: its firewall and sshd drop-in for every example stack, loaded by
-// nft and sshd in the checker root (a typo in the ruleset stops at nft); and on a
+// nft and sshd in each release's checker root (a typo in the ruleset stops at nft); and on a
 // host with a data volume, the mounts that put every place the pod keeps data on
 // it before the daemons that write there may start.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// The tls role's nginx.conf, for every example stack, loaded by nginx -t in the
+// The tls role's nginx.conf, for every example stack, loaded by nginx -t in each release's
 // checker root; a typo in it stops at nginx.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -1,5 +1,5 @@
 // The web role's HTTPS server blocks, for every example stack, loaded by
-// nginx -t in the checker root with the host's certificate in place; a typo in
+// nginx -t in each release's checker root with the host's certificate in place; a typo in
 // them stops at nginx.
 import assert from "node:assert/strict";
 import { test } from "node:test";

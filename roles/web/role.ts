@@ -2,6 +2,7 @@
 // policy (so senders insist on TLS to the pod) and client autoconfig.
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
+import { mustRelease } from "../../lib/stack/releases";
 import type { RoleState } from "../../lib/converge/types";
 import { hostFqdn, primaryDomain } from "../../lib/stack/derive";
 import { mtaStsPolicy } from "../mail/mta-sts";
@@ -31,6 +32,7 @@ export const web: Role = {
       ports: MAIL_PORTS,
       // nginx listens on [::] only where the host has IPv6.
       ipv6: ctx.profile.ipv6,
+      http2Directive: mustRelease(ctx.profile.release).nginxHttp2Directive,
       ...certPaths(fqdn),
     };
     const t = (path: string) => renderTemplate("web", path, view, ctx.profile.release);

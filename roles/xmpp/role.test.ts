@@ -1,5 +1,5 @@
 // The xmpp role's Prosody config, for every example stack, loaded by
-// prosodyctl in the checker root; a typo in it stops at prosodyctl.
+// prosodyctl in each release's checker root; a typo in it stops at prosodyctl.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertChecksPass, checkEdited, RELEASE_CODENAMES } from "../../test/config/role-checks";

@@ -4,6 +4,7 @@
 import { oneLine } from "../../lib/stack/text";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
+import { mustRelease } from "../../lib/stack/releases";
 import type { DirSpec, FileSpec, RoleState } from "../../lib/converge/types";
 import { postmaster, primaryDomain } from "../../lib/stack/derive";
 import { prosodyScramSha1 } from "../../lib/stack/passwords";
@@ -93,7 +94,8 @@ export const xmpp: Role = {
     const live = certPaths(fqdn).fullchain;
     return {
       role: "xmpp",
-      packages: ["prosody", "prosody-modules", "coturn"],
+      // Push (cloud_notify) and stream management (smacks) are Prosody 13's own; 0.12 needs the community modules.
+      packages: ["prosody", ...(mustRelease(ctx.profile.release).prosody === "0.12" ? ["prosody-modules"] : []), "coturn"],
       // Prosody's own data directory, owned as Debian makes it, said here because on a
       // host with a data volume it is a mount point the base role made before Prosody existed.
       dirs: [{ path: "/var/lib/prosody", mode: 0o750, owner: "prosody", group: "prosody" }, ...dirs],

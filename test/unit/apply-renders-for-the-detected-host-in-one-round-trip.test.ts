@@ -128,3 +128,28 @@ test("a host that is not what its roles were rendered for stops the converge bef
     err instanceof ConvergeError && /set hosts\.box\.existing\.profile\.virtualization: "container"/.test(err.message));
   assert.equal(host.scripts.length, 1, "only the facts were gathered");
 });
+
+test("a host on a Debian release podkit has no configs for is refused after the facts look, before anything changes", async () => {
+  const pod = hackspacePod();
+  const [work] = planWork(pod);
+  const detection = recorded("vm-bullseye");
+  const host = fakeHost([], detection);
+  const lines: string[] = [];
+  await assert.rejects(convergeHost(host.session, work.states, { onHost: detectProfile(pod.stack, work, (l) => lines.push(l)).onHost }), (err: Error) =>
+    err instanceof ConvergeError && /this host runs Debian 11 \(bullseye\)\. podkit renders configs for Debian 12 \(bookworm\) or Debian 13 \(trixie\) only/.test(err.message));
+  assert.equal(host.scripts.length, 1, "only the facts were gathered: no package, file or service touched");
+  assert.equal(lines[0], "box: Debian 11 (bullseye), vm (qemu), IPv4 only");
+});
+
+test("a Debian 13 host is applied with the trixie configs (Dovecot 2.4), whatever the kind of host guessed before looking", async () => {
+  const pod = hackspacePod();
+  const [work] = planWork(pod);
+  assert.equal(work.profile.release, "bookworm", "an existing host is taken for bookworm before anything looks");
+  const detection = recorded("vm-nftables-not-installed-trixie");
+  const onTrixie = work.render(profileFromFacts(work.profile, parseHostFacts(detection), {}));
+  const host = fakeHost(onTrixie, detection);
+  const report = await convergeHost(host.session, work.states, { onHost: detectProfile(pod.stack, work, () => undefined).onHost, dryRun: true });
+  assert.deepEqual(report.roles.flatMap((r) => r.changes), [], "the host already has the trixie configs: nothing to change");
+  const dovecot = onTrixie.flatMap((r) => r.files).find((f) => f.path === "/etc/dovecot/dovecot.conf")!.content;
+  assert.match(dovecot, /^dovecot_config_version = 2\.4/m);
+});

@@ -11,6 +11,7 @@ import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
 import { hostProviders } from "../hosts";
 import { withStackErrors } from "../report";
+import { mustRelease } from "../../stack/releases";
 
 const HELP = `usage: podkit howto <stack.yaml> [--host NAME] [--secrets FILE]
 
@@ -26,12 +27,13 @@ export async function run(argv: string[]): Promise<number> {
   return withStackErrors(async () => {
     const pod = loadPod(args.positionals[0], { providers: hostProviders(), secretsFile: args.values.secrets, generate: true });
     const { stack } = pod;
-    const out: string[] = [`# Building pod ${stack.pod} by hand`, "", `From \`${pod.file}\`, as \`podkit apply\` would. Run everything as root on Debian 12.`];
+    const out: string[] = [`# Building pod ${stack.pod} by hand`, "", `From \`${pod.file}\`, as \`podkit apply\` would. Run everything as root, on the Debian release each host names.`];
     for (const [host, roles] of Object.entries(rolesByHost(stack))) {
       if (args.values.host && args.values.host !== host) continue;
       // A secret without a value shows as a placeholder: the how-to is for reading, not applying.
       const ctx = roleContext(stack, host, (n) => pod.secrets.get(n) ?? `<secret ${n}>`, pod.hosts[host].profile(stack, host));
-      out.push("", `## Host ${host} (${hostFqdn(stack, host)})`);
+      const release = mustRelease(ctx.profile.release);
+      out.push("", `## Host ${host} (${hostFqdn(stack, host)}), Debian ${release.version} (${release.codename})`);
       for (const role of roles) out.push(...section(roleNamed(role).state(ctx)));
     }
     console.log(out.join("\n"));

@@ -8,6 +8,7 @@ import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
 import { hostProviders } from "../hosts";
 import { probeHosts } from "../probe";
+import { unsupportedHost } from "../../converge/host-facts";
 import { withStackErrors } from "../report";
 
 const HELP = `usage: podkit plan <stack.yaml> [--json] [--secrets FILE] [--offline] [-i KEY]
@@ -45,6 +46,9 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`  ${h.name.padEnd(8)} ${h.fqdn}  ${h.kind}  ${addr}\n           is: ${h.is}`);
       // A published AAAA that leads nowhere: mail servers that prefer IPv6 try it first.
       if (!h.notProbed && !h.profile.ipv6 && h.ipv6) console.log(`           warning: ${h.ipv6} is published as AAAA, but the host has no IPv6 network: remove hosts.${h.name}.existing.address6`);
+      // A release podkit has no configs for: apply would stop at this host, so plan says it first.
+      const refused = h.notProbed ? undefined : unsupportedHost(h.profile);
+      if (refused) console.log(`           warning: podkit apply will refuse this host: ${refused}`);
       console.log(`           roles: ${h.roles.join(" → ")}`);
     }
     console.log(`\nDNS records (${records.length}, ${stack.dns.cloudflare ? "Cloudflare" : "zone file"}):`);

@@ -5,7 +5,9 @@
 
 admins = { {{#admins}}"{{.}}"; {{/admins}}}
 
--- Everything a modern client expects (XEP-0479 compliance suites).
+-- Everything a modern client expects (XEP-0479 compliance suites). The same
+-- list for Prosody 0.12 (Debian 12, smacks and cloud_notify from
+-- prosody-modules) and 13 (Debian 13, where both are Prosody's own).
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco";      -- the core of XMPP
 	"carbons";                                 -- every device sees every message (XEP-0280)

@@ -1,0 +1,93 @@
+// Beyond parsing: the rendered Dovecot config, started in each release's
+// checker root (loopback only), logs in with the hashes podkit writes, puts
+// each account's mail and sieve scripts where the backups expect them,
+// delivers over the LMTP socket Postfix uses through the account's own sieve
+// filter, and serves IMAPS; and what Dovecot 2.3 (Debian 12) left in a mailbox
+// is read by Dovecot 2.4 (Debian 13), as after a rebuild and restore.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { withHostRoot } from "../../lib/checker/host-root";
+import { renderStack } from "../../lib/checker/render";
+import { dovecotScramSha256 } from "../../lib/stack/passwords";
+import { quotaField } from "../../roles/mail/role";
+
+const PASSWORD = "correct horse battery";
+const USER = "kim@example.net";
+const HOME = "/var/mail/vhosts/example.net/kim";
+
+/** Speaks LMTP to the socket Postfix delivers to, as Postfix would (perl-base is in every Debian). */
+const LMTP = `
+use IO::Socket::UNIX;
+my $s = IO::Socket::UNIX->new(Peer => "/var/spool/postfix/private/dovecot-lmtp") or die "connect: $!";
+sub rd { my $l; do { $l = <$s>; print "S: $l" } while ($l =~ /^\\d{3}-/); }
+sub wr { print $s "$_[0]\\r\\n"; }
+rd(); wr("LHLO test"); rd(); wr('MAIL FROM:<a@b.example>'); rd(); wr('RCPT TO:<${USER}>'); rd();
+wr("DATA"); rd(); print $s "From: a\\@b.example\\r\\nSubject: xylophone\\r\\n\\r\\nbody\\r\\n.\\r\\n"; rd(); wr("QUIT"); rd();
+`;
+
+/** The users file with a password we know, Dovecot started, `body` run, Dovecot stopped; prints what body prints. */
+function withDovecot(release: string, body: string, before = ""): string {
+  const users = `${USER}:${dovecotScramSha256(USER, PASSWORD)}::::::${quotaField(release)("1G")}\n`;
+  return `
+set -u
+printf '%s' '${users}' > /etc/dovecot/users
+chown root:dovecot /etc/dovecot/users; chmod 640 /etc/dovecot/users
+mkdir -p /var/spool/postfix/private
+${before}
+dovecot -F > /tmp/dovecot.out 2>&1 &
+trap 'doveadm stop >/dev/null 2>&1; wait' EXIT
+for i in $(seq 50); do [ -S /var/spool/postfix/private/dovecot-lmtp ] && break; sleep 0.1; done
+${body}
+`;
+}
+
+async function inRoot(release: string, script: string): Promise<string> {
+  const [host] = renderStack("stacks/hetzner.yaml", release);
+  const r = await withHostRoot(host, (root) => root.sh(script));
+  assert.equal(r.code, 0, r.output);
+  return r.output;
+}
+
+for (const release of ["bookworm", "trixie"]) {
+  test(`Dovecot on ${release} logs in with podkit's hash, delivers over LMTP through the account's sieve filter and serves IMAPS`, async () => {
+    const out = await inRoot(release, withDovecot(release, `
+doveadm auth test ${USER} '${PASSWORD}' 2>&1 | head -1
+doveadm auth test ${USER} wrong 2>&1 | head -1
+doveadm user -f home ${USER}
+printf 'require "fileinto";\\nif header :contains "subject" "xylo" { fileinto "Junk"; }\\n' | doveadm sieve put -u ${USER} -a filters
+cat > /tmp/lmtp.pl <<'PL'
+${LMTP}PL
+perl /tmp/lmtp.pl | tr -d '\\r' | grep -E '^S: 250 2\\.0\\.0'
+doveadm fetch -u ${USER} 'mailbox hdr.subject' all | tr '\\n' ' '; echo
+readlink ${HOME}/.dovecot.sieve
+printf 'a LOGIN ${USER} "${PASSWORD}"\\r\\nb GETQUOTAROOT INBOX\\r\\nc LOGOUT\\r\\n' | timeout 5 openssl s_client -connect 127.0.0.1:993 -quiet -ign_eof 2>/dev/null | tr -d '\\r' | grep -E '^(a OK|\\* QUOTA )'
+`));
+    assert.match(out, /passdb: kim@example\.net auth succeeded/, out);
+    assert.match(out, /passdb: kim@example\.net auth failed/, out);
+    assert.match(out, new RegExp(`^${HOME}$`, "m"), out);
+    assert.match(out, /^S: 250 2\.0\.0 <kim@example\.net> .* Saved$/m, out);
+    assert.match(out, /mailbox: Junk hdr\.subject: xylophone/, out);
+    assert.match(out, /^sieve\/filters\.sieve$/m, out);
+    assert.match(out, /^a OK .*Logged in$/m, out);
+    assert.match(out, /^\* QUOTA "User quota" \(STORAGE 1 1048576\)$/m, out);
+  });
+}
+
+test("a mailbox and sieve filter that Dovecot 2.3 made on Debian 12 are read by Dovecot 2.4 on Debian 13", async () => {
+  const made = await inRoot("bookworm", withDovecot("bookworm", `
+printf 'From: a@b.example\\nSubject: kept from bookworm\\n\\nhello\\n' | doveadm save -u ${USER}
+printf 'keep;\\n' | doveadm sieve put -u ${USER} -a old-filter
+doveadm stop; wait; trap - EXIT
+echo "TAR $(tar -C / -czf - var/mail/vhosts | base64 -w0)"
+`));
+  const tar = /^TAR (\S+)$/m.exec(made)?.[1];
+  assert.ok(tar, made);
+  const out = await inRoot("trixie", withDovecot("trixie", `
+doveadm fetch -u ${USER} 'mailbox hdr.subject' all | tr '\\n' ' '; echo
+doveadm sieve list -u ${USER}
+doveadm quota get -u ${USER} | grep STORAGE
+`, `echo '${tar}' | base64 -d | tar -C / -xzf -; chown -R vmail:vmail /var/mail/vhosts`));
+  assert.match(out, /mailbox: INBOX hdr\.subject: kept from bookworm/, out);
+  assert.match(out, /^old-filter ACTIVE$/m, out);
+  assert.match(out, /^User quota STORAGE\s+1\s+1048576/m, out);
+});
