@@ -90,6 +90,9 @@ Component "conference.{{domain}}" "muc"
 	muc_room_default_public = false
 	muc_room_default_persistent = true
 	muc_log_expires_after = "{{archiveDays}}d"
+	-- The pod's admins own every room (to close one that is abused): Prosody 0.12
+	-- did this by default, Prosody 13 (Debian 13) only when asked.
+	component_admins_as_room_owners = true
 
 {{/domains}}
 Component "{{uploadHost}}" "http_file_share"
