@@ -30,7 +30,9 @@ test("every lab host answers SSH with exactly the host key the lab pinned", asyn
   const state = readLabState()!;
   for (const [name, h] of Object.entries(state.hosts)) {
     const r = await onHost(state, name, "hostname; cat /etc/ssh/ssh_host_ed25519_key.pub; cat /etc/machine-id; systemctl is-system-running --wait");
-    assert.equal(r.code, 0, `on ${name}: ${r.stdout}${r.stderr}`);
+    // A degraded host names its failed units and what they said, so the failure can be read from this run.
+    const failed = r.code === 0 ? "" : (await onHost(state, name, "systemctl --failed --no-legend --plain; for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -u $u -n 5 --no-pager -o cat; done")).stdout;
+    assert.equal(r.code, 0, `on ${name}: ${r.stdout}${r.stderr}\nfailed units:\n${failed}`);
     const [hostname, pub, machineId, running] = r.stdout.trim().split("\n");
     // a and b run the pods (npm run lab applies them): the base role names them after the stack's host, mx.
     assert.equal(hostname, name === "backup" ? "backup" : "mx");
