@@ -120,9 +120,16 @@ export class HcloudHost extends pulumi.ComponentResource {
       ...child,
       // The primary IPs (and the server name) can belong to one server at a
       // time: the old server must be gone before its replacement is created.
-      // No ignoreChanges: a replacement must be created from today's inputs, never from
-      // stale ones (an ignored sshKeys would hand the new server key ids since deleted).
       deleteBeforeReplace: true,
+      // userData is read once, at the server's first boot, and Hetzner replaces a server
+      // whose userData changes: a better rendering of it (podkit's user data once asked
+      // for `ssh_genkeytypes: []`, which cloud-init's schema refuses) must not rebuild
+      // running pods. What it carries is the same in every version: the host key (kept
+      // in state) and the host name (which the base role sets again). The cost: a server
+      // replaced for another reason (a new image) boots with the user data its
+      // predecessor had. sshKeys is not ignored: a replacement must get key ids that
+      // exist today, never ones since deleted.
+      ignoreChanges: ["userData"],
     });
 
     // PTRs belong to the primary IPs, so they survive a server replacement.

@@ -193,7 +193,13 @@ test("the pinned host key is the one cloud-init installs, with the fingerprint s
   assert.equal(userData.ssh_keys.ed25519_public, hostKey.publicKeyOpenssh.trim());
   assert.equal(userData.ssh_keys.ed25519_private, hostKey.privateKeyOpenssh);
   assert.equal(userData.ssh_deletekeys, true, "the image's own host keys are removed");
-  assert.deepEqual(userData.ssh_genkeytypes, [], "no other host keys are generated");
+  // Given ssh_keys, cloud-init generates no key; the list only names the type there is (never empty: the schema refuses that).
+  assert.deepEqual(userData.ssh_genkeytypes, ["ed25519"]);
+  assert.deepEqual(Object.keys(userData.ssh_keys).sort(), ["ed25519_private", "ed25519_public"], "no other host key is handed over");
+  assert.deepEqual([userData.hostname, userData.fqdn], ["mx", "mx.example.org"]);
+  // Root's keys reach cloud-init only as the server's Hetzner keys (the deploy key alone): none in the user data.
+  assert.equal(userData.ssh_authorized_keys, undefined);
+  assert.equal(userData.users, undefined);
 
   const dir = mkdtempSync(join(tmpdir(), "podkit-hostkey-"));
   writeFileSync(join(dir, "key.pub"), hostKey.publicKeyOpenssh);
