@@ -54,8 +54,9 @@ export class HcloudHost extends pulumi.ComponentResource {
   /** The pinned SSH host key ("ssh-ed25519 AAAA...") and its fingerprint ("SHA256:..."). */
   readonly hostKeyPublic: pulumi.Output<string>;
   readonly hostKeyFingerprint: pulumi.Output<string>;
-  /** Private key podkit logs in with (OpenSSH format, a Pulumi secret). */
+  /** Private key podkit logs in with (OpenSSH format, a Pulumi secret), and its public half. */
   readonly deployPrivateKey: pulumi.Output<string>;
+  readonly deployPublicKey: pulumi.Output<string>;
   readonly sshUser: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly volumeDevice: pulumi.Output<string | undefined>;
@@ -111,8 +112,11 @@ export class HcloudHost extends pulumi.ComponentResource {
       publicNets: [{ ipv4Enabled: true, ipv4: id(ipv4), ipv6Enabled: true, ipv6: id(ipv6) }],
       firewallIds: [id(firewall)],
       // Only the deploy key, which never changes: any change here replaces the server.
-      // The admins' keys are the base role's (/etc/ssh/authorized_keys.d/root), so
-      // adding or removing one is a file change, not a new server.
+      // cloud-init writes it to /root/.ssh/authorized_keys for podkit's first login;
+      // from the first apply on, sshd reads only the base role's file
+      // (/etc/ssh/authorized_keys.d/root: the admins' keys and this deploy key), so
+      // adding or removing an admin key is a file change, not a new server, and
+      // nothing Hetzner or cloud-init put in root's home grants access.
       sshKeys: [deploySshKey.id],
       userData,
       labels,
@@ -156,12 +160,13 @@ export class HcloudHost extends pulumi.ComponentResource {
     this.hostKeyPublic = hostKey.publicKeyOpenssh.apply((k) => k.trim());
     this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply((k) => fingerprint(k));
     this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
+    this.deployPublicKey = deployKey.publicKeyOpenssh.apply((k) => k.trim());
     this.sshUser = pulumi.output("root");
     this.serverId = server.id;
     this.volumeDevice = volumeDevice;
     this.registerOutputs({
       ipv4: this.ipv4, ipv6: this.ipv6, hostKeyPublic: this.hostKeyPublic, hostKeyFingerprint: this.hostKeyFingerprint,
-      deployPrivateKey: this.deployPrivateKey, sshUser: this.sshUser, serverId: this.serverId, volumeDevice: this.volumeDevice,
+      deployPrivateKey: this.deployPrivateKey, deployPublicKey: this.deployPublicKey, sshUser: this.sshUser, serverId: this.serverId, volumeDevice: this.volumeDevice,
     });
   }
 
@@ -178,6 +183,7 @@ export class HcloudHost extends pulumi.ComponentResource {
         hostKeyFingerprint: this.hostKeyFingerprint,
         hostKeyPublic: this.hostKeyPublic,
         privateKey: this.deployPrivateKey,
+        publicKey: this.deployPublicKey,
       },
       volumeDevice: this.volumeDevice,
       machineId: this.serverId,

@@ -80,6 +80,20 @@ test("stacks/hetzner.yaml creates one server with both primary IPs and the firew
   assert.deepEqual([attachment.inputs.volumeId, attachment.inputs.serverId], [Number(volume.id), Number(server.id)]);
 });
 
+test("root's keys on the server are the admin key and the deploy key, from the base role's file; cloud-init is given the deploy key alone", () => {
+  const deploy = rec.keys.get("mx-deploy-key")!.publicKeyOpenssh.trim();
+  const server = one("hcloud:index/server:Server");
+  const deployKey = ofType(rec, "hcloud:index/sshKey:SshKey").find((k) => k.inputs.publicKey === deploy)!;
+  // Hetzner hands the server's keys to cloud-init, which writes them to /root/.ssh/authorized_keys.
+  assert.deepEqual(server.inputs.sshKeys, [deployKey.id]);
+  const baseRole = ofType(rec, "pulumi-nodejs:dynamic/podkit:Role").find((r) => r.inputs.role === "base")!;
+  const keys = (baseRole.inputs.state.files["/etc/ssh/authorized_keys.d/root"].content as string).split("\n").filter((l) => l && !l.startsWith("#"));
+  const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
+  assert.ok(loaded.ok);
+  assert.deepEqual(keys, [...loaded.stack.admin.sshKeys, deploy]);
+  assert.match(baseRole.inputs.state.files["/etc/ssh/sshd_config.d/podkit.conf"].content, /^AuthorizedKeysFile \/etc\/ssh\/authorized_keys\.d\/%u$/m);
+});
+
 test("the base role mounts the data volume Hetzner attached, by its device id", () => {
   const volume = one("hcloud:index/volume:Volume");
   const baseRole = ofType(rec, "pulumi-nodejs:dynamic/podkit:Role").find((r) => r.inputs.role === "base");
