@@ -104,7 +104,8 @@ export function lockoutProblems(pod: Pod, work: HostWork[], agentKeys: () => str
     const key = w.target.privateKeyPath;
     if (key && !w.loginKey) {
       problems.push(pod.source.problem(["hosts", w.host], `podkit cannot read the public key of ${key}, which it logs in with, to keep it in ` +
-        `${authorizedKeysPath(w.target.user)} (the only keys sshd accepts after this apply): write it beside the key, ssh-keygen -y -f ${key} > ${key}.pub`, "key"));
+        `${authorizedKeysPath(w.target.user)} (the only keys sshd accepts after this apply): write it beside the key, ` +
+        `ssh-keygen -y -f ${key} > ${key}.pub (an ed25519, ECDSA or RSA key)`, "key"));
       continue;
     }
     if (key) continue;

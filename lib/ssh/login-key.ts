@@ -3,6 +3,7 @@
 // an apply that switches sshd to that file must never lock podkit itself out.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { bareKey } from "./keys";
 
 /** The one authorized keys file sshd reads for `user` on a pod host (AuthorizedKeysFile, roles/base). */
 export const authorizedKeysPath = (user: string): string => `/etc/ssh/authorized_keys.d/${user}`;
@@ -20,7 +21,17 @@ export function publicKeyOfPrivateKey(privateKey: string, comment = "podkit"): s
   const parsed = utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) return undefined;
-  return `${key.type} ${key.getPublicSSH().toString("base64")} ${comment}`;
+  return usable(`${key.type} ${key.getPublicSSH().toString("base64")} ${comment}`);
+}
+
+/** The key line when it is of a type an authorized keys line of podkit's may hold (lib/ssh/keys.ts), else undefined. */
+function usable(line: string): string | undefined {
+  try {
+    bareKey(line);
+    return line;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -31,7 +42,7 @@ export function publicKeyOfPrivateKey(privateKey: string, comment = "podkit"): s
 export function publicKeyOfKeyFile(privateKeyPath: string): string | undefined {
   try {
     const pub = fs.readFileSync(`${privateKeyPath}.pub`, "utf8").trim();
-    if (pub) return pub;
+    if (pub) return usable(pub);
   } catch {
     // no .pub: derive it below
   }
@@ -47,5 +58,5 @@ export function agentPublicKeys(): string[] {
   if (!process.env.SSH_AUTH_SOCK) return [];
   const r = spawnSync("ssh-add", ["-L"], { encoding: "utf8", timeout: 10_000 });
   if (r.status !== 0) return [];
-  return r.stdout.split("\n").map((l) => l.trim()).filter((l) => /^(ssh-|ecdsa-)/.test(l));
+  return r.stdout.split("\n").map((l) => usable(l.trim())).filter((l): l is string => l !== undefined);
 }
