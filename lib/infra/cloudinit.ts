@@ -39,6 +39,10 @@ export function cloudInitUserData(a: CloudInitArgs): string {
     },
     ssh_genkeytypes: ["ed25519"],
     ssh_pwauth: false,
+    // podkit logs in as root with the server's one Hetzner key (the deploy key). cloud-init's
+    // default (disable_root: true) would prefix root's keys with a command that refuses the
+    // login; whether an image's cloud.cfg turns that off is the image's business, not ours.
+    disable_root: false,
     // sshd would otherwise look for (and log about) RSA and ECDSA keys that no longer exist.
     write_files: [
       {

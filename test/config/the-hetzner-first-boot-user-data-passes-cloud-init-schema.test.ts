@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, test } from "node:test";
-import { cloudInitSchema } from "../../lib/checker/cloud-init";
+import { parse } from "yaml";
+import { cloudInitSchema, runCloudInitSshModule } from "../../lib/checker/cloud-init";
 import { unwrap } from "../unit/provider-model";
 import { hetznerConfig, runProgram } from "../unit/pulumi-runs";
 
@@ -19,12 +20,17 @@ function checkerRootOf(codename: string): string {
 const RELEASES = ["bookworm", "trixie"];
 
 let userData: string;
+/** The Hetzner SSH keys the server is created with (the deploy key alone), as the metadata service hands them to cloud-init. */
+let serverKeys: string[];
 before(() => {
   // What the program really passes to hcloud.Server, not a hand-built copy.
-  const server = runProgram(hetznerConfig()).find((r) => r.type === "hcloud:index/server:Server");
+  const resources = runProgram(hetznerConfig());
+  const server = resources.find((r) => r.type === "hcloud:index/server:Server");
   assert.ok(server, "stacks/hetzner.yaml has a server");
   userData = unwrap(server.inputs.userData) as string;
   assert.match(userData, /^#cloud-config\n/);
+  const keys = resources.filter((r) => r.type === "hcloud:index/sshKey:SshKey");
+  serverKeys = (server.inputs.sshKeys as string[]).map((id) => keys.find((k) => k.id === id)!.inputs.publicKey as string);
 });
 
 for (const release of RELEASES) {
@@ -32,6 +38,16 @@ for (const release of RELEASES) {
     const r = await cloudInitSchema(checkerRootOf(release), userData);
     assert.equal(r.code, 0, `cloud-init schema on ${release} refused the user data:\n${r.output}`);
     assert.match(r.output, /^Valid (cloud-config|schema)/m, "cloud-init says the user data is valid (22.4: \"Valid cloud-config\", 25.1: \"Valid schema\")");
+  });
+
+  test(`cloud-init of ${release}, booting the user data, leaves only the pinned ed25519 host key and lets root in with the deploy key alone`, async () => {
+    const hostKey = (parse(userData) as { ssh_keys: { ed25519_private: string; ed25519_public: string } }).ssh_keys;
+    const after = await runCloudInitSshModule(checkerRootOf(release), userData, serverKeys);
+    // The image's rsa, ecdsa and ed25519 keys are gone and no key was generated: only the pinned pair.
+    assert.deepEqual(after.hostKeys, { ssh_host_ed25519_key: hostKey.ed25519_private, "ssh_host_ed25519_key.pub": hostKey.ed25519_public });
+    // Root's authorized_keys: the deploy key, usable as root (no "login as another user" command before it).
+    assert.equal(serverKeys.length, 1);
+    assert.equal(after.rootAuthorizedKeys?.trim(), serverKeys[0]);
   });
 
   test(`cloud-init of ${release} refuses user data asking for no host key types at all (the check has teeth)`, async () => {

@@ -213,6 +213,8 @@ test("the pinned host key is the one cloud-init installs, with the fingerprint s
   assert.deepEqual([userData.hostname, userData.fqdn], ["mx", "mx.example.org"]);
   // Root's keys reach cloud-init only as the server's Hetzner keys (the deploy key alone): none in the user data.
   assert.equal(userData.ssh_authorized_keys, undefined);
+  // That key logs in as root whatever the image's cloud.cfg says (cloud-init's default would refuse it).
+  assert.equal(userData.disable_root, false);
   assert.equal(userData.users, undefined);
 
   const dir = mkdtempSync(join(tmpdir(), "podkit-hostkey-"));
