@@ -2,7 +2,9 @@
 // judged by the cloud-init of each Debian release podkit boots (bookworm has
 // 22.4, trixie 25.1), in that release's checker root. A schema error there is
 // a first boot that reports an error (cloud-init 23.4 and later:
-// `cloud-init status --wait` exits 2).
+// `cloud-init status --wait` exits 2). Then cloud-init's own ssh module runs on
+// it, over an image's host keys, with the server's Hetzner keys as metadata:
+// what the server's /etc/ssh and root's authorized_keys hold after first boot.
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, test } from "node:test";
