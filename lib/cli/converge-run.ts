@@ -1,7 +1,8 @@
 // What `podkit apply` and `podkit diff` share: validate everything, then one
 // SSH session per host (hosts in parallel), roles in order on each.
 import { convergeHost, ConvergeError, type HostReport } from "../converge/apply";
-import { planWork } from "../converge/pod";
+import { lockoutProblems, planWork } from "../converge/pod";
+import { agentPublicKeys } from "../ssh/login-key";
 import { Session } from "../converge/ssh";
 import { HostKeyMismatch } from "../ssh/connect";
 import type { HostProviders } from "../stack/host-provider";
@@ -33,6 +34,8 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     // Everything that can be wrong with the input is found here, before any connection.
     const pod = loadPod(args.positionals[0], { providers, secretsFile: values.secrets, generate: !dryRun, requireSecrets: true, log });
     const work = planWork(pod, { hosts: values.host, roles: values.role, identity: values.identity });
+    const lockout = lockoutProblems(pod, work, agentPublicKeys);
+    if (lockout) throw lockout;
     // What each kind of host among the pod's sets up around an apply (the lab: its DNS, its backup target).
     const kinds = dryRun ? [] : [...new Set(Object.values(pod.hosts))];
     const hook = { roles: values.role, log };

@@ -12,6 +12,8 @@ import type { Stack } from "../stack/schema";
 import { roleNamed } from "./registry";
 import type { RoleContext } from "./role";
 import type { HostTarget } from "../ssh/connect";
+import { bareKey, fingerprint } from "../ssh/keys";
+import { authorizedKeysPath, publicKeyOfKeyFile } from "../ssh/login-key";
 import type { RoleState } from "./types";
 
 export interface HostWork {
@@ -25,6 +27,8 @@ export interface HostWork {
   declared: Partial<DetectableFacts>;
   /** The same roles rendered for another profile (the detected one). */
   render(profile: HostProfile): RoleState[];
+  /** The public key podkit logs in with, when it can tell (a key file; not the SSH agent). */
+  loginKey?: string;
 }
 
 export interface PlanOptions {
@@ -47,8 +51,10 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
       continue;
     }
     const selected = roleNames.filter((r) => !opts.roles || opts.roles.includes(r));
+    // The key podkit logs in with stays in root's keys; with the SSH agent podkit cannot tell which key that is.
+    const loginKey = target.privateKeyPath ? publicKeyOfKeyFile(target.privateKeyPath) : undefined;
     const render = (profile: HostProfile) => {
-      const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), profile);
+      const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), profile, loginKey);
       return selected.map((r) => roleNamed(r).state(ctx));
     };
     const profile = provider.profile(stack, host);
@@ -59,6 +65,7 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
       profile,
       declared: provider.declaredFacts?.(stack, host).facts ?? {},
       render,
+      ...(loginKey ? { loginKey } : {}),
     });
   }
   if (problems.length) throw new StackError(problems);
@@ -70,13 +77,43 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
  * `podkit apply` (secrets from the secrets file) and `pulumi up` (secrets from
  * Pulumi config, resolved first), so both render byte-identical state.
  */
-export function roleContext(stack: Stack, host: string, lookup: (name: string) => string | undefined, profile: HostProfile): RoleContext {
+export function roleContext(stack: Stack, host: string, lookup: (name: string) => string | undefined, profile: HostProfile, loginKey?: string): RoleContext {
   return {
-    stack, host, fqdn: hostFqdn(stack, host), profile,
+    stack, host, fqdn: hostFqdn(stack, host), profile, ...(loginKey ? { loginKey } : {}),
     secret: (name: string) => {
       const v = lookup(name);
       if (v === undefined) throw new Error(`secret "${name}" has no value`);
       return v;
     },
   };
+}
+
+/**
+ * Hosts podkit would lock itself out of: their roles write the only authorized
+ * keys file sshd reads for podkit's user, and no key podkit logs in with is in
+ * it. A key file's key is always there (the base role adds it); what is left is
+ * the SSH agent, whose keys (`agentKeys`) podkit cannot tell apart: one of them
+ * must be an admin key. An agent without keys says nothing (no login at all).
+ */
+export function lockoutProblems(pod: Pod, work: HostWork[], agentKeys: () => string[]): StackError | undefined {
+  const problems = [];
+  for (const w of work) {
+    const file = w.states.flatMap((s) => s.files).find((f) => f.path === authorizedKeysPath(w.target.user));
+    if (!file) continue;
+    const kept = new Set(file.content.split("\n").filter((l) => l.trim() && !l.startsWith("#")).map(bareKey));
+    const key = w.target.privateKeyPath;
+    if (key && !w.loginKey) {
+      problems.push(pod.source.problem(["hosts", w.host], `podkit cannot read the public key of ${key}, which it logs in with, to keep it in ` +
+        `${authorizedKeysPath(w.target.user)} (the only keys sshd accepts after this apply): write it beside the key, ` +
+        `ssh-keygen -y -f ${key} > ${key}.pub (an ed25519, ECDSA or RSA key)`, "key"));
+      continue;
+    }
+    if (key) continue;
+    const offered = agentKeys();
+    if (!offered.length || offered.some((k) => kept.has(bareKey(k)))) continue;
+    problems.push(pod.source.problem(["admin", "sshKeys"], `podkit logs in to host "${w.host}" with the SSH agent, and none of its keys ` +
+      `(${offered.map((k) => fingerprint(k)).join(", ")}) is in admin.sshKeys: after this apply sshd accepts only admin.sshKeys and ` +
+      "podkit's own key for root, so the next login would be refused. Add your public key to admin.sshKeys, or pass --identity <private key file>."));
+  }
+  return problems.length ? new StackError(problems) : undefined;
 }

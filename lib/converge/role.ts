@@ -20,6 +20,12 @@ export interface RoleContext {
   secret(name: string): string;
   /** Facts about the machine (container or not, IPv6, resolver): a role's host differences come from these alone. */
   profile: HostProfile;
+  /**
+   * The public key podkit itself logs in to the host with ("ssh-ed25519 AAAA..."),
+   * when podkit knows it: a Hetzner server's deploy key, the key file `podkit
+   * apply` uses, podkit:sshPrivateKey. The base role lets it in beside the admins' keys.
+   */
+  loginKey?: string;
 }
 
 /** One port, or a range of them (the ports coturn relays media on). */

@@ -54,8 +54,9 @@ export class HcloudHost extends pulumi.ComponentResource {
   /** The pinned SSH host key ("ssh-ed25519 AAAA...") and its fingerprint ("SHA256:..."). */
   readonly hostKeyPublic: pulumi.Output<string>;
   readonly hostKeyFingerprint: pulumi.Output<string>;
-  /** Private key podkit logs in with (OpenSSH format, a Pulumi secret). */
+  /** Private key podkit logs in with (OpenSSH format, a Pulumi secret), and its public half. */
   readonly deployPrivateKey: pulumi.Output<string>;
+  readonly deployPublicKey: pulumi.Output<string>;
   readonly sshUser: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly volumeDevice: pulumi.Output<string | undefined>;
@@ -111,8 +112,11 @@ export class HcloudHost extends pulumi.ComponentResource {
       publicNets: [{ ipv4Enabled: true, ipv4: id(ipv4), ipv6Enabled: true, ipv6: id(ipv6) }],
       firewallIds: [id(firewall)],
       // Only the deploy key, which never changes: any change here replaces the server.
-      // The admins' keys are the base role's (/etc/ssh/authorized_keys.d/root), so
-      // adding or removing one is a file change, not a new server.
+      // cloud-init writes it to /root/.ssh/authorized_keys for podkit's first login;
+      // from the first apply on, sshd reads only the base role's file
+      // (/etc/ssh/authorized_keys.d/root: the admins' keys and this deploy key), so
+      // adding or removing an admin key is a file change, not a new server, and
+      // nothing Hetzner or cloud-init put in root's home grants access.
       sshKeys: [deploySshKey.id],
       userData,
       labels,
@@ -120,9 +124,16 @@ export class HcloudHost extends pulumi.ComponentResource {
       ...child,
       // The primary IPs (and the server name) can belong to one server at a
       // time: the old server must be gone before its replacement is created.
-      // No ignoreChanges: a replacement must be created from today's inputs, never from
-      // stale ones (an ignored sshKeys would hand the new server key ids since deleted).
       deleteBeforeReplace: true,
+      // userData is read once, at the server's first boot, and Hetzner replaces a server
+      // whose userData changes: a better rendering of it (podkit's user data once asked
+      // for `ssh_genkeytypes: []`, which cloud-init's schema refuses) must not rebuild
+      // running pods. What it carries is the same in every version: the host key (kept
+      // in state) and the host name (which the base role sets again). The cost: a server
+      // replaced for another reason (a new image) boots with the user data its
+      // predecessor had. sshKeys is not ignored: a replacement must get key ids that
+      // exist today, never ones since deleted.
+      ignoreChanges: ["userData"],
     });
 
     // PTRs belong to the primary IPs, so they survive a server replacement.
@@ -149,12 +160,13 @@ export class HcloudHost extends pulumi.ComponentResource {
     this.hostKeyPublic = hostKey.publicKeyOpenssh.apply((k) => k.trim());
     this.hostKeyFingerprint = hostKey.publicKeyOpenssh.apply((k) => fingerprint(k));
     this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
+    this.deployPublicKey = deployKey.publicKeyOpenssh.apply((k) => k.trim());
     this.sshUser = pulumi.output("root");
     this.serverId = server.id;
     this.volumeDevice = volumeDevice;
     this.registerOutputs({
       ipv4: this.ipv4, ipv6: this.ipv6, hostKeyPublic: this.hostKeyPublic, hostKeyFingerprint: this.hostKeyFingerprint,
-      deployPrivateKey: this.deployPrivateKey, sshUser: this.sshUser, serverId: this.serverId, volumeDevice: this.volumeDevice,
+      deployPrivateKey: this.deployPrivateKey, deployPublicKey: this.deployPublicKey, sshUser: this.sshUser, serverId: this.serverId, volumeDevice: this.volumeDevice,
     });
   }
 
@@ -171,6 +183,7 @@ export class HcloudHost extends pulumi.ComponentResource {
         hostKeyFingerprint: this.hostKeyFingerprint,
         hostKeyPublic: this.hostKeyPublic,
         privateKey: this.deployPrivateKey,
+        publicKey: this.deployPublicKey,
       },
       volumeDevice: this.volumeDevice,
       machineId: this.serverId,

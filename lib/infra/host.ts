@@ -39,6 +39,11 @@ export interface PodHost {
      * existing hosts, where the roles log in with config podkit:sshPrivateKey.
      */
     privateKey: Output<string | undefined>;
+    /**
+     * The public half of privateKey, when podkit made the key (a Hetzner deploy
+     * key); else it is read from the private key. The base role keeps it in root's keys.
+     */
+    publicKey?: Output<string>;
   };
   /** Linux device of the data volume, if the host has one. */
   volumeDevice: Output<string | undefined>;

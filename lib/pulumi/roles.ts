@@ -14,6 +14,7 @@ import type { PodHost } from "../infra/host";
 import { rolesByHost } from "../stack/derive";
 import type { Stack } from "../stack/schema";
 import { GENERATED } from "../stack/secrets";
+import { publicKeyOfPrivateKey } from "../ssh/login-key";
 import { RoleResource, splitRoleState } from "./role-resource";
 
 /** Config key holding the private key podkit logs in to existing hosts with (hcloud hosts get a generated deploy key). */
@@ -81,6 +82,8 @@ export class HostRoles extends pulumi.ComponentResource {
     super("podkit:roles:HostRoles", name, {}, opts);
     const { stack, host: h, privateKey } = args;
     const host = h.name;
+    // Its public half stays in root's keys (the base role): sshd reads no other file.
+    const loginKey = h.ssh.publicKey ?? pulumi.unsecret(privateKey.apply((k) => (k ? publicKeyOfPrivateKey(k) : undefined)));
     let previous: RoleResource | undefined;
     for (const role of args.roles) {
       const spec = roleNamed(role);
@@ -88,9 +91,11 @@ export class HostRoles extends pulumi.ComponentResource {
       // Rendered with every secret it uses; the result is split into what may be
       // shown (unsecret: the preview shows it) and the secret files (secret).
       // The data volume's device is known once the volume exists: the base role mounts it.
-      const split = pulumi.all([pulumi.all(values), h.volumeDevice]).apply(([v, device]) => {
+      // Only a role that reads podkit's login key (base) waits for it: a new server's deploy key is known only after `up`.
+      const login = readsLoginKey(spec, stack, h) ? loginKey : pulumi.output(undefined);
+      const split = pulumi.all([pulumi.all(values), h.volumeDevice, login]).apply(([v, device, key]) => {
         const profile = device ? { ...h.profile, dataVolume: device } : h.profile;
-        const state = spec.state(roleContext(stack, host, (n) => v[n], profile));
+        const state = spec.state(roleContext(stack, host, (n) => v[n], profile, key));
         const render = (hmacKey?: string) => splitRoleState(state, { hmacKey, secrets: Object.values(v), host });
         // Only a role with secret files waits for the key that fingerprints them.
         return state.files.some((f) => f.secret) ? privateKey.apply(render) : pulumi.output(render());
@@ -141,6 +146,24 @@ function secretsUsedBy(role: Role, stack: Stack, host: PodHost): string[] | unde
     return [...used];
   } catch {
     return undefined;
+  }
+}
+
+/** Whether the role reads ctx.loginKey, found as secretsUsedBy finds secrets (true when it cannot render with stand-ins). */
+function readsLoginKey(role: Role, stack: Stack, host: PodHost): boolean {
+  let read = false;
+  const ctx = roleContext(stack, host.name, (name) => `podkit-stand-in-for-${name}`, host.profile);
+  Object.defineProperty(ctx, "loginKey", {
+    get: () => {
+      read = true;
+      return undefined;
+    },
+  });
+  try {
+    role.state(ctx);
+    return read;
+  } catch {
+    return true;
   }
 }
 

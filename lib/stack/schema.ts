@@ -286,7 +286,7 @@ export const stackSchema = z
     admin: z
       .strictObject({
         sshKeys: z.array(sshPublicKey).default([])
-          .describe("Admins' SSH public keys, installed for root. SSH accepts keys only."),
+          .describe("Admins' SSH public keys for root. With podkit's own login key they are the only keys sshd accepts: ~/.ssh/authorized_keys is not read, so a key removed here is refused after the next apply."),
         sshFrom: z.array(cidr).optional()
           .describe("Limit SSH to these addresses (firewall). Default: SSH open to all, keys only."),
       })

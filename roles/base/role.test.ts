@@ -4,7 +4,8 @@
 // it before the daemons that write there may start.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertChecksPass, checkEdited, RELEASE_CODENAMES } from "../../test/config/role-checks";
+import { assertChecksPass, checkEdited, hostsWith, RELEASE_CODENAMES } from "../../test/config/role-checks";
+import { withHostRoot } from "../../lib/checker/host-root";
 import { join } from "node:path";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
@@ -65,4 +66,12 @@ test("a host with a data volume mounts it by device id and bind-mounts mail, cha
 test("a host without a data volume mounts nothing", () => {
   const s = render();
   assert.deepEqual(s.files.filter((f) => /\.mount$|podkit-data/.test(f.path)).map((f) => f.path), []);
+});
+
+for (const release of RELEASE_CODENAMES) test(`sshd, with the role's files in place, reads root's keys from the role's file alone (${release})`, async () => {
+  const { host } = hostsWith("base", release).find((h) => h.host.stack.endsWith("hetzner.yaml"))!;
+  const r = await withHostRoot(host, (root) => root.sh("sshd -T -C user=root,host=admin.example,addr=192.0.2.1 | grep -i '^authorizedkeys'"));
+  assert.equal(r.code, 0, r.output);
+  // What sshd itself makes of every drop-in: no ~/.ssh/authorized_keys, no command asked for keys.
+  assert.deepEqual(r.output.trim().split("\n").sort(), ["authorizedkeyscommand none", "authorizedkeyscommanduser none", "authorizedkeysfile /etc/ssh/authorized_keys.d/%u"]);
 });

@@ -7,6 +7,8 @@ import type { Role, RoleContext } from "../../lib/converge/role";
 import type { RoleState } from "../../lib/converge/types";
 import { podPorts, portSpec } from "../../lib/stack/ports";
 import { keepsOwnClock } from "../../lib/stack/profile";
+import { bareKey } from "../../lib/ssh/keys";
+import { authorizedKeysPath } from "../../lib/ssh/login-key";
 import { dataVolume } from "./data-volume";
 
 export const base: Role = {
@@ -37,7 +39,7 @@ export const base: Role = {
         { path: "/etc/mailname", content: `${fqdn}\n` },
         ...(firewall ? [{ path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx) }) }] : []),
         { path: "/etc/ssh/sshd_config.d/podkit.conf", content: t("etc/ssh/sshd_config.d/podkit.conf", { addressFamily: ctx.profile.ipv6 ? "any" : "inet" }) },
-        { path: "/etc/ssh/authorized_keys.d/root", content: stack.admin.sshKeys.map((k) => `${k}\n`).join("") },
+        { path: authorizedKeysPath("root"), content: t("etc/ssh/authorized_keys.d/root", authorizedKeys(ctx)) },
         { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
         { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
         ...volume.files,
@@ -65,6 +67,19 @@ export const base: Role = {
     };
   },
 };
+
+/**
+ * Root's keys: the admins', then podkit's own login key unless an admin key is
+ * that key. sshd reads this file alone, so without podkit's key here the apply
+ * that installs it would be podkit's last.
+ */
+function authorizedKeys(ctx: RoleContext): { adminKeys: string[]; loginKey: string | false } {
+  const adminKeys = ctx.stack.admin.sshKeys;
+  const login = ctx.loginKey;
+  const known = login !== undefined && adminKeys.some((k) => bareKey(k) === bareKey(login));
+  // The key alone, without its comment: both front doors then write the same file for the same key.
+  return { adminKeys, loginKey: login !== undefined && !known ? bareKey(login) : false };
+}
 
 function firewallRules(ctx: RoleContext): { rule: string; why: string }[] {
   return podPorts(ctx.stack, ctx.host).flatMap((p) => {

@@ -50,8 +50,11 @@ function existingStackText(): string {
     // What no detection can know: the site's resolver, which serves the reserved .test zones.
     `      profile: { resolver: { address: ${pods.lab.resolver}, privateZones: [test] } }`,
   ].join("\n");
-  const replaced = text.replace(/^ {4}lab: \{ name: a \}$/m, existing);
+  // The admin's own key, the one in the agent podkit logs in with: sshd accepts only the stack's keys for root.
+  const adminKey = readFileSync(`${a.sshPrivateKeyPath}.pub`, "utf8").trim();
+  const replaced = text.replace(/^ {4}lab: \{ name: a \}$/m, existing).replace("domains: [a.test]\n", `domains: [a.test]\nadmin:\n  sshKeys:\n    - ${adminKey}\n`);
   assert.notEqual(replaced, text, "stacks/lab-a.yaml names lab host a as `lab: { name: a }`");
+  assert.match(replaced, /^admin:\n  sshKeys:\n    - ssh-/m);
   assert.doesNotMatch(replaced, /^\s+lab:/m, "no lab key is left");
   return replaced;
 }

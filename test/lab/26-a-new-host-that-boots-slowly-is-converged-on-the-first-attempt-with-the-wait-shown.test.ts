@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
+import { publicKeyOfKeyFile } from "../../lib/ssh/login-key";
 import { labProfile } from "../../lib/lab/provider";
 import { readLabState, type LabState } from "../../lib/lab/state";
 import { roleProvider, type RoleInputs } from "../../lib/pulumi/role-provider";
@@ -89,7 +90,8 @@ test("a fresh host that answers SSH late and is still in its first boot is conve
   // The base role of pod b, as the Pulumi program hands it to the provider for a new server.
   const loaded = loadStackFile(join(REPO, "stacks/lab-b.yaml"));
   assert.ok(loaded.ok);
-  const state = roleNamed("base").state(roleContext(loaded.stack, "mx", () => undefined, labProfile(lab)));
+  // With the key it logs in with, as the program does: sshd then reads root's keys from the base role's file alone.
+  const state = roleNamed("base").state(roleContext(loaded.stack, "mx", () => undefined, labProfile(lab), publicKeyOfKeyFile(h.sshPrivateKeyPath)));
   const split = splitRoleState(state, { secrets: [], host: "mx" });
   const inputs: RoleInputs = {
     host: "mx", role: "base", address: h.address, port: 22, user: "root",

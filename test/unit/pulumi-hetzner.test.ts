@@ -80,6 +80,20 @@ test("stacks/hetzner.yaml creates one server with both primary IPs and the firew
   assert.deepEqual([attachment.inputs.volumeId, attachment.inputs.serverId], [Number(volume.id), Number(server.id)]);
 });
 
+test("root's keys on the server are the admin key and the deploy key, from the base role's file; cloud-init is given the deploy key alone", () => {
+  const deploy = rec.keys.get("mx-deploy-key")!.publicKeyOpenssh.trim();
+  const server = one("hcloud:index/server:Server");
+  const deployKey = ofType(rec, "hcloud:index/sshKey:SshKey").find((k) => k.inputs.publicKey === deploy)!;
+  // Hetzner hands the server's keys to cloud-init, which writes them to /root/.ssh/authorized_keys.
+  assert.deepEqual(server.inputs.sshKeys, [deployKey.id]);
+  const baseRole = ofType(rec, "pulumi-nodejs:dynamic/podkit:Role").find((r) => r.inputs.role === "base")!;
+  const keys = (baseRole.inputs.state.files["/etc/ssh/authorized_keys.d/root"].content as string).split("\n").filter((l) => l && !l.startsWith("#"));
+  const loaded = loadStackFile(join(ROOT, "stacks/hetzner.yaml"));
+  assert.ok(loaded.ok);
+  assert.deepEqual(keys, [...loaded.stack.admin.sshKeys, deploy]);
+  assert.match(baseRole.inputs.state.files["/etc/ssh/sshd_config.d/podkit.conf"].content, /^AuthorizedKeysFile \/etc\/ssh\/authorized_keys\.d\/%u$/m);
+});
+
 test("the base role mounts the data volume Hetzner attached, by its device id", () => {
   const volume = one("hcloud:index/volume:Volume");
   const baseRole = ofType(rec, "pulumi-nodejs:dynamic/podkit:Role").find((r) => r.inputs.role === "base");
@@ -193,7 +207,15 @@ test("the pinned host key is the one cloud-init installs, with the fingerprint s
   assert.equal(userData.ssh_keys.ed25519_public, hostKey.publicKeyOpenssh.trim());
   assert.equal(userData.ssh_keys.ed25519_private, hostKey.privateKeyOpenssh);
   assert.equal(userData.ssh_deletekeys, true, "the image's own host keys are removed");
-  assert.deepEqual(userData.ssh_genkeytypes, [], "no other host keys are generated");
+  // Given ssh_keys, cloud-init generates no key; the list only names the type there is (never empty: the schema refuses that).
+  assert.deepEqual(userData.ssh_genkeytypes, ["ed25519"]);
+  assert.deepEqual(Object.keys(userData.ssh_keys).sort(), ["ed25519_private", "ed25519_public"], "no other host key is handed over");
+  assert.deepEqual([userData.hostname, userData.fqdn], ["mx", "mx.example.org"]);
+  // Root's keys reach cloud-init only as the server's Hetzner keys (the deploy key alone): none in the user data.
+  assert.equal(userData.ssh_authorized_keys, undefined);
+  // That key logs in as root whatever the image's cloud.cfg says (cloud-init's default would refuse it).
+  assert.equal(userData.disable_root, false);
+  assert.equal(userData.users, undefined);
 
   const dir = mkdtempSync(join(tmpdir(), "podkit-hostkey-"));
   writeFileSync(join(dir, "key.pub"), hostKey.publicKeyOpenssh);

@@ -103,7 +103,8 @@ test("the inputs are the state podkit apply renders for the same stack and secre
     const r = byName(`mx-role-${name}`);
     // The stack's host has a data volume: its device is part of the host's profile.
     const profile = { ...HCLOUD_PROFILE, dataVolume: ofType(rec, "hcloud:index/volume:Volume")[0].state.linuxDevice as string };
-    const want = roleNamed(name).state(roleContext(stack, "mx", (n) => values[n], profile));
+    // podkit's login key on a Hetzner server is its deploy key (the base role lets it in).
+    const want = roleNamed(name).state(roleContext(stack, "mx", (n) => values[n], profile, rec.keys.get("mx-deploy-key")!.publicKeyOpenssh));
     const got = forTests.roleStateOf(r.inputs as RoleInputs);
     // Files come back keyed by path: compare them as a set, the rest as is.
     const sortFiles = (s: typeof want) => ({ ...s, files: [...s.files].sort((a, b) => a.path.localeCompare(b.path)) });

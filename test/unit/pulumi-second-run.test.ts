@@ -92,3 +92,14 @@ test("changing the admins' keys replaces no server, and a replacement server get
   const existing = second.filter((r) => r.type === SSH_KEY).map((r) => r.id);
   for (const id of used) assert.ok(existing.includes(id), `SSH key id ${id} given to the new server exists`);
 });
+
+test("a server booted with an earlier podkit's user data is kept: user data matters only at a server's first boot", () => {
+  // Until this version the user data asked for `ssh_genkeytypes: []`, which cloud-init's
+  // schema refuses; every pod running then booted from it. Rendering it right must not
+  // replace their servers (a server without a volume would lose its mailboxes).
+  const rendered = JSON.stringify(first);
+  const earlier: RunResource[] = JSON.parse(rendered.replace(/ssh_genkeytypes:\\n  - ed25519\\n/g, "ssh_genkeytypes: []\\n"));
+  assert.notEqual(JSON.stringify(earlier), rendered, "the earlier user data differs from today's");
+  const steps = planOf(earlier, runProgram(hetznerConfig(), earlier));
+  assert.equal(step(steps, SERVER, "mx-server").op, "same", show(steps));
+});
