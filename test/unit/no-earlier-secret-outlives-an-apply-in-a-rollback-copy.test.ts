@@ -9,6 +9,16 @@ import { convergeHost, ConvergeError } from "../../lib/converge/apply";
 import { sha256 } from "../../lib/converge/changes";
 import type { Session } from "../../lib/converge/ssh";
 import type { RoleState } from "../../lib/converge/types";
+import { roleContext } from "../../lib/converge/pod";
+import { commitScript } from "../../lib/converge/scripts";
+import { loadStackFile } from "../../lib/stack/load";
+import { backup, BACKUP_PATHS } from "../../roles/backup/role";
+import { profileOf } from "./host-profiles";
+import { join } from "node:path";
+
+const loaded = loadStackFile(join(__dirname, "..", "..", "stacks", "lab-a.yaml"));
+if (!loaded.ok) throw new Error("stacks/lab-a.yaml does not load");
+const labStack = loaded.stack;
 
 const ROLE: RoleState = {
   role: "mail",
@@ -58,4 +68,15 @@ test("after a change was rolled back, the copies go too", async () => {
   const rollback = scripts.findIndex((s) => s.includes('(cd "$B" && find .'));
   assert.ok(rollback >= 0, "the old file was put back");
   assert.ok(scripts.slice(rollback + 1).some((s) => discards([s]).length), "then its copy removed");
+});
+
+test("rollback copies (root only) and the backup's status files (readable by a health check) live in separate directories", () => {
+  const script = commitScript("mail", [{ file: ROLE.files[0], reason: "content" }], [], []);
+  assert.match(script, /^install -d -m 700 \/var\/lib\/podkit\/rollback /m, "the rollback directory is root's alone");
+  assert.match(script, /^B='\/var\/lib\/podkit\/rollback\/mail'$/m);
+  const dirs = backup.state(roleContext(labStack, "mx", (n) => `value of ${n}`, profileOf(labStack, "mx"))).dirs ?? [];
+  const status = dirs.find((d) => d.path === BACKUP_PATHS.state);
+  assert.equal(status?.mode, 0o755, "the status directory has a mode of its own");
+  assert.ok(!BACKUP_PATHS.state.startsWith("/var/lib/podkit/rollback"), "the status directory is not under the rollback one");
+  assert.ok(!script.includes(`B='${BACKUP_PATHS.state}`), "nor are rollback copies kept under the status directory");
 });
