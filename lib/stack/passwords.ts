@@ -25,6 +25,34 @@ import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 /** PBKDF2-HMAC-SHA256 rounds for every stored password (OWASP 2023 and later: 600,000). */
 export const PASSWORD_ITERATIONS = 600_000;
 
+/**
+ * Where rendered hashes may be kept between runs (lib/stack/hash-cache.ts):
+ * 600,000 rounds per account and daemon would cost every `podkit apply`,
+ * a no-op one too, a fifth of a second per hash. Keyed by an HMAC under the
+ * salt key, so the cache tells nothing to whoever lacks the pod's secrets.
+ */
+export interface HashCache {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+}
+
+let hashCache: HashCache | undefined;
+
+/** Keeps rendered hashes in `cache` from now on (undefined: in this process only). */
+export function useHashCache(cache: HashCache | undefined): void {
+  hashCache = cache;
+}
+
+function cachedEntry(saltKey: string, scheme: string, address: string, password: string, iterations: number, compute: () => string): string {
+  if (!hashCache) return compute();
+  const key = createHmac("sha256", saltKey).update(`podkit/hash-cache\0${scheme}\0${address}\0${password}\0${iterations}`).digest("base64url");
+  const known = hashCache.get(key);
+  if (known !== undefined) return known;
+  const value = compute();
+  hashCache.set(key, value);
+  return value;
+}
+
 /** The per-account salt: 16 bytes, from the pod's secret salt key. */
 export function accountSalt(saltKey: string, scheme: string, address: string, password: string): Buffer {
   if (!saltKey) throw new Error("the password salt key is empty");
@@ -60,9 +88,11 @@ export function scramSha256(password: string, salt: Buffer | string, iterations:
  * https://doc.dovecot.org/configuration_manual/authentication/password_schemes/
  */
 export function dovecotScramSha256(address: string, password: string, saltKey: string, iterations = PASSWORD_ITERATIONS): string {
-  const salt = accountSalt(saltKey, "dovecot", address, password);
-  const { storedKey, serverKey } = scramSha256(password, salt, iterations);
-  return `{SCRAM-SHA-256}${iterations},${salt.toString("base64")},${storedKey.toString("base64")},${serverKey.toString("base64")}`;
+  return cachedEntry(saltKey, "dovecot", address, password, iterations, () => {
+    const salt = accountSalt(saltKey, "dovecot", address, password);
+    const { storedKey, serverKey } = scramSha256(password, salt, iterations);
+    return `{SCRAM-SHA-256}${iterations},${salt.toString("base64")},${storedKey.toString("base64")},${serverKey.toString("base64")}`;
+  });
 }
 
 /**
@@ -71,9 +101,12 @@ export function dovecotScramSha256(address: string, password: string, saltKey: s
  * (a UUID-shaped string, used as the PBKDF2 salt as it stands).
  * https://prosody.im/doc/modules/mod_auth_internal_hashed
  */
-export function prosodyScramSha256(address: string, password: string, saltKey: string, iterations = PASSWORD_ITERATIONS) {
-  const h = accountSalt(saltKey, "prosody", address, password).toString("hex");
-  const salt = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  const { storedKey, serverKey } = scramSha256(password, salt, iterations);
-  return { salt, iteration_count: iterations, stored_key: storedKey.toString("hex"), server_key: serverKey.toString("hex") };
+export function prosodyScramSha256(address: string, password: string, saltKey: string, iterations = PASSWORD_ITERATIONS):
+  { salt: string; iteration_count: number; stored_key: string; server_key: string } {
+  return JSON.parse(cachedEntry(saltKey, "prosody", address, password, iterations, () => {
+    const h = accountSalt(saltKey, "prosody", address, password).toString("hex");
+    const salt = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    const { storedKey, serverKey } = scramSha256(password, salt, iterations);
+    return JSON.stringify({ salt, iteration_count: iterations, stored_key: storedKey.toString("hex"), server_key: serverKey.toString("hex") });
+  }));
 }
