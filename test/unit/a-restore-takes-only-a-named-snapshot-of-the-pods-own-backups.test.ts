@@ -6,10 +6,11 @@
 // restic that plays the repository and records what it was asked.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { CHECKER_ROOT } from "../../lib/checker/root";
 import { roleContext } from "../../lib/converge/pod";
 import { loadStackFile } from "../../lib/stack/load";
 import { backup } from "../../roles/backup/role";
@@ -81,5 +82,34 @@ test("no id, or something that is not one, is refused by the script too", () => 
     const r = restore(id);
     assert.equal(r.code, 64, r.out);
     assert.equal(r.restic, "", "restic was not asked anything");
+  }
+});
+
+test("the chat data a backup copies leaves out the account files: no password hash goes into a backup", (t) => {
+  const loaded = loadStackFile(join(ROOT, "stacks", "lab-a.yaml"));
+  assert.ok(loaded.ok);
+  const ctx = roleContext(loaded.stack, "mx", (n) => `value of ${n}`, profileOf(loaded.stack, "mx"));
+  const script = backup.state(ctx).files.find((f) => f.path === "/usr/local/sbin/podkit-backup")!.content;
+  const line = script.split("\n").find((l) => /^\s*rsync .*\/var\/lib\/prosody\/ "\$STAGE\/prosody\/"$/.test(l));
+  assert.ok(line, "the chat copy's rsync line");
+  // Run it on a copy of Prosody's storage, a stale staged account file included: with this
+  // machine's rsync, or the checker root's (the pod's own), or not at all.
+  const local = spawnSync("sh", ["-c", "command -v rsync"]).status === 0;
+  const root = local ? "" : CHECKER_ROOT;
+  if (!local && !existsSync(join(CHECKER_ROOT, "usr/bin/rsync"))) return t.skip("no rsync here and no checker root (scripts/setup.sh builds it)");
+  const dir = mkdtempSync(join(root ? join(root, "tmp") : tmpdir(), "podkit-stage-"));
+  const inside = root ? dir.slice(root.length) : dir;
+  for (const f of ["prosody/a%2etest/accounts/alice.dat", "prosody/a%2etest/archive/alice.list", "prosody/a%2etest/roster/alice.dat", "stage/prosody/a%2etest/accounts/old.dat"]) {
+    mkdirSync(join(dir, f, ".."), { recursive: true });
+    writeFileSync(join(dir, f), "x");
+  }
+  const command = line.trim().replace("/var/lib/prosody/", `${inside}/prosody/`).replace('"$STAGE/prosody/"', `${inside}/stage/prosody/`);
+  const r = root ? spawnSync("chroot", [root, "sh", "-c", command], { encoding: "utf8" }) : spawnSync("sh", ["-c", command], { encoding: "utf8" });
+  try {
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(dir, "stage/prosody/a%2etest/archive/alice.list")) && existsSync(join(dir, "stage/prosody/a%2etest/roster/alice.dat")), "archives and rosters are copied");
+    assert.ok(!existsSync(join(dir, "stage/prosody/a%2etest/accounts")), "account files are not, and an old staged one is gone");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
