@@ -21,8 +21,10 @@ import { loadStackForPulumi, resolveSecrets, stackFilePath } from "./lib/pulumi/
 const config = new pulumi.Config("podkit");
 const file = stackFilePath(config);
 const { stack, source } = loadStackForPulumi(file);
-const secrets = { ...resolveSecrets(stack, source, config), ...generatedSecrets(stack, config) };
+const configured = resolveSecrets(stack, source, config);
 const sshPrivateKey = existingHostKey(stack, config);
+// Every check that can stop the program has run: from here on resources are registered.
+const secrets = { ...configured, ...generatedSecrets(stack, config) };
 const dkim = stack.mail ? dkimKey(config) : undefined;
 const pod = podHosts(stack);
 const dns = podDns(stack, pod, dkim);
