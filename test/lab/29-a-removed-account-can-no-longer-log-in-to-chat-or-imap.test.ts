@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { ImapFlow } from "imapflow";
 import { onHost, REPO } from "./helpers";
-import { submit } from "./mailclients";
+import { fetchBySubject, submit, token } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
 import { login, sessionPool } from "./xmppclients";
 
@@ -55,7 +55,9 @@ test("an account removed from the stack can log in to neither chat nor IMAP nor 
   const open = imap(pods, DAN, danPassword);
   await open.connect();
   const closed = new Promise<void>((resolve) => open.on("close", () => resolve()));
-  await submit(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), { to: DAN, subject: "before removal", text: "kept" });
+  const subject = token("before-removal");
+  await submit(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), { to: DAN, subject, text: "kept" });
+  await fetchBySubject(pods, pods.a, DAN, danPassword, subject);
 
   const removed = await apply("stacks/lab-a.yaml");
   assert.equal(removed.report.exitCode, undefined, removed.stderr);
@@ -68,7 +70,7 @@ test("an account removed from the stack can log in to neither chat nor IMAP nor 
   // The sessions Dan had open were closed by the apply.
   await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error("Dan's IMAP session is still open")), 20_000))]);
   await Promise.race([
-    new Promise<void>((resolve) => chat.xmpp.once("offline", () => resolve())),
+    new Promise<void>((resolve) => { chat.xmpp.once("disconnect", () => resolve()); chat.xmpp.once("offline", () => resolve()); }),
     new Promise((_, reject) => setTimeout(() => reject(new Error("Dan's chat session is still open")), 20_000)),
   ]).catch(async (err) => {
     // An already closed client emits nothing more: ask the server instead.
@@ -77,7 +79,7 @@ test("an account removed from the stack can log in to neither chat nor IMAP nor 
   });
 
   // The account file is gone, the mailbox (with the mail delivered before) is not.
-  const host = await onHost(pods.lab, "a", "ls /var/lib/prosody/a%2etest/accounts/; ls -d /var/mail/vhosts/a.test/dan/Maildir && grep -rl 'before removal' /var/mail/vhosts/a.test/dan/Maildir | head -1");
+  const host = await onHost(pods.lab, "a", `ls /var/lib/prosody/a%2etest/accounts/; ls -d /var/mail/vhosts/a.test/dan/Maildir && grep -rl '${subject}' /var/mail/vhosts/a.test/dan/Maildir | head -1`);
   assert.doesNotMatch(host.stdout, /^dan\.dat$/m);
   assert.match(host.stdout, /\/var\/mail\/vhosts\/a\.test\/dan\/Maildir\n.+/);
 });
