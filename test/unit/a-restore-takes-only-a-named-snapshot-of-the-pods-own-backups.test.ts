@@ -99,7 +99,7 @@ test("the chat data a backup copies leaves out the account files: no password ha
   assert.ok(line, "the chat copy's rsync line");
   // Run it on a copy of Prosody's storage, a stale staged account file included: with this
   // machine's rsync, or the checker root's (the pod's own), or not at all.
-  const local = spawnSync("sh", ["-c", "command -v rsync"]).status === 0;
+  const local = ["/usr/bin/rsync", "/bin/rsync"].some((p) => existsSync(p));
   const root = local ? "" : CHECKER_ROOT;
   if (!local && !existsSync(join(CHECKER_ROOT, "usr/bin/rsync"))) return t.skip("no rsync here and no checker root (scripts/setup.sh builds it)");
   const dir = mkdtempSync(join(root ? join(root, "tmp") : tmpdir(), "podkit-stage-"));
@@ -109,7 +109,8 @@ test("the chat data a backup copies leaves out the account files: no password ha
     writeFileSync(join(dir, f), "x");
   }
   const command = line.trim().replace("/var/lib/prosody/", `${inside}/prosody/`).replace('"$STAGE/prosody/"', `${inside}/stage/prosody/`);
-  const r = root ? spawnSync("chroot", [root, "sh", "-c", command], { encoding: "utf8" }) : spawnSync("sh", ["-c", command], { encoding: "utf8" });
+  const argv = root ? [root, "sh", "-c", command] : ["-c", command];
+  const r = spawnSync(root ? "chroot" : "sh", argv, { encoding: "utf8" });
   try {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(existsSync(join(dir, "stage/prosody/a%2etest/archive/alice.list")) && existsSync(join(dir, "stage/prosody/a%2etest/roster/alice.dat")), "archives and rosters are copied");
