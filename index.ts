@@ -3,13 +3,15 @@
 //   1. read the stack file (config podkit:stackFile, default stacks/<stack>.yaml)
 //      and validate it completely: nothing is created from an invalid file;
 //   2. read every secret it names from Pulumi config (podkit:<name>), as secrets;
-//   3. the DKIM key, kept in Pulumi state so it survives any server;
+//   3. the DKIM key and the other generated secrets (password salt key, TURN
+//      secret), kept in Pulumi state so they survive any server;
 //   4. the hosts: Hetzner servers created, existing hosts described;
 //   5. DNS: Cloudflare records, or zone files as a stack output;
 //   6. the roles on each host: one dynamic resource per host and role.
 // See docs/pulumi.md for running it.
 import * as pulumi from "@pulumi/pulumi";
 import { dkimKey } from "./lib/infra/dkim";
+import { generatedSecrets } from "./lib/infra/generated-secrets";
 import { knownHosts as knownHostsOf } from "./lib/infra/host";
 import { podHosts } from "./lib/infra/hosts";
 import { podDns } from "./lib/pulumi/dns";
@@ -19,8 +21,10 @@ import { loadStackForPulumi, resolveSecrets, stackFilePath } from "./lib/pulumi/
 const config = new pulumi.Config("podkit");
 const file = stackFilePath(config);
 const { stack, source } = loadStackForPulumi(file);
-const secrets = resolveSecrets(stack, source, config);
+const configured = resolveSecrets(stack, source, config);
 const sshPrivateKey = existingHostKey(stack, config);
+// Every check that can stop the program has run: from here on resources are registered.
+const secrets = { ...configured, ...generatedSecrets(stack, config) };
 const dkim = stack.mail ? dkimKey(config) : undefined;
 const pod = podHosts(stack);
 const dns = podDns(stack, pod, dkim);

@@ -1,6 +1,8 @@
 // `podkit` command line: routes a subcommand to its module in ./commands.
 // Exit codes follow sysexits(3) where one fits: 0 ok, 1 a check failed,
 // 64 usage, 65 bad stack file (data error), 69 host unavailable, 70 internal.
+import { fileHashCache } from "../stack/hash-cache";
+import { useHashCache } from "../stack/passwords";
 import { EXIT, UsageError } from "./exit";
 
 // Commands load on demand (plain require, so the CLI starts fast and tsx's CJS hook applies).
@@ -42,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`podkit: unknown command "${name}"\n\n${usage()}`);
     return EXIT.USAGE;
   }
+  // Rendered password hashes are kept between runs: a no-op apply stays fast (lib/stack/hash-cache.ts).
+  useHashCache(fileHashCache());
   try {
     return await command.load().run(rest);
   } catch (err) {

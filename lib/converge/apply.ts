@@ -7,7 +7,7 @@ import { describeActions, hasWork, roleActions, type RoleActions } from "./actio
 import { queryFor } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
 import type { HostFacts } from "./host-facts";
-import { commitScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript, usersScript } from "./scripts";
+import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
 import type { RoleState } from "./types";
 
@@ -145,10 +145,13 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
   } catch (err) {
     // The new files made a daemon fail: put the old ones back and bring it up on them.
     await session.run(rollbackScript(role.role));
+    await session.run(discardRollbackScript(role.role));
     if (before.length) await session.run(handlersScript(before));
     await session.run(serviceScript(services.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
     throw new ConvergeError(host, role.role, `rolled back ${changedPaths.join(", ")}: ${(err as Error).message}`);
   }
+  // Live and healthy: the copies of what was replaced (an old password hash, an old key) go.
+  if (changedPaths.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
 }
 
 async function diffs(session: Session, changes: RoleActions): Promise<string[]> {

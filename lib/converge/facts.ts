@@ -22,10 +22,13 @@ export function factsScript(query: FactQuery, opts: { host?: boolean } = {}): st
     "set -u",
     "export LC_ALL=C",
     // Files: one stat and one sha256sum over all of them; missing files print nothing.
-    query.files.length ? `for f in ${list(query.files)}; do [ -f "$f" ] && printf '%s\\0' "$f"; done > /tmp/.podkit-facts.$$` : ": > /tmp/.podkit-facts.$$",
-    `xargs -0r stat -c 'S %a %U %G %n' < /tmp/.podkit-facts.$$`,
-    `xargs -0r sha256sum < /tmp/.podkit-facts.$$ | sed 's/^/H /'`,
-    "rm -f /tmp/.podkit-facts.$$",
+    // The list goes through a file mktemp makes (a fixed or PID-derived name in /tmp
+    // would let another user plant a link there for root to write through).
+    'T=$(mktemp)',
+    query.files.length ? `for f in ${list(query.files)}; do [ -f "$f" ] && printf '%s\\0' "$f"; done > "$T"` : ': > "$T"',
+    `xargs -0r stat -c 'S %a %U %G %n' < "$T"`,
+    `xargs -0r sha256sum < "$T" | sed 's/^/H /'`,
+    'rm -f "$T"',
     ...(query.dirs.length ? [`for d in ${list(query.dirs)}; do [ -d "$d" ] && stat -c 'D %a %U %G %n' "$d"; done`] : []),
     ...(query.packages.length
       ? [`dpkg-query -W -f='P \${Package} \${db:Status-Status} \${Version}\\n' ${list(query.packages)} 2>/dev/null`]

@@ -9,6 +9,7 @@ import type { Pod } from "../stack/pod";
 import { StackError } from "../stack/pod";
 import type { DetectableFacts, HostProfile } from "../stack/profile";
 import type { Stack } from "../stack/schema";
+import { GENERATED } from "../stack/secrets";
 import { roleNamed } from "./registry";
 import type { RoleContext } from "./role";
 import type { HostTarget } from "../ssh/connect";
@@ -82,7 +83,11 @@ export function roleContext(stack: Stack, host: string, lookup: (name: string) =
     stack, host, fqdn: hostFqdn(stack, host), profile, ...(loginKey ? { loginKey } : {}),
     secret: (name: string) => {
       const v = lookup(name);
-      if (v === undefined) throw new Error(`secret "${name}" has no value`);
+      if (v === undefined) {
+        // A pod from before podkit generated this secret: `podkit apply` or `podkit secrets` creates it.
+        const hint = (Object.values(GENERATED) as string[]).includes(name) ? ` (podkit generates it: \`podkit secrets <stack>\` or \`podkit apply\` creates it)` : "";
+        throw new Error(`secret "${name}" has no value${hint}`);
+      }
       return v;
     },
   };

@@ -118,6 +118,15 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
   return lines.join("\n");
 }
 
+/**
+ * Once a role's change has gone live (or been rolled back), its rollback copies
+ * have done their work: they go, so no earlier password hash, key or secret
+ * outlives the apply on the host in a copy of its own.
+ */
+export function discardRollbackScript(role: string): string {
+  return `rm -rf ${q(`${STATE_DIR}/rollback/${role}`)}`;
+}
+
 /** Puts back what commitScript replaced, removes what it created. */
 export function rollbackScript(role: string): string {
   const backup = `${STATE_DIR}/rollback/${role}`;

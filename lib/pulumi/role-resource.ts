@@ -70,10 +70,13 @@ export function splitRoleState(state: RoleState, opts: { hmacKey?: string; secre
   }
   const { files: _files, ...rest } = state;
   const shown: StateInput = { ...rest, files };
+  // Searched in every string as it is (JSON would escape a quote or a backslash in
+  // the secret and hide it). A value under 8 characters is skipped: it would turn
+  // up in config text by coincidence; the mocked-state tests search for those too.
   const needles = opts.secrets.flatMap((s) => s.split("\n")).map((l) => l.trim()).filter((l) => l.length >= 8 && !l.startsWith("-----"));
+  const strings = (v: unknown): string[] => typeof v === "string" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(strings) : [];
   for (const [where, value] of [...Object.entries(files).map(([p, f]) => [p, f] as const), ["the role's other fields", rest] as const]) {
-    const text = JSON.stringify(value);
-    if (needles.some((n) => text.includes(n))) {
+    if (strings(value).some((text) => needles.some((n) => text.includes(n)))) {
       throw new Error(`${opts.host}/${state.role}: ${where} holds the value of a secret but is not marked secret: ` +
         "mark the file `secret: true` in the role, so the value stays out of plain Pulumi state and logs");
     }

@@ -56,3 +56,13 @@ export function asNetwork(text: string): string {
   if (text.includes("/")) return text;
   return `${text}/${isIP(text) === 6 ? 128 : 32}`;
 }
+
+/** A network as its first and last address, the way coturn's peer ranges take it ("10.0.0.0-10.255.255.255"). */
+export function cidrRange(cidr: string): { first: string; last: string; version: 4 | 6 } {
+  const [ip, prefix] = cidr.split("/");
+  const v = isIP(ip);
+  if (v !== 4 && v !== 6) throw new Error(`not an address: ${cidr}`);
+  const b = bits(ip);
+  const n = prefix === undefined ? b.length : Number(prefix);
+  return { first: fromBits(b.slice(0, n).padEnd(b.length, "0"), v), last: fromBits(b.slice(0, n).padEnd(b.length, "1"), v), version: v };
+}

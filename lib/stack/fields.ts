@@ -106,7 +106,8 @@ export const login = z
 
 /** A URL that may carry a login or fetch what becomes a certificate: https only. */
 export const httpsUrl = z
-  .url({ protocol: /^https$/ })
+  // http: would show a login sent with every request, and what it carries, to anyone on the way.
+  .url({ protocol: /^https$/, error: "an https: URL (http: would send the login and the data in clear)" })
   .refine((s) => !/[\s'"`$\\]/.test(s), "an https URL without quotes, spaces, $, ` or \\")
   .meta({ examples: ["https://backup.example.net:8000/pod"] });
 

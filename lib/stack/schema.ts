@@ -206,6 +206,13 @@ const chat = z
       })
       .prefault({})
       .describe("HTTP file upload (XEP-0363) for images, voice messages and files in chats."),
+    turn: z
+      .strictObject({
+        tcpRelay: z.boolean().default(false)
+          .describe("Let TURN relay TCP (RFC 6062) as well as UDP. Calls need only UDP; a TCP relay lets every member open TCP connections from the pod's address to any public address (never to the host itself or a private network). Leave off unless a client needs it."),
+      })
+      .prefault({})
+      .describe("TURN (coturn) for calls: what it relays. It never relays to the host itself, loopback, private, link-local (cloud metadata) or other special-purpose addresses."),
   })
   .describe("Chat: Prosody (XMPP) with the same accounts and passwords as mail, group chats, file upload, calls via TURN.");
 

@@ -3,7 +3,7 @@
 // secrets file, `<stack>.secrets.yaml` beside it (mode 0600, never committed:
 // .gitignore), or PODKIT_SECRET_<NAME> in the environment for CI systems that
 // inject secrets that way. Under `pulumi up` it is Pulumi config (index.ts).
-import { createHmac, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import type { Path } from "./problems";
@@ -16,7 +16,28 @@ export const GENERATED = {
    * secrets, so a rebuilt host signs with the same key the DNS already publishes.
    */
   dkimKey: "dkim-key",
+  /**
+   * The key the per-account password salts are made with (lib/stack/passwords.ts).
+   * Never on a host: without it a stolen hash can only be attacked through the slow hash.
+   */
+  passwordSalt: "password-salt",
+  /** The secret Prosody and coturn share for short-lived TURN credentials (XEP-0215). */
+  turnSecret: "turn-secret",
 } as const;
+
+/** The generated secrets a stack needs: the DKIM key with mail, the salt key with accounts, the TURN secret with chat. */
+export function generatedSecretsFor(stack: Stack): string[] {
+  return [
+    ...(stack.mail ? [GENERATED.dkimKey] : []),
+    ...(Object.keys(stack.accounts).length ? [GENERATED.passwordSalt] : []),
+    ...(stack.chat ? [GENERATED.turnSecret] : []),
+  ];
+}
+
+/** A new random value for a generated secret that is not a key: 256 bits. */
+export function newRandomSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
 
 export interface SecretUse {
   name: string;
@@ -88,10 +109,12 @@ function readSecretsFile(file: string): Record<string, string> {
   return out;
 }
 
-/** Creates the secrets podkit generates (the DKIM key); with `all`, random values for every missing secret too (lab, workshops). */
+/** Creates the secrets podkit generates (the DKIM key, the salt key, the TURN secret); with `all`, random values for every missing secret too (lab, workshops). */
 export function ensureGeneratedSecrets(stack: Stack, store: SecretStore, opts: { all?: boolean } = {}): string[] {
   const created: Record<string, string> = {};
-  if (stack.mail && !store.has(GENERATED.dkimKey)) created[GENERATED.dkimKey] = newDkimKey();
+  for (const name of generatedSecretsFor(stack)) {
+    if (!store.has(name)) created[name] = name === GENERATED.dkimKey ? newDkimKey() : newRandomSecret();
+  }
   if (opts.all) {
     for (const { name } of secretUses(stack)) {
       if (!store.has(name) && !created[name]) created[name] = randomBytes(18).toString("base64url");
@@ -104,15 +127,6 @@ export function ensureGeneratedSecrets(stack: Stack, store: SecretStore, opts: {
 export function newDkimKey(): string {
   // 2048 bits: what receivers expect today; 4096-bit keys overflow some DNS UIs.
   return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-}
-
-/**
- * A secret for the pod's own daemons to share (the TURN secret Prosody and
- * coturn agree on), derived from the DKIM key so both front doors have it
- * without another secret to generate, store and back up.
- */
-export function derivedSecret(dkimKeyPem: string, purpose: string): string {
-  return createHmac("sha256", dkimKeyPem).update(`podkit/${purpose}`).digest("base64url");
 }
 
 /** The p= value of a DKIM record: base64 of the public key's DER SubjectPublicKeyInfo. */

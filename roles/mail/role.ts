@@ -17,6 +17,8 @@ import { MAIL_PORTS } from "./ports";
 const VMAIL_HOME = "/var/mail/vhosts";
 /** OpenDKIM's libunbound settings when the host's profile names a resolver with private zones. */
 const RESOLVER_CONF = "/etc/opendkim/unbound.conf";
+/** Ends the open sessions of logins no longer in /etc/dovecot/users. */
+const KICK_REMOVED = "/usr/local/sbin/podkit-mail-kick-removed";
 
 export const mail: Role = {
   name: "mail",
@@ -37,7 +39,7 @@ export const mail: Role = {
     stop: ["postfix.service", "dovecot.service", "opendkim.service", "opendmarc.service"],
     remove: [
       "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
-      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail",
+      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail", KICK_REMOVED,
     ],
     keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
   },
@@ -79,6 +81,7 @@ export const mail: Role = {
       { path: "/etc/opendmarc.conf", content: t("etc/opendmarc.conf") },
       { path: "/etc/opendmarc/ignore.hosts", content: t("etc/opendmarc/ignore.hosts") },
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
+      { path: KICK_REMOVED, mode: 0o755, content: t("usr/local/sbin/podkit-mail-kick-removed") },
     ];
     if (relay) {
       files.push({
@@ -124,6 +127,8 @@ export const mail: Role = {
         postmap("vmailbox"), postmap("virtual"), postmap("sender_logins"),
         ...(relay ? [postmap("sasl_passwd")] : []),
         { name: "newaliases", when: ["/etc/aliases"], run: "newaliases" },
+        // A removed account's open IMAP sessions end with its login.
+        { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users"], run: KICK_REMOVED },
       ],
       services: [
         { unit: "opendkim.service", watch: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], onChange: "restart", ports: [8891] },
@@ -164,7 +169,8 @@ export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; 
 function dovecotUsers(ctx: RoleContext): string {
   const quota = quotaField(ctx.profile.release);
   return Object.entries(ctx.stack.accounts)
-    .map(([address, a]) => `${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret))}::::::${quota(a.quota)}\n`)
+    .map(([address, a]) => `${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret), ctx.secret(GENERATED.passwordSalt))}::::::${quota(a.quota)}
+`)
     .join("");
 }
 

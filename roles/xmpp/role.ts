@@ -7,29 +7,25 @@ import { renderTemplate } from "../../lib/converge/template";
 import { mustRelease } from "../../lib/stack/releases";
 import type { DirSpec, FileSpec, RoleState } from "../../lib/converge/types";
 import { postmaster, primaryDomain } from "../../lib/stack/derive";
-import { prosodyScramSha1 } from "../../lib/stack/passwords";
-import { derivedSecret, GENERATED } from "../../lib/stack/secrets";
+import { prosodyScramSha256 } from "../../lib/stack/passwords";
+import { GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
 import { chatRecords } from "./dns";
 import { XMPP_PORTS } from "./ports";
+import { allowedLocalRanges, deniedPeerRanges } from "./turn-peers";
+
+/** Starts coturn with the host's own addresses denied as peers (only the host knows them). */
+const COTURN_START = "/usr/local/sbin/podkit-coturn";
+const COTURN_DROPIN = "/etc/systemd/system/coturn.service.d/20-podkit-peers.conf";
+
+/** What TURN may relay, per credential and in all (turnserver.conf says why these). */
+const TURN_QUOTA = { user: 12, total: 300, sessionBytesPerSecond: 400_000, totalBytesPerSecond: 12_500_000 };
 
 /** Prosody's file storage encodes every non-alphanumeric character as %xx (util/datamanager.lua). */
 const encode = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 
 /** Lists (and removes) account files of accounts no longer in the stack. */
 const STALE_ACCOUNTS = "/usr/local/sbin/podkit-chat-stale-accounts";
-
-/**
- * TURN must never relay into private networks (RFC 1918, loopback, link-local,
- * CGNAT, ULA): each block as CIDR (how a host profile names its local ones) and
- * as coturn's denied-peer-ip range.
- */
-const PRIVATE_RANGES: [cidr: string, range: string][] = [
-  ["0.0.0.0/8", "0.0.0.0-0.255.255.255"], ["10.0.0.0/8", "10.0.0.0-10.255.255.255"], ["100.64.0.0/10", "100.64.0.0-100.127.255.255"],
-  ["127.0.0.0/8", "127.0.0.0-127.255.255.255"], ["169.254.0.0/16", "169.254.0.0-169.254.255.255"], ["172.16.0.0/12", "172.16.0.0-172.31.255.255"],
-  ["192.168.0.0/16", "192.168.0.0-192.168.255.255"], ["::1/128", "::1"], ["fc00::/7", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
-  ["fe80::/10", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
-];
 
 export const xmpp: Role = {
   name: "xmpp",
@@ -64,13 +60,13 @@ export const xmpp: Role = {
   records: (stack) => chatRecords(stack),
   removal: {
     stop: ["prosody.service", "coturn.service"],
-    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, "/etc/podkit/tls/reload.d/xmpp"],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, COTURN_START, COTURN_DROPIN, "/etc/podkit/tls/reload.d/xmpp"],
     keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
   },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const chat = stack.chat!;
-    const turnSecret = derivedSecret(ctx.secret(GENERATED.dkimKey), "turn");
+    const turnSecret = ctx.secret(GENERATED.turnSecret);
     const view = {
       fqdn,
       admins: Object.entries(stack.accounts).filter(([, a]) => a.admin).map(([address]) => address),
@@ -86,7 +82,9 @@ export const xmpp: Role = {
       ports: XMPP_PORTS,
       ipv6: ctx.profile.ipv6,
       // A host whose own network is private relays to the peers on it, and to no other private block.
-      deniedPeers: PRIVATE_RANGES.filter(([cidr]) => !ctx.profile.localRanges.includes(cidr)).map(([, range]) => range),
+      deniedPeers: deniedPeerRanges(),
+      tcpRelay: chat.turn.tcpRelay,
+      quota: TURN_QUOTA,
       ...certPaths(fqdn),
     };
     const t = (path: string) => renderTemplate("xmpp", path, view, ctx.profile.release);
@@ -104,7 +102,9 @@ export const xmpp: Role = {
         { path: "/etc/prosody/groups.txt", content: groupsFile(ctx), group: "prosody", mode: 0o640 },
         { path: "/etc/turnserver.conf", content: t("etc/turnserver.conf"), group: "turnserver", mode: 0o640, secret: true },
         { path: "/usr/local/sbin/podkit-chat-certs", mode: 0o755, content: t("usr/local/sbin/podkit-chat-certs") },
-        { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { domains: accountsByDomain(ctx) }, ctx.profile.release) },
+        { path: COTURN_START, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-coturn", { allowed: allowedLocalRanges(ctx.profile.localRanges) }, ctx.profile.release) },
+        { path: COTURN_DROPIN, content: t("etc/systemd/system/coturn.service.d/20-podkit-peers.conf") },
+        { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { keep: accountFilesKept(ctx) }, ctx.profile.release) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
         ...accounts,
       ],
@@ -113,6 +113,9 @@ export const xmpp: Role = {
         run: "prosodyctl --config {stage}/etc/prosody/prosody.cfg.lua check config",
       }],
       handlers: [{
+        // The drop-in is read only after a daemon-reload, before coturn restarts.
+        name: "systemctl daemon-reload", when: [COTURN_DROPIN], run: "systemctl daemon-reload",
+      }, {
         // Due when the stack's accounts change (the script lists them), or when a stale account file is there anyway.
         name: "remove chat accounts not in the stack", when: [STALE_ACCOUNTS], run: `${STALE_ACCOUNTS} --remove`,
         unless: `[ -z "$(${STALE_ACCOUNTS})" ]`,
@@ -123,7 +126,7 @@ export const xmpp: Role = {
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
         { unit: "prosody.service", watch: ["/etc/prosody/"], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload] },
-        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/"], onChange: "restart", ports: [XMPP_PORTS.turn] },
+        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/", COTURN_START, COTURN_DROPIN], onChange: "restart", ports: [XMPP_PORTS.turn] },
       ],
     };
   },
@@ -138,21 +141,19 @@ function accountFiles(ctx: RoleContext): { dirs: DirSpec[]; files: FileSpec[] } 
     const dir = `/var/lib/prosody/${encode(domain)}/accounts`;
     dirs.set(`/var/lib/prosody/${encode(domain)}`, { path: `/var/lib/prosody/${encode(domain)}`, mode: 0o750, owner: "prosody" });
     dirs.set(dir, { path: dir, mode: 0o750, owner: "prosody" });
-    const rec = prosodyScramSha1(address, ctx.secret(account.password.secret));
+    const rec = prosodyScramSha256(address, ctx.secret(account.password.secret), ctx.secret(GENERATED.passwordSalt));
     const lua = `return {\n${Object.entries(rec).sort().map(([k, v]) => `\t["${k}"] = ${typeof v === "number" ? v : `"${v}"`};`).join("\n")}\n};\n`;
     files.push({ path: `${dir}/${encode(user)}.dat`, content: lua, owner: "prosody", mode: 0o640, secret: true });
   }
   return { dirs: [...dirs.values()], files };
 }
 
-/** The account files the stack keeps, by Prosody's storage directory of each domain. */
-function accountsByDomain(ctx: RoleContext): { dir: string; keep: string[] }[] {
-  const byDomain = new Map<string, string[]>();
-  for (const address of Object.keys(ctx.stack.accounts)) {
+/** The account files the stack keeps, as paths: every other account file is a removed account's. */
+function accountFilesKept(ctx: RoleContext): string[] {
+  return Object.keys(ctx.stack.accounts).map((address) => {
     const [user, domain] = address.split("@");
-    byDomain.set(domain, [...(byDomain.get(domain) ?? []), `${encode(user)}.dat`]);
-  }
-  return [...byDomain].map(([domain, keep]) => ({ dir: encode(domain), keep }));
+    return `/var/lib/prosody/${encode(domain)}/accounts/${encode(user)}.dat`;
+  }).sort();
 }
 
 /** mod_groups' file: [Group name] then member=Display name lines. */

@@ -27,7 +27,7 @@ wr("DATA"); rd(); print $s "From: a\\@b.example\\r\\nSubject: xylophone\\r\\n\\r
 
 /** The users file with a password we know, Dovecot started, `body` run, Dovecot stopped; prints what body prints. */
 function withDovecot(release: string, body: string, before = ""): string {
-  const users = `${USER}:${dovecotScramSha256(USER, PASSWORD)}::::::${quotaField(release)("1G")}\n`;
+  const users = `${USER}:${dovecotScramSha256(USER, PASSWORD, "the pod's password-salt secret")}::::::${quotaField(release)("1G")}\n`;
   return `
 set -u
 printf '%s' '${users}' > /etc/dovecot/users

@@ -81,6 +81,9 @@ test("the rebuild drill: backup, a new empty host, apply, restore — every mail
 
   // 2. Backup.
   const backup = await must("backup", "stacks/lab-a.yaml");
+  // The snapshot to restore is named, as an admin names it: podkit picks none.
+  const snapshot = /snapshot ([0-9a-f]{8,64}) saved/.exec(backup.stdout)?.[1];
+  assert.ok(snapshot, `podkit backup names the snapshot it saved:\n${backup.stdout}`);
 
   // 3. The host is gone; a new, empty one answers at its address with a new host key.
   const t0 = Date.now();
@@ -88,14 +91,14 @@ test("the rebuild drill: backup, a new empty host, apply, restore — every mail
   pods.lab = readLabState()!; // the new host key is pinned from here on
   const empty = await onHost(pods.lab, "a", "test -e /var/mail/vhosts || test -e /etc/postfix; echo $?");
   assert.equal(empty.stdout.trim(), "1", "the new host is empty");
-  const refused = await podkit("restore", "stacks/lab-a.yaml");
+  const refused = await podkit("restore", "stacks/lab-a.yaml", "--snapshot", snapshot);
   assert.equal(refused.code, 1, `restore on a host that is not applied is refused:\n${refused.stdout}${refused.stderr}`);
   assert.match(refused.stderr, /not applied yet.*podkit apply stacks\/lab-a\.yaml/);
   await must("apply", "stacks/lab-a.yaml");
   const rebuildSeconds = (Date.now() - t0) / 1000;
 
   // 4. Restore.
-  const restore = await must("restore", "stacks/lab-a.yaml");
+  const restore = await must("restore", "stacks/lab-a.yaml", "--snapshot", snapshot);
   t.diagnostic(restore.stdout.trim().split("\n").slice(-2).join(" | "));
 
   const durations = `drill durations: backup ${backup.seconds.toFixed(1)} s, rebuild (new host + apply) ${rebuildSeconds.toFixed(1)} s, restore ${restore.seconds.toFixed(1)} s`;

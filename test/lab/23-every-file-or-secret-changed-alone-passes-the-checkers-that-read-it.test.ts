@@ -16,7 +16,7 @@ import { checkScript, dueChecks } from "../../lib/converge/scripts";
 import { Session } from "../../lib/converge/ssh";
 import type { RoleState } from "../../lib/converge/types";
 import { loadPod, type Pod } from "../../lib/stack/pod";
-import { GENERATED, SecretStore, secretUses } from "../../lib/stack/secrets";
+import { GENERATED, generatedSecretsFor, SecretStore, secretUses } from "../../lib/stack/secrets";
 import { REPO } from "./helpers";
 import { ensurePods } from "./pods";
 
@@ -58,7 +58,7 @@ for (const name of ["a", "b"]) {
       }
     }
     // A secret alone: the files each role renders differently with another value of it.
-    const secretNames = [...new Set([GENERATED.dkimKey, ...secretUses(pod.stack).map((u) => u.name)])];
+    const secretNames = [...new Set([...generatedSecretsFor(pod.stack), ...secretUses(pod.stack).map((u) => u.name)])];
     for (const secret of secretNames) {
       const changed = planWork(withSecret(pod, secret, anotherValue(secret)));
       for (const w of changed) {

@@ -24,6 +24,7 @@ export interface ProgramUse {
 export const REVIEWED_DYNAMIC: readonly { file: string; code: string; programs: string[]; why: string }[] = [
   { file: "test/unit/cli-validate.test.ts", code: "cmd[0]", programs: ["unshare", "node"], why: "runs the CLI under `unshare --net` when it can, else node directly" },
   { file: "lib/lab/host.ts", code: "nspawn.map(", programs: ["systemd-nspawn"], why: "the boot loop runs the nspawn command line built above it" },
+  { file: "test/unit/a-restore-takes-only-a-named-snapshot-of-the-pods-own-backups.test.ts", code: 'root ? "chroot" : "sh"', programs: ["chroot", "sh"], why: "runs the backup script's rsync line with sh, in the checker root (chroot) when this machine has no rsync of its own" },
   { file: "lib/checker/run.ts", code: "argv[0]", programs: ["debootstrap", "unshare", "chroot", "mount", "sh"], why: "the checker root's runner: debootstrap builds the tree; unshare, mount and chroot enter it (lib/checker/root.ts, host-root.ts)" },
 ];
 

@@ -19,7 +19,7 @@ function unreachableStack(): string {
   assert.match(text, /host: 127\.0\.0\.1, port: 1,/);
   writeFileSync(join(dir, "s.yaml"), text);
   const dkim = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  writeFileSync(join(dir, "s.secrets.yaml"), `ada-password: a\ngrace-password: g\nrelay-password: r\ndkim-key: |\n${dkim.trimEnd().replace(/^/gm, "  ")}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, "s.secrets.yaml"), `ada-password: a\ngrace-password: g\nrelay-password: r\npassword-salt: s\nturn-secret: t\ndkim-key: |\n${dkim.trimEnd().replace(/^/gm, "  ")}\n`, { mode: 0o600 });
   return join(dir, "s.yaml");
 }
 

@@ -20,10 +20,12 @@ before(async () => {
   await settle(rec);
 });
 
-test("stacks/hackspace.yaml creates no cloud resources, only the DKIM key", () => {
+test("stacks/hackspace.yaml creates no cloud resources, only the DKIM key and the generated secrets' seeds", () => {
   // Components (podkit:*) and the roles (dynamic resources, run over SSH) are no cloud resources.
   const custom = rec.resources.filter((r) => !r.type.startsWith("podkit:") && !r.type.startsWith("pulumi-nodejs:dynamic"));
-  assert.deepEqual(custom.map((r) => `${r.type} ${r.name}`), ["tls:index/privateKey:PrivateKey dkim-key"]);
+  assert.deepEqual(custom.map((r) => `${r.type} ${r.name}`).sort(), [
+    "tls:index/privateKey:PrivateKey dkim-key", "tls:index/privateKey:PrivateKey password-salt-seed", "tls:index/privateKey:PrivateKey turn-secret-seed",
+  ]);
   assert.equal(rec.calls.length, 0);
 });
 

@@ -6,16 +6,21 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { roleContext } from "../../lib/converge/pod";
+import { secretFromSeed } from "../../lib/infra/generated-secrets";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
+import { GENERATED } from "../../lib/stack/secrets";
 import { registeredRoles, roleNamed } from "../../lib/converge/registry";
 import { forTests, type RoleInputs } from "../../lib/pulumi/role-provider";
 import { rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
-import { HETZNER_SECRETS, loadProgram, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
+import { HETZNER_SECRETS, loadProgram, plainLeaks, privateKeyLines, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 const ROLE_TYPE = "pulumi-nodejs:dynamic/podkit:Role";
 const SECRETS = HETZNER_SECRETS;
+/** The generated secrets (password salt key, TURN secret) from the seed keys the tls mocks handed out. */
+const generatedValues = () => Object.fromEntries(Object.values(GENERATED).filter((n) => rec.keys.has(`${n}-seed`))
+  .map((n) => [n, secretFromSeed(n, rec.keys.get(`${n}-seed`)!.privateKeyPem)]));
 
 // The mocks hand newResource no options; the monitor sees the dependencies
 // (dependsOn and those of Output inputs), as URNs: record them by name.
@@ -99,6 +104,7 @@ test("a role resource reaches its host through the pinned key and the deploy key
 test("the inputs are the state podkit apply renders for the same stack and secrets", () => {
   const values: Record<string, string> = Object.fromEntries(Object.entries(SECRETS).map(([k, v]) => [k.replace(/^podkit:/, ""), v]));
   values["dkim-key"] = rec.keys.get("dkim-key")!.privateKeyPemPkcs8;
+  Object.assign(values, generatedValues());
   for (const name of expected) {
     const r = byName(`mx-role-${name}`);
     // The stack's host has a data volume: its device is part of the host's profile.
@@ -113,14 +119,15 @@ test("the inputs are the state podkit apply renders for the same stack and secre
 });
 
 test("role inputs that hold passwords or keys are secrets", () => {
-  const secretValues = [...Object.values(SECRETS), ...[...rec.keys.values()].flatMap((k) => [k.privateKeyOpenssh, k.privateKeyPem, k.privateKeyPemPkcs8])
-    .map((pem) => pem.split("\n")[1]).filter(Boolean)];
+  const generated = Object.values(generatedValues());
+  assert.equal(generated.length, 2, "the password salt key and the TURN secret are generated");
+  // Every secret value, whatever its length or characters; keys by each line of their PEM.
+  const secretValues = [...Object.values(SECRETS), ...generated, ...[...rec.keys.values()].flatMap((k) => [k.privateKeyOpenssh, k.privateKeyPem, k.privateKeyPemPkcs8].flatMap(privateKeyLines))];
+  assert.deepEqual(plainLeaks(roleResources(), secretValues), [], "no password, key or generated secret outside a secret input");
   for (const r of roleResources()) {
     assert.ok(r.secretInputs.has("privateKey"), `${r.name}: the deploy key is a secret input`);
     assert.ok(r.secretInputs.has("secretFiles"), `${r.name}: secret file contents are a secret input`);
     assert.ok(!r.secretInputs.has("state"), `${r.name}: the rest of the state is shown in previews`);
-    const clear = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !r.secretInputs.has(k))));
-    for (const v of secretValues) assert.ok(!clear.includes(v), `${r.name}: no password or key outside a secret`);
     // Secret files are in state only as an HMAC; their content only in secretFiles.
     for (const [path, f] of Object.entries(r.inputs.state.files as Record<string, { content?: string; contentHmac?: string; secret?: boolean }>)) {
       if (!f.secret) continue;

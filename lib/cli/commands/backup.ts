@@ -1,6 +1,9 @@
 // `podkit backup <stack>`: run the pod's backup now, list its snapshots, check
 // the repository, or prune it with the separate prune login (from this machine).
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { readLabState } from "../../lab/state";
 import { BACKUP_PATHS } from "../../../roles/backup/role";
 import { parse } from "../args";
@@ -56,7 +59,15 @@ export async function run(argv: string[]): Promise<number> {
   }));
 }
 
-/** restic forget --prune with the prune login, run here: that login is never on the pod. */
+/**
+ * restic forget --prune with the prune login, run here: that login is never on
+ * the pod. Neither it nor the passphrase is ever in restic's argument list
+ * (which every user of this machine can read in ps) or in its environment:
+ * restic reads the repository URL, with the login, and the passphrase from two
+ * files of mode 0600 in a private directory of mode 0700 (--repository-file,
+ * --password-file), removed as soon as restic has ended. (Node's stdio "pipes"
+ * are sockets, which restic cannot open by /dev/fd path.)
+ */
 function prune(pod: ReturnType<typeof loadBackupPod>): number {
   const b = pod.stack.backup!;
   const login = b.target.rest?.prune;
@@ -69,13 +80,25 @@ function prune(pod: ReturnType<typeof loadBackupPod>): number {
   url.password = encodeURIComponent(pod.secrets.get(login.password.secret)!);
   // A lab target's certificate comes from the lab CA, which this machine does not trust system-wide.
   const lab = Object.values(pod.stack.hosts).some((h) => h.lab) ? readLabState() : null;
-  const r = spawnSync("restic", [
-    "-r", `rest:${url.toString().replace(/\/$/, "")}`, ...(lab ? ["--cacert", lab.acme.trustBundlePath] : []),
-    "forget", "--prune", "--keep-daily", String(b.retention.daily), "--keep-weekly", String(b.retention.weekly), "--keep-monthly", String(b.retention.monthly),
-  ], { stdio: "inherit", env: { ...process.env, RESTIC_PASSWORD: pod.secrets.get(b.passphrase.secret) } });
-  if (r.error) {
-    console.error(`podkit backup --prune: cannot run restic here (${r.error.message}): \`bash scripts/setup.sh\` installs it (or apt install restic)`);
-    return EXIT.FAILED;
+  const dir = mkdtempSync(join(tmpdir(), "podkit-prune-"));
+  try {
+    const repositoryFile = join(dir, "repository");
+    const passwordFile = join(dir, "password");
+    writeFileSync(repositoryFile, `rest:${url.toString().replace(/\/$/, "")}\n`, { mode: 0o600 });
+    writeFileSync(passwordFile, `${pod.secrets.get(b.passphrase.secret)}\n`, { mode: 0o600 });
+    const args = [
+      "--repository-file", repositoryFile, "--password-file", passwordFile, ...(lab ? ["--cacert", lab.acme.trustBundlePath] : []),
+      "forget", "--prune", "--keep-daily", String(b.retention.daily), "--keep-weekly", String(b.retention.weekly), "--keep-monthly", String(b.retention.monthly),
+    ];
+    // Nothing of the pod's secrets in restic's environment either (PODKIT_SECRET_*, a RESTIC_PASSWORD set by hand).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(RESTIC_|PODKIT_SECRET_)/.test(k)));
+    const r = spawnSync("restic", args, { stdio: "inherit", env });
+    if (r.error) {
+      console.error(`podkit backup --prune: cannot run restic here (${r.error.message}): \`bash scripts/setup.sh\` installs it (or apt install restic)`);
+      return EXIT.FAILED;
+    }
+    return r.status === 0 ? EXIT.OK : EXIT.FAILED;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return r.status === 0 ? EXIT.OK : EXIT.FAILED;
 }

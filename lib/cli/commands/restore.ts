@@ -9,14 +9,18 @@ import { EXIT, UsageError } from "../exit";
 import { shellQuote } from "../../ssh/shell";
 import { withStackErrors } from "../report";
 
-const HELP = `usage: podkit restore <stack.yaml> [--snapshot ID] [--secrets FILE] [-i KEY]
+const HELP = `usage: podkit restore <stack.yaml> --snapshot ID [--secrets FILE] [-i KEY]
 
-Restores the latest snapshot of this host (or ID, from \`podkit backup <stack> --list\`)
-on the backup host: stops Postfix, Dovecot and Prosody, puts back mailboxes, sieve
-scripts and chat data (accounts and passwords stay as the stack says), fixes
+Restores snapshot ID (from \`podkit backup <stack> --list\`, with its time) on the
+backup host, once it has checked that ID is one of this pod's own backups (its
+host, its tag, its paths). podkit does not pick one for you: a pod that was
+broken into holds the same append-only login as its schedule and could have
+written the newest snapshot; choose one from before anything went wrong. It then
+stops Postfix, Dovecot and Prosody, puts back mailboxes, sieve scripts and chat data (accounts and passwords stay as the stack says), fixes
 ownership and starts them again. Mail delivered since the rebuild is kept.
 Refuses when the host is not applied yet: run \`podkit apply <stack>\` first.
-Exit: 0 restored, 1 refused or failed, 65 invalid stack, 69 host unreachable.`;
+Exit: 0 restored, 1 refused or failed, 64 no snapshot named, 65 invalid stack,
+69 host unreachable.`;
 
 const OPTIONS = { ...COMMON_OPTIONS, snapshot: { type: "string" } } as const;
 
@@ -25,14 +29,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return EXIT.OK;
   if (args.positionals.length !== 1) throw new UsageError(`name one stack file\n\n${HELP}`);
   const { values } = args;
-  if (values.snapshot !== undefined && !/^([0-9a-f]{8,64}|latest)$/.test(values.snapshot)) throw new UsageError(`--snapshot: "${values.snapshot}" is not a snapshot id (see podkit backup <stack> --list)`);
+  if (values.snapshot === undefined) throw new UsageError(`name the snapshot to restore: --snapshot ID (podkit backup ${args.positionals[0] ?? "<stack>"} --list shows them, with their times)\n\n${HELP}`);
+  if (!/^[0-9a-f]{8,64}$/.test(values.snapshot)) throw new UsageError(`--snapshot: "${values.snapshot}" is not a snapshot id (see podkit backup <stack> --list)`);
   const file = args.positionals[0];
+  const snapshot = values.snapshot;
   return withStackErrors(() => withBackupHost(async () => {
     const pod = loadBackupPod(file, values.secrets);
     const session = await openBackupHost(pod, file, values.identity);
     const t = Date.now();
     try {
-      const r = await session.run(`${BACKUP_PATHS.script} restore ${shellQuote(values.snapshot ?? "latest")} 2>&1`);
+      const r = await session.run(`${BACKUP_PATHS.script} restore ${shellQuote(snapshot)} 2>&1`);
       process.stdout.write(`${r.stdout}\n`);
       console.log(`restore ${r.code === 0 ? "done" : "FAILED"} in ${secs(Date.now() - t)}`);
       return r.code === 0 ? EXIT.OK : EXIT.FAILED;

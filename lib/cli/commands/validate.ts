@@ -1,6 +1,7 @@
 // `podkit validate <stack>...`: every problem of every file, nothing touched.
 import { loadStackFile } from "../../stack/load";
 import { SecretStore } from "../../stack/secrets";
+import { formatWarning, stackWarnings } from "../../stack/warnings";
 import type { Problem } from "../../stack/problems";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
@@ -10,7 +11,8 @@ const HELP = `usage: podkit validate <stack.yaml>...
 
 Checks stack files completely (YAML, types, unknown keys, references between
 fields) without contacting any host or API. Prints each problem as
-file:line:column field: message. Exit 0 if all files are valid, 65 if not.`;
+file:line:column field: message, and each warning (a valid choice that gives up a
+protection) as "warning: " and the same. Exit 0 if all files are valid, 65 if not.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parse(argv, {}, HELP);
@@ -28,7 +30,10 @@ export async function run(argv: string[]): Promise<number> {
       continue;
     }
     const result = loadStackFile(file);
-    if (result.ok) console.log(`${file}: ok (pod ${result.stack.pod}, ${Object.keys(result.stack.hosts).length} host(s), ${Object.keys(result.stack.accounts).length} account(s))`);
+    if (result.ok) {
+      console.log(`${file}: ok (pod ${result.stack.pod}, ${Object.keys(result.stack.hosts).length} host(s), ${Object.keys(result.stack.accounts).length} account(s))`);
+      for (const w of stackWarnings(result.stack, result.source)) console.log(formatWarning(w));
+    }
     else problems.push(...result.problems);
   }
   if (problems.length) {

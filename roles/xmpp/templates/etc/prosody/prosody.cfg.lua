@@ -52,8 +52,10 @@ ssl = {
 	key = "/etc/prosody/certs/pod.key";
 }
 
--- The same accounts and passwords as mail, hashed by podkit (SCRAM-SHA-1).
+-- The same accounts and passwords as mail, hashed by podkit (SCRAM-SHA-256,
+-- 600,000 rounds, salted with a key only the pod's secrets hold).
 authentication = "internal_hashed"
+password_hash = "SHA-256"
 storage = "internal"
 
 -- Archive: kept {{archiveDays}} days, on by default for every conversation.
