@@ -104,6 +104,8 @@ test("a pod on Debian 12 moves to a Debian 13 host by backup, recreate, apply an
 
   // 3. Backup on 12; the host is replaced by an empty Debian 13 one; apply; restore.
   const backup = await must("backup", "stacks/lab-b.yaml");
+  const snapshot = /snapshot ([0-9a-f]{8,64}) saved/.exec(backup.stdout)?.[1];
+  assert.ok(snapshot, `podkit backup names the snapshot it saved:\n${backup.stdout}`);
   const t0 = Date.now();
   await must("lab", "recreate", "b", "--release", "trixie");
   pods.lab = readLabState()!;
@@ -112,7 +114,7 @@ test("a pod on Debian 12 moves to a Debian 13 host by backup, recreate, apply an
   const applied = await apply("stacks/lab-b.yaml");
   assert.ok(!applied.report.exitCode, `apply on the Debian 13 host:\n${applied.stderr}`);
   const rebuild = (Date.now() - t0) / 1000;
-  const restore = await must("restore", "stacks/lab-b.yaml");
+  const restore = await must("restore", "stacks/lab-b.yaml", "--snapshot", snapshot);
   t.diagnostic(`restore said: ${restore.stdout.trim().split("\n").join(" | ")}`);
   const durations = `move durations: backup on 12 ${backup.seconds.toFixed(1)} s, new Debian 13 host + apply ${rebuild.toFixed(1)} s (apply ${applied.seconds.toFixed(1)} s), restore ${restore.seconds.toFixed(1)} s`;
   t.diagnostic(durations);
