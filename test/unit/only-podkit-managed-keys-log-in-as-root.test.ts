@@ -94,7 +94,7 @@ function hackspacePod() {
   const dir = mkdtempSync(join(tmpdir(), "podkit-apply-key-"));
   writeFileSync(join(dir, "s.yaml"), readFileSync(join(ROOT, "stacks/hackspace.yaml"), "utf8").replace("$schema=../schema/", `$schema=${ROOT}/schema/`));
   const dkim = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  writeFileSync(join(dir, "s.secrets.yaml"), `ada-password: a\ngrace-password: g\nrelay-password: r\ndkim-key: |\n${dkim.trimEnd().replace(/^/gm, "  ")}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, "s.secrets.yaml"), `ada-password: a\ngrace-password: g\nrelay-password: r\npassword-salt: s\nturn-secret: t\ndkim-key: |\n${dkim.trimEnd().replace(/^/gm, "  ")}\n`, { mode: 0o600 });
   return { dir, pod: loadPod(join(dir, "s.yaml"), { providers: TEST_PROVIDERS, requireSecrets: true, log: () => undefined }) };
 }
 
