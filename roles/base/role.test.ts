@@ -75,3 +75,9 @@ for (const release of RELEASE_CODENAMES) test(`sshd, with the role's files in pl
   // What sshd itself makes of every drop-in: no ~/.ssh/authorized_keys, no command asked for keys.
   assert.deepEqual(r.output.trim().split("\n").sort(), ["authorizedkeyscommand none", "authorizedkeyscommanduser none", "authorizedkeysfile /etc/ssh/authorized_keys.d/%u"]);
 });
+
+test("only root may ask the cloud's metadata service for the first-boot user data, which holds the host's private key", () => {
+  const rules = file(render(), "/etc/nftables.conf")!;
+  const output = rules.slice(rules.indexOf("chain output"));
+  assert.match(output, /^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 reject/m);
+});
