@@ -116,6 +116,11 @@ test("a pod on Debian 12 moves to a Debian 13 host by backup, recreate, apply an
   const rebuild = (Date.now() - t0) / 1000;
   const restore = await must("restore", "stacks/lab-b.yaml", "--snapshot", snapshot);
   t.diagnostic(`restore said: ${restore.stdout.trim().split("\n").join(" | ")}`);
+  if (restore.seconds > 30) {
+    // A slow restore is a service that would not stop: what systemd said about it, for whoever reads this run.
+    const said = await onHost(pods.lab, "b", "journalctl --since -5min --no-pager -o short-precise | grep -iE 'timed out|sigkill|stop-sigterm|Stopping|Stopped' | tail -20");
+    t.diagnostic(`slow restore; systemd said:\n${said.stdout}`);
+  }
   const durations = `move durations: backup on 12 ${backup.seconds.toFixed(1)} s, new Debian 13 host + apply ${rebuild.toFixed(1)} s (apply ${applied.seconds.toFixed(1)} s), restore ${restore.seconds.toFixed(1)} s`;
   t.diagnostic(durations);
   console.log(durations);
