@@ -23,7 +23,7 @@ import { daemonAlive, knownDaemons, stopDaemon, waitFor } from "./proc";
 import { bareKey, fingerprint } from "../ssh/keys";
 import { connectPinned } from "../ssh/connect";
 import { ensureLabKey, knownHostsText, labTarget, waitForLabSsh } from "./ssh";
-import { type LabState, labIsUp, readLabState, writeLabState } from "./state";
+import { type LabState, labHostRelease, labIsUp, readLabState, writeLabState } from "./state";
 
 export { LabError };
 
@@ -157,7 +157,7 @@ export async function hostStatuses(state: LabState): Promise<HostStatus[]> {
           ssh = (err as Error).message;
         }
       }
-      return { name: h.name, address: s?.address ?? h.address, release: s?.release ?? "bookworm", running, ssh };
+      return { name: h.name, address: s?.address ?? h.address, release: labHostRelease(state, h.name), running, ssh };
     }),
   );
 }

@@ -10,7 +10,7 @@ import { provideLabBackupTarget } from "./backup-target";
 import { labSecretsAdvice } from "./checkout";
 import { LAB, LAB_HOSTS } from "./config";
 import { publishLabZones } from "./dns";
-import { type LabState, readLabState } from "./state";
+import { type LabState, labHostRelease, readLabState } from "./state";
 
 /**
  * A lab host: an nspawn container (the outer machine keeps the clock) on an
@@ -18,7 +18,7 @@ import { type LabState, readLabState } from "./state";
  * reserved .test zones the lab serves.
  */
 export function labProfile(state: LabState, labHost?: string): HostProfile {
-  return labProfileWithResolver(state.resolver, (labHost && state.hosts[labHost]?.release) || "bookworm");
+  return labProfileWithResolver(state.resolver, labHost ? labHostRelease(state, labHost) : "bookworm");
 }
 
 /** The same, before any lab runs (rendering for the config checkers): the resolver the lab's config gives. */

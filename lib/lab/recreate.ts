@@ -14,7 +14,7 @@ import { bootHost, prepareHost, removeHost, stopHost, trustInHost } from "./host
 import { acquireLabLock } from "./lock";
 import { bareKey, fingerprint } from "../ssh/keys";
 import { ensureLabKey, knownHostsText, waitForLabSsh } from "./ssh";
-import { type LabState, readLabState, writeLabState } from "./state";
+import { type LabState, labHostRelease, readLabState, writeLabState } from "./state";
 
 export async function labRecreate(name: string, log: (line: string) => void, wantedRelease?: string): Promise<LabState> {
   const host = LAB_HOSTS.find((h) => h.name === name);
@@ -28,10 +28,10 @@ export async function labRecreate(name: string, log: (line: string) => void, wan
     if (!state) throw new LabError("the lab is down: start it with `npx podkit lab up`");
     const started = Date.now();
     const old = state.hosts[name];
-    const oldRelease = (old.release ?? "bookworm") as LabRelease;
+    const oldRelease = labHostRelease(state, name) as LabRelease;
     const release: LabRelease = wantedRelease ?? oldRelease;
     // Only a release no running host uses may be (re)built here: the others are mounted.
-    if (!LAB_HOSTS.some((h) => h.name !== name && (state.hosts[h.name]?.release ?? "bookworm") === release)) await ensureBase(log, [release]);
+    if (!LAB_HOSTS.some((h) => h.name !== name && labHostRelease(state, h.name) === release)) await ensureBase(log, [release]);
     await stopHost(name);
     await removeHost(name);
     const key = await prepareHost(name, host.address, await ensureLabKey(), release);

@@ -69,6 +69,11 @@ export interface LabState {
   checkout?: LabCheckout;
 }
 
+/** The Debian release lab host `name` runs; a state written before hosts had releases means bookworm. */
+export function labHostRelease(state: LabState, name: string): string {
+  return state.hosts[name]?.release ?? "bookworm";
+}
+
 /** The running lab's state, or null when the lab is down. */
 export function readLabState(): LabState | null {
   try {

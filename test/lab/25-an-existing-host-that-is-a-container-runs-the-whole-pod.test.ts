@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { authenticate } from "mailauth";
+import { labHostRelease } from "../../lib/lab/state";
 import { mustRelease } from "../../lib/stack/releases";
 import { onHost, REPO, type Run } from "./helpers";
 import { fetchBySubject, submit, token } from "./mailclients";
@@ -61,7 +62,7 @@ function existingStackText(): string {
 
 before(async () => {
   pods = await ensurePods();
-  const release = mustRelease(pods.lab.hosts.a.release ?? "bookworm");
+  const release = mustRelease(labHostRelease(pods.lab, "a"));
   EXPECTED = `Debian ${release.version} (${release.codename}), container (systemd-nspawn), IPv4 only`;
   dir = mkdtempSync(path.join(tmpdir(), "podkit-existing-a-"));
   stack = path.join(dir, "lab-a.yaml");

@@ -85,15 +85,7 @@ export const binding = (host: string, port: number) => withSocket((s) => ask(s, 
 
 /** TURN Allocate with long-term credentials: first unauthenticated (401 gives realm and nonce), then signed. */
 export function allocate(host: string, port: number, username: string, password: string): Promise<StunReply> {
-  return withSocket(async (sock) => {
-    const transport = attr(ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0]));
-    const first = await ask(sock, host, port, message(0x0003, [transport]));
-    if (first.error !== 401) throw new Error(`expected 401 asking for credentials, got ${first.error ?? first.cls}`);
-    const realm = first.attrs.get(ATTR.REALM)!;
-    const nonce = first.attrs.get(ATTR.NONCE)!;
-    const key = createHash("md5").update(`${username}:${realm.toString()}:${password}`).digest();
-    return ask(sock, host, port, message(0x0003, [transport, attr(ATTR.USERNAME, Buffer.from(username)), attr(ATTR.REALM, realm), attr(ATTR.NONCE, nonce)], key));
-  });
+  return withAllocation(host, port, username, password, async (a) => a.reply);
 }
 
 /** An XOR-PEER-ADDRESS (or any XOR-*-ADDRESS) value for an IPv4 address and port. */

@@ -7,7 +7,7 @@ import * as lab from "../../lab/lab";
 import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
 import { releaseNamed } from "../../stack/releases";
-import { type LabState, readLabState } from "../../lab/state";
+import { type LabState, labHostRelease, readLabState } from "../../lab/state";
 
 const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
 
@@ -68,7 +68,7 @@ function printUp(state: LabState): void {
   const t = state.timings;
   console.log("lab hosts (SSH as root with the lab key; host keys pinned, fingerprints made before boot):");
   for (const [name, h] of Object.entries(state.hosts)) {
-    console.log(`  ${name.padEnd(7)} ${h.address.padEnd(11)} ${h.fqdn.padEnd(16)} ${(h.release ?? "bookworm").padEnd(9)} ${h.fingerprint}  (up in ${secs(t.hosts[name]?.totalMs)})`);
+    console.log(`  ${name.padEnd(7)} ${h.address.padEnd(11)} ${h.fqdn.padEnd(16)} ${labHostRelease(state, name).padEnd(9)} ${h.fingerprint}  (up in ${secs(t.hosts[name]?.totalMs)})`);
   }
   console.log(`resolver     ${state.resolver}  (lab zones: ${state.authoritative.zones.join(", ")}; other names forwarded)`);
   console.log(`ACME         ${state.acme.directory}  (trust: ${state.acme.trustBundlePath})`);
