@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The checker roots: a Debian tree with the pod's daemons per supported release (bookworm, trixie),
-# for the config-checked tier. Each built once (a few minutes, network needed), rebuilt when the
-# roles' package list changes; silent when current.
+# for the config-checked tier. Each built once (a few minutes, network needed); a package a role
+# adds later is installed into it; silent when current.
 # Only the tests need it, so `npm run lab` does not wait for it.
-node --import tsx scripts/checker-root.ts
+# flock: two suites on one machine (two checkouts) build or grow a root one at a time.
+mkdir -p /var/lib/podkit && flock /var/lib/podkit/checker.lock node --import tsx scripts/checker-root.ts
 
 shopt -s nullglob
 unit=(test/unit/*.test.ts)

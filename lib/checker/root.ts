@@ -3,8 +3,8 @@
 // rendered configs, without a lab and without network. Each is built once by
 // debootstrap (setup does it; that part needs the network) and cached under
 // CHECKER_DIR/<codename>. Like the lab's base tree a root is built aside and
-// renamed into place, so a half-built tree is never used, and a changed
-// package list rebuilds it. Package scripts start no daemon in it (policy-rc.d
+// renamed into place, so a half-built tree is never used; a package a role
+// adds later is installed into the cached tree (a changed build rebuilds it). Package scripts start no daemon in it (policy-rc.d
 // refuses). Other checks (cloud-init's schema check of user data) find a
 // release's tree with checkerRootOf.
 import * as fs from "node:fs";
@@ -66,10 +66,24 @@ function readManifest(codename: string): Wanted | null {
   }
 }
 
-/** True when the release's cached tree exists (its manifest arrived with it) and was built from today's package list and layout. */
+/**
+ * The cached tree can serve `w` as it is, or after installing what it lacks: same
+ * build (layout, suite, mirror), and every debconf answer it was built with still
+ * wanted. A package no longer wanted may stay: a checker never looks at it.
+ */
+function sameBase(m: Wanted | null, w: Wanted): m is Wanted {
+  return m !== null && m.layout === w.layout && m.suite === w.suite && m.mirror === w.mirror && m.debconf.every((line) => w.debconf.includes(line));
+}
+
+/** What `w` wants that the release's cached tree does not have yet: packages, debconf answers. */
+function missing(m: Wanted, w: Wanted): { packages: string[]; debconf: string[] } {
+  return { packages: w.packages.filter((p) => !m.packages.includes(p)), debconf: w.debconf.filter((l) => !m.debconf.includes(l)) };
+}
+
+/** True when the release's cached tree exists (its manifest arrived with it), was built the current way and holds every package the roles install. */
 export function checkerRootIsCurrent(suite: string, w: Wanted = wanted(suite)): boolean {
   const m = readManifest(suite);
-  return m !== null && JSON.stringify(w) === JSON.stringify({ layout: m.layout, suite: m.suite, mirror: m.mirror, packages: m.packages, debconf: m.debconf });
+  return sameBase(m, w) && missing(m, w).packages.length === 0 && missing(m, w).debconf.length === 0;
 }
 
 /**
@@ -78,13 +92,11 @@ export function checkerRootIsCurrent(suite: string, w: Wanted = wanted(suite)): 
  * the build time in ms, or null when every cache was used.
  */
 export async function ensureCheckerRoots(log: (line: string) => void): Promise<number | null> {
-  let total: number | null = null;
-  // One after the other: each build wants the whole network and both cores.
-  for (const { codename } of RELEASES) {
-    const ms = await ensureCheckerRoot(codename, log);
-    if (ms !== null) total = (total ?? 0) + ms;
-  }
-  return total;
+  // Side by side: a build waits on the mirror and on dpkg in turns, so two overlap well
+  // (a fresh machine builds both in about the time of the slower one).
+  const times = await Promise.all(RELEASES.map(({ codename }) => ensureCheckerRoot(codename, log)));
+  const built = times.filter((ms): ms is number => ms !== null);
+  return built.length ? Math.max(...built) : null;
 }
 
 /** Makes sure the release's checker root is current, building it if not. Returns the build time in ms, or null when the cache was used. */
@@ -92,6 +104,17 @@ export async function ensureCheckerRoot(suite: string, log: (line: string) => vo
   const w = wanted(mustRelease(suite).codename);
   if (checkerRootIsCurrent(suite, w)) return null;
   const started = Date.now();
+  const m = readManifest(suite);
+  if (sameBase(m, w)) {
+    // A role installs a new package: add it to the tree in place (a minute), not a new debootstrap.
+    const add = missing(m, w);
+    log(`checker: adding ${add.packages.join(" ") || "debconf answers"} to the ${suite} checker root ...`);
+    await install(checkerRootOf(suite), { ...w, packages: add.packages, debconf: add.debconf });
+    const packages = [...new Set([...m.packages, ...w.packages])].sort();
+    const debconf = [...new Set([...m.debconf, ...w.debconf])].sort();
+    fs.writeFileSync(manifestOf(suite), JSON.stringify({ ...m, packages, debconf, grownAt: new Date().toISOString() }, null, 2) + "\n");
+    return Date.now() - started;
+  }
   fs.mkdirSync(CHECKER_DIR, { recursive: true });
   // Leftovers of this release's interrupted builds and replaced trees (another release's build may be running).
   for (const entry of fs.readdirSync(CHECKER_DIR)) {
