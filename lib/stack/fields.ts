@@ -62,6 +62,19 @@ export const size = z
   .regex(/^[1-9][0-9]*[KMGT]$/, 'a size: a whole number and K, M, G or T (e.g. "2G")')
   .meta({ examples: ["2G", "500M"] });
 
+/** "90s", "10m", "1h", "7d": a span of time, in the units every daemon's config understands once converted (durationSeconds). */
+export const duration = z
+  .string()
+  .regex(/^[1-9][0-9]{0,5}[smhd]$/, 'a duration: a whole number and s, m, h or d (e.g. "10m", "1h")')
+  .meta({ examples: ["10m", "1h"] });
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** A valid `duration` in seconds ("10m" → 600). */
+export function durationSeconds(d: string): number {
+  return Number(d.slice(0, -1)) * UNIT_SECONDS[d.slice(-1) as keyof typeof UNIT_SECONDS];
+}
+
 /**
  * A secret is never written in the stack file, only named. `pulumi up` reads it from
  * Pulumi config (`pulumi config set --secret podkit:<name>`); `podkit apply` from the
