@@ -47,7 +47,7 @@ test("a smuggling probe (bare LF before the dot) delivers one message whose body
   const smtp = await rawSmtp(pods.a.ip, 25);
   try {
     assert.equal((await smtp.reply()).code, 220);
-    smtp.send("EHLO client.lab.test\r\n");
+    smtp.send("EHLO gw.lab.test\r\n");
     assert.equal((await smtp.reply()).code, 250);
     for (const cmd of ["MAIL FROM:<carrier@gw.lab.test>", "RCPT TO:<alice@a.test>"]) {
       smtp.send(`${cmd}\r\n`);

@@ -25,7 +25,7 @@ export interface Delivery {
 /** Delivers one message to the pod's MX on port 25, as another server would: one connection, no login. */
 export async function deliver(pods: Pods, to: LabPod, mail: Delivery): Promise<{ response: string }> {
   const transport = nodemailer.createTransport({
-    host: to.ip, port: 25, secure: false, name: "client.lab.test",
+    host: to.ip, port: 25, secure: false, name: "gw.lab.test",
     tls: { servername: to.mx, ca: pods.ca, minVersion: "TLSv1.2" },
     ...(mail.localAddress ? { localAddress: mail.localAddress } : {}),
     // postscreen holds a new client for its greet wait (6 s) before the banner ends.
