@@ -16,7 +16,7 @@ import { withBridgeAddress } from "./smtp";
 
 const SECRETS = path.join(REPO, "stacks/lab-a.secrets.yaml");
 const FAILURES = 3;
-const BAN_S = 45;
+const BAN_S = 20;
 const PORTS = [587, 993, 5222];
 let pods: Pods;
 let strict: string;
@@ -113,17 +113,23 @@ async function xmppLoginFails(from: string): Promise<void> {
   }
 }
 
-async function banned(address: string): Promise<boolean> {
-  const r = await onHost(pods.lab, "a", "nft list ruleset");
-  return r.stdout.includes(address);
+/** The pod's nftables sets holding `address` (family, table, set). */
+async function banSets(address: string): Promise<{ family: string; table: string; name: string }[]> {
+  const r = await onHost(pods.lab, "a", "nft -j list sets");
+  const sets = (JSON.parse(r.stdout).nftables as any[]).flatMap((x) => (x.set ? [x.set] : []));
+  return sets.filter((set) => JSON.stringify(set.elem ?? []).includes(`"${address}"`)).map(({ family, table, name }) => ({ family, table, name }));
 }
 
-for (const [service, fail, address] of [
-  ["SMTP AUTH", smtpAuthFails, "10.77.0.97"],
-  ["IMAP", imapLoginFails, "10.77.0.96"],
-  ["XMPP", xmppLoginFails, "10.77.0.95"],
+async function banned(address: string): Promise<boolean> {
+  return (await banSets(address)).length > 0;
+}
+
+for (const [service, fail, address, waitForExpiry] of [
+  ["SMTP AUTH", smtpAuthFails, "10.77.0.97", true],
+  ["IMAP", imapLoginFails, "10.77.0.96", false],
+  ["XMPP", xmppLoginFails, "10.77.0.95", false],
 ] as const) {
-  test(`${FAILURES} wrong passwords on ${service} from one host: it reaches none of ${PORTS.join(", ")}, others still do, and the ban ends`, async (t) => {
+  test(`${FAILURES} wrong passwords on ${service} from one host: it reaches none of ${PORTS.join(", ")}, others still do${waitForExpiry ? ", and the ban ends" : ""}`, async (t) => {
     await withBridgeAddress(address, async () => {
       assert.deepEqual(await reachable(address), { 587: true, 993: true, 5222: true }, "reachable before");
       for (let i = 0; i < FAILURES; i++) await fail(address);
@@ -132,9 +138,15 @@ for (const [service, fail, address] of [
       assert.deepEqual(await reachable(address), { 587: false, 993: false, 5222: false }, "the guesser reaches no port");
       assert.deepEqual(await reachable(), { 587: true, 993: true, 5222: true }, "the admin machine still reaches every port");
       assert.ok(await banned(address), "the address is in the pod's ban set");
-      const ended = await waitUntil(`${address} unbanned`, () => reaches(587, address), (BAN_S + 30) * 1000);
-      t.diagnostic(`${service}: ban ended ${ended.toFixed(1)} s later`);
-      assert.deepEqual(await reachable(address), { 587: true, 993: true, 5222: true }, "reachable again");
+      if (waitForExpiry) {
+        const ended = await waitUntil(`${address} unbanned`, () => reaches(587, address), (BAN_S + 30) * 1000);
+        t.diagnostic(`${service}: ban ended ${ended.toFixed(1)} s later`);
+        assert.deepEqual(await reachable(address), { 587: true, 993: true, 5222: true }, "reachable again");
+      } else {
+        // Seen end once (SMTP AUTH); here the admin lifts it by hand, as README says.
+        for (const set of await banSets(address)) await onHost(pods.lab, "a", `nft delete element ${set.family} ${set.table} ${set.name} '{ ${address} }'`);
+        assert.ok(await reaches(587, address), "reachable once the admin lifted the ban");
+      }
     });
   });
 }
