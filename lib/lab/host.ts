@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { $ } from "./sh";
 import { LAB, type LabRelease, PATHS, baseTreePaths, hostFqdn, hostPaths } from "./config";
 import { isAlive, logFile, pidFile, readPid, startDaemon, stopDaemon, stopPid } from "./proc";
+import { labMetaData, makeCloudImage, pinnedByUserData, writeCloudInitSeed } from "./cloud-init-seed";
 
 /** nspawn machine name; also names the bridge-side veth "vb-lab-<name>" (must stay under 15 chars). */
 export function machineName(name: string): string {
@@ -35,8 +36,11 @@ export function labMounts(): string[] {
  * Mounts a fresh overlay clone of the `release` base tree for host `name` and writes its identity: machine-id, hostname,
  * static address, resolver, the lab's root key and a new ed25519 host key.
  * Returns the host public key line ("ssh-ed25519 AAAA... root@a.lab.test").
+ * With `cloudInit`, the clone is a cloud image instead (see ./cloud-init-seed.ts): the
+ * root key and the host key are cloud-init's to install at first boot from the user data
+ * and meta-data, and the key returned is the one the user data pins.
  */
-export async function prepareHost(name: string, address: string, labPublicKey: string, release: LabRelease): Promise<string> {
+export async function prepareHost(name: string, address: string, labPublicKey: string, release: LabRelease, cloudInit?: { userData: string }): Promise<string> {
   const p = hostPaths(name);
   if (await isMounted(p.root)) throw new Error(`lab host ${name} is still mounted at ${p.root}; run \`podkit lab down\` first`);
   fs.rmSync(p.dir, { recursive: true, force: true }); // throwaway: every `up` starts from the base tree
@@ -67,6 +71,14 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
       "",
     ].join("\n"),
   );
+  if (cloudInit) {
+    // A cloud server's first boot: an image with cloud-init and keys of its own, and the
+    // user data that must replace them with the pinned key and let the deploy key (the lab's) in.
+    await makeCloudImage(p.root);
+    const { hostKey, hostname } = pinnedByUserData(cloudInit.userData);
+    writeCloudInitSeed(p.root, { userData: cloudInit.userData, metaData: labMetaData(`lab-${name}-${randomBytes(4).toString("hex")}`, hostname, [labPublicKey]) });
+    return hostKey;
+  }
   fs.mkdirSync(at("root/.ssh"), { recursive: true, mode: 0o700 });
   fs.writeFileSync(at("root/.ssh/authorized_keys"), labPublicKey + "\n", { mode: 0o600 });
   // The host key is made here, outside, so the lab knows it before the host boots: it is pinned, never fetched.
