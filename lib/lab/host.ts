@@ -50,8 +50,11 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
   const at = (f: string) => path.join(p.root, f);
   const fqdn = hostFqdn(name);
   fs.writeFileSync(at("etc/machine-id"), randomBytes(16).toString("hex") + "\n", { mode: 0o444 });
-  fs.writeFileSync(at("etc/hostname"), `${name}\n`);
-  fs.writeFileSync(at("etc/hosts"), `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  // A cloud server's names come from its user data, at first boot.
+  if (!cloudInit) {
+    fs.writeFileSync(at("etc/hostname"), `${name}\n`);
+    fs.writeFileSync(at("etc/hosts"), `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  }
   fs.writeFileSync(at("etc/resolv.conf"), `# managed by podkit lab: the lab resolver\nnameserver ${LAB.gateway}\nsearch ${LAB.labZone}\n`);
   fs.mkdirSync(at("etc/systemd/network"), { recursive: true });
   fs.writeFileSync(
