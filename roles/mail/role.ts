@@ -1,4 +1,4 @@
-// mail: Postfix (MX on 25 behind postscreen, submission on 587 and 465), Dovecot (IMAPS,
+// mail: Postfix (MX on 25, submission on 587 and 465), Dovecot (IMAPS,
 // LMTP delivery, sieve, quotas), OpenDKIM (signing, checking) and OpenDMARC
 // (SPF and DMARC checking). Accounts, aliases and forwards from the stack.
 import { oneLine } from "../../lib/stack/text";
