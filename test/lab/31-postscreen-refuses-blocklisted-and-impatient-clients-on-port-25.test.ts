@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import * as net from "node:net";
 import { after, before, test } from "node:test";
-import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import { LAB } from "../../lib/lab/config";
 import { removeLabRecord, setLabRecord } from "../../lib/lab/dns";
 import { onHost, run } from "./helpers";
+import { deliveredTo } from "./mailboxes";
 import { token } from "./mailclients";
 import { ensurePods, type Pods } from "./pods";
 
@@ -94,7 +94,7 @@ test("an unlisted client passes postscreen and its mail reaches the inbox", asyn
     transport.close();
   }
   // Delivered: in the inbox, or in Junk should the filter score a stranger without reverse DNS that high.
-  const folder = await deliveredTo(subject);
+  const folder = await deliveredTo(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), subject);
   assert.ok(folder === "INBOX" || folder === "Junk", `delivered to ${folder}`);
   const log = await postscreenLog();
   // NEW on the lab's first run, OLD when an earlier run passed it within the day.
@@ -108,35 +108,6 @@ test("a client that talks before the greeting is refused with 550 5.5.1 (pregree
   const log = await postscreenLog();
   assert.match(log, new RegExp(`^PREGREET \\d+ after [\\d.]+ from \\[${IMPATIENT.replace(/\./g, "\\.")}\\]:\\d+: EHLO bot\\.lab\\.test`, "m"), log);
 });
-
-/** The folder of alice@a.test where a message with `subject` arrived, waiting up to 30 s. */
-async function deliveredTo(subject: string): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new ImapFlow({
-      host: pods.a.ip, port: 993, secure: true, logger: false,
-      auth: { user: "alice@a.test", pass: pods.a.password("alice-password") },
-      tls: { servername: pods.a.mx, ca: pods.ca },
-    } as ConstructorParameters<typeof ImapFlow>[0]);
-    await client.connect();
-    try {
-      const folders = (await client.list()).map((m) => m.path).filter((p) => p === "INBOX" || p === "Junk");
-      for (const folder of folders) {
-        const lock = await client.getMailboxLock(folder);
-        try {
-          const uids = await client.search({ subject }, { uid: true });
-          if (uids && uids.length) return folder;
-        } finally {
-          lock.release();
-        }
-      }
-    } finally {
-      await client.logout().catch(() => undefined);
-    }
-    if (Date.now() > deadline) throw new Error(`no message "${subject}" for alice@a.test within 30 s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /**
  * Sends EHLO before the server's greeting is complete, as spam bots do, then MAIL and RCPT;
