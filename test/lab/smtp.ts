@@ -1,8 +1,6 @@
 // Other mail servers, as a pod's MX meets them: delivery to port 25 with no
-// login (nodemailer, STARTTLS verified against the lab CA), a raw SMTP dialogue
-// for what no well-behaved client sends, and extra source addresses on the lab
-// bridge so one test can play several servers or attackers at once.
-import * as net from "node:net";
+// login (nodemailer, STARTTLS verified against the lab CA), and extra source
+// addresses on the lab bridge so one test can play several servers or attackers.
 import nodemailer from "nodemailer";
 import { LAB } from "../../lib/lab/config";
 import { run } from "./helpers";
@@ -40,54 +38,6 @@ export async function deliver(pods: Pods, to: LabPod, mail: Delivery): Promise<{
   } finally {
     transport.close();
   }
-}
-
-/** An SMTP reply: its code and its text (all lines). */
-export interface Reply {
-  code: number;
-  text: string;
-}
-
-/**
- * A raw SMTP dialogue on plain TCP: `send` writes bytes exactly as given (bare
- * LFs and all), `reply` waits for the server's next complete reply.
- */
-export async function rawSmtp(host: string, port: number, localAddress?: string) {
-  const socket = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) });
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  let buffer = "";
-  const waiting: ((r: Reply) => void)[] = [];
-  const ready: Reply[] = [];
-  socket.on("data", (d: Buffer) => {
-    buffer += d.toString("latin1");
-    for (;;) {
-      // A reply ends with a line "NNN text" (a space after the code, not "-").
-      const m = buffer.match(/^((?:\d{3}-[^\r\n]*\r\n)*)(\d{3}) ([^\r\n]*)\r\n/);
-      if (!m) break;
-      buffer = buffer.slice(m[0].length);
-      const r = { code: Number(m[2]), text: m[0].trim() };
-      const w = waiting.shift();
-      if (w) w(r);
-      else ready.push(r);
-    }
-  });
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  return {
-    send: (bytes: string) => socket.write(Buffer.from(bytes, "latin1")),
-    reply: (ms = 30_000): Promise<Reply> => {
-      const r = ready.shift();
-      if (r) return Promise.resolve(r);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no SMTP reply within ${ms / 1000}s (buffer: ${JSON.stringify(buffer)})`)), ms);
-        waiting.push((x) => { clearTimeout(timer); resolve(x); });
-      });
-    },
-    close: async () => {
-      socket.end();
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
-      socket.destroy();
-    },
-  };
 }
 
 /**
