@@ -125,9 +125,9 @@ async function banned(address: string): Promise<boolean> {
 }
 
 for (const [service, fail, address, waitForExpiry] of [
-  ["SMTP AUTH", smtpAuthFails, "10.77.0.97", true],
-  ["IMAP", imapLoginFails, "10.77.0.96", false],
-  ["XMPP", xmppLoginFails, "10.77.0.95", false],
+  ["SMTP AUTH", smtpAuthFails, "10.77.0.93", true],
+  ["IMAP", imapLoginFails, "10.77.0.92", false],
+  ["XMPP", xmppLoginFails, "10.77.0.91", false],
 ] as const) {
   test(`${FAILURES} wrong passwords on ${service} from one host: it reaches none of ${PORTS.join(", ")}, others still do${waitForExpiry ? ", and the ban ends" : ""}`, async (t) => {
     await withBridgeAddress(address, async () => {
