@@ -222,8 +222,12 @@ export const mail: Role = {
       ],
       services: [
         { unit: "redis-server.service", watch: ["/etc/redis/"], onChange: "restart" },
-        // Not the maps under /etc/rspamd/podkit/: rspamd re-reads those itself, without dropping a connection.
-        { unit: "rspamd.service", watch: ["/etc/rspamd/local.d/", "/etc/rspamd/override.d/", "/etc/rspamd/rspamd.local.lua", `${DKIM_KEYS}/`], ports: [RSPAMD_MILTER_PORT, RSPAMD_CONTROLLER_PORT] },
+        // Not the maps under /etc/rspamd/podkit/ (accounts, aliases): rspamd re-reads those itself,
+        // without dropping a connection. Its own config changes only with the stack's filter, limits,
+        // domains or DKIM key: then a restart (a few seconds of 4xx tempfail, mail retried), because a
+        // reload keeps the main process's memory from every config loaded before (measured: its heap
+        // is most of rspamd's memory).
+        { unit: "rspamd.service", watch: ["/etc/rspamd/local.d/", "/etc/rspamd/override.d/", "/etc/rspamd/rspamd.local.lua", `${DKIM_KEYS}/`], onChange: "restart", ports: [RSPAMD_MILTER_PORT, RSPAMD_CONTROLLER_PORT] },
         { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [MAIL_PORTS.imaps, MAIL_PORTS.managesieve] },
         { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [MAIL_PORTS.smtp, MAIL_PORTS.submissions, MAIL_PORTS.submission] },
       ],
