@@ -195,7 +195,12 @@ const mail = z
           .describe("rspamd score from which mail is refused during the SMTP dialogue (5xx after DATA): nothing is stored and the sender is told. Must be above junkScore."),
       })
       .prefault({})
-      .refine((f) => f.junkScore < f.rejectScore, { message: "junkScore must be below rejectScore: mail between the two goes to Junk, mail above rejectScore is refused", path: ["junkScore"] })
+      // Reads after "expected": mail between the two scores goes to Junk, so the order matters.
+      .superRefine((f, ctx) => {
+        if (f.junkScore >= f.rejectScore) {
+          ctx.addIssue({ code: "custom", path: ["junkScore"], message: `a junkScore below rejectScore (${f.rejectScore}): mail between the two goes to Junk, mail from rejectScore on is refused` });
+        }
+      })
       .describe("The spam filter (rspamd) on every message the pod receives or its members send: scores at which mail goes to Junk or is refused."),
     limits: z
       .strictObject({
