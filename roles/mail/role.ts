@@ -30,7 +30,8 @@ export const RSPAMD_CONTROLLER_PORT = 11334;
 const RSPAMD_MAPS = "/etc/rspamd/podkit";
 const SENDER_LOGINS_MAP = `${RSPAMD_MAPS}/sender_logins.map`;
 const POD_DOMAINS_MAP = `${RSPAMD_MAPS}/pod_domains.map`;
-const DKIM_KEYS = "/var/lib/rspamd/dkim";
+/** Debian's place for DKIM keys (OpenDKIM's before): the backups and the restore drill take it from here. */
+const DKIM_KEYS = "/etc/dkimkeys";
 /** The only programs Dovecot's Sieve scripts may run (sieve_pipe_bin_dir). */
 const SIEVE_PIPE_DIR = "/usr/local/lib/podkit/sieve-pipe";
 /** Global Sieve scripts: Junk filing before the member's own, and IMAPSieve learning. */
@@ -112,7 +113,7 @@ export const mail: Role = {
       redisSocket: REDIS_SOCKET,
       redisMaxMemory: REDIS_MAX_MEMORY,
       dkimDomains: stack.domains.map((name) => ({ name })),
-      keyPath: `${DKIM_KEYS}/${m.dkim.selector}.key`,
+      keyPath: `${DKIM_KEYS}/${m.dkim.selector}.private`,
       senderLoginsMap: SENDER_LOGINS_MAP,
       podDomainsMap: POD_DOMAINS_MAP,
       sievePipeDir: SIEVE_PIPE_DIR,
@@ -145,7 +146,7 @@ export const mail: Role = {
       { path: SENDER_LOGINS_MAP, content: maps.senderLogins },
       { path: POD_DOMAINS_MAP, content: `# Managed by podkit (role mail): this pod's mail domains. Edit the stack file, not this file.\n${stack.domains.map((d) => `${d}\n`).join("")}` },
       // rspamd reads the key when it signs; only its user may.
-      { path: `${DKIM_KEYS}/${m.dkim.selector}.key`, content: ctx.secret(GENERATED.dkimKey), mode: 0o600, owner: "_rspamd", group: "_rspamd", secret: true },
+      { path: `${DKIM_KEYS}/${m.dkim.selector}.private`, content: ctx.secret(GENERATED.dkimKey), mode: 0o600, owner: "_rspamd", group: "_rspamd", secret: true },
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
       { path: KICK_REMOVED, mode: 0o755, content: t("usr/local/sbin/podkit-mail-kick-removed") },
     ];
@@ -175,7 +176,8 @@ export const mail: Role = {
       // setgid like Debian's /var/mail, which new directories under it inherit anyway.
       dirs: [
         { path: VMAIL_HOME, mode: 0o2750, owner: "vmail", group: "vmail" },
-        { path: DKIM_KEYS, mode: 0o700, owner: "_rspamd", group: "_rspamd" },
+        // OpenDKIM's package made it opendkim's on a pod from before: rspamd's now.
+        { path: DKIM_KEYS, mode: 0o750, owner: "root", group: "_rspamd" },
       ],
       files,
       checks: [

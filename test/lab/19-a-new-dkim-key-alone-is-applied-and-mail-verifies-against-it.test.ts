@@ -34,7 +34,7 @@ test("a new DKIM key alone is applied, published, and mail from the pod verifies
   assert.equal(r.report.exitCode, undefined, `apply with only a new DKIM key succeeds:\n${r.stderr}\n${r.report.errors?.join("\n")}`);
   const items: string[] = r.report.hosts.flatMap((h: any) => h.roles.flatMap((x: any) => x.items));
   t.diagnostic(`changed: ${items.join(", ")}`);
-  assert.ok(items.includes("/var/lib/rspamd/dkim/pod.key"), "the key file was replaced");
+  assert.ok(items.includes("/etc/dkimkeys/pod.private"), "the key file was replaced");
   assert.ok(items.some((i) => /^restart rspamd\.service$/.test(i)), "the signer (rspamd) was restarted on the new key");
 
   // The published record is the new key's.
