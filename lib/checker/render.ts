@@ -1,7 +1,7 @@
 // Every role of every example stack, rendered as `podkit apply` would render
 // it for each kind of host (lab hosts with the lab's profile), on each
 // supported Debian release, with made-up secrets: random passwords and a real
-// DKIM key (opendkim opens it). What the config-checked tier checks, and where
+// DKIM key (rspamd signs with it). What the config-checked tier checks, and where
 // each release's checker root gets its package list.
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";

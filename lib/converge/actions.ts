@@ -25,6 +25,8 @@ export interface RoleActions {
   services: ServiceAction[];
   /** After the service actions: each unit that was (re)started or reloaded must be active with its ports answering. */
   health: { unit: string; ports: number[] }[];
+  /** Last, once the role's own services are healthy: retired units to stop and disable, retired packages to remove. */
+  retire: { units: string[]; packages: string[] };
 }
 
 export function roleActions(role: RoleState, facts: Facts): RoleActions {
@@ -53,15 +55,16 @@ export function actionsFor(role: RoleState, changes: RoleChanges): RoleActions {
     health: (role.services ?? [])
       .filter((s) => wantsRunning(s) && services.some((a) => a.unit === s.unit && a.verb !== "enable"))
       .map((s) => ({ unit: s.unit, ports: s.ports ?? [] })),
+    retire: changes.retire,
   };
 }
 
 /** Anything to do on the host beyond installing packages. */
 export function hasWork(a: RoleActions): boolean {
-  return a.dirs.length + a.files.length + a.absent.length + a.handlers.length + a.services.length > 0;
+  return a.dirs.length + a.files.length + a.absent.length + a.handlers.length + a.services.length + a.retire.units.length + a.retire.packages.length > 0;
 }
 
-/** The actions as report lines: "/etc/x/", "/etc/x.conf", "/etc/y (mode)", "-/etc/z", handler names, "reload-or-restart x.service". */
+/** The actions as report lines: "/etc/x/", "/etc/x.conf", "/etc/y (mode)", "-/etc/z", handler names, "reload-or-restart x.service", "stop and disable old.service", "-pkg old". */
 export function describeActions(a: RoleActions): string[] {
   return [
     ...a.dirs.map((d) => `${d.path}/`),
@@ -69,5 +72,7 @@ export function describeActions(a: RoleActions): string[] {
     ...a.absent.map((p) => `-${p}`),
     ...a.handlers.map((h) => h.name),
     ...a.services.map((s) => `${s.verb} ${s.unit}`),
+    ...a.retire.units.map((u) => `stop and disable ${u}`),
+    ...a.retire.packages.map((p) => `-pkg ${p}`),
   ];
 }

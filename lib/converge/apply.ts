@@ -4,10 +4,10 @@
 // the run with the old config live (rolled back if it had been moved in).
 import { createTwoFilesPatch } from "diff";
 import { describeActions, hasWork, roleActions, type RoleActions } from "./actions";
-import { queryFor } from "./changes";
+import { queryFor, wantedPackages } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
 import type { HostFacts } from "./host-facts";
-import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, rollbackScript, serviceScript, usersScript } from "./scripts";
+import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, retireScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
 import type { RoleState } from "./types";
 
@@ -80,7 +80,7 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
 
   const reports: RoleReport[] = [];
   const installed = new Set<string>();
-  const missing = query.packages.filter((p) => !facts.packages[p]);
+  const missing = wantedPackages(roles).filter((p) => !facts.packages[p]);
   if (missing.length && !opts.dryRun) {
     const t = Date.now();
     const debconf = roles.flatMap((r) => r.debconf ?? []);
@@ -152,6 +152,11 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
   }
   // Live and healthy: the copies of what was replaced (an old password hash, an old key) go.
   if (changedPaths.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
+  // Only now what the role no longer wants: until its replacement answered, the old daemon kept serving.
+  const { units, packages } = actions.retire;
+  if (units.length || packages.length) {
+    await session.must(retireScript(units, packages), `retiring ${[...units, ...packages].join(" ")}`);
+  }
 }
 
 async function diffs(session: Session, changes: RoleActions): Promise<string[]> {

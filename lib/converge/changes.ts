@@ -20,6 +20,8 @@ export interface RoleChanges {
   handlers: string[];
   /** Units to enable or start (not reloads: those follow file changes). */
   units: { unit: string; enable: boolean; start: boolean }[];
+  /** Retired units still running or enabled, retired packages still installed. */
+  retire: { units: string[]; packages: string[] };
 }
 
 /** `systemctl is-enabled` answers that mean the unit starts at boot without an enable of ours. */
@@ -43,8 +45,9 @@ export function queryFor(roles: RoleState[]): FactQuery {
   return {
     files: uniq(roles.flatMap((r) => [...r.files.map((f) => f.path), ...(r.absent ?? [])])),
     dirs: uniq(roles.flatMap((r) => (r.dirs ?? []).map((d) => d.path))),
-    packages: uniq(roles.flatMap((r) => r.packages)),
-    units: uniq(roles.flatMap((r) => (r.services ?? []).map((s) => s.unit))),
+    // Retired ones too: whether they are there is what decides if there is anything to retire.
+    packages: uniq(roles.flatMap((r) => [...r.packages, ...(r.retired?.packages ?? [])])),
+    units: uniq(roles.flatMap((r) => [...(r.services ?? []).map((s) => s.unit), ...(r.retired?.units ?? [])])),
     users: uniq(roles.flatMap((r) => (r.users ?? []).map((u) => u.name))),
     guards: Object.fromEntries(roles.flatMap((r) => (r.handlers ?? []).filter((h) => h.unless).map((h) => [guardName(r.role, h.name), h.unless!]))),
   };
@@ -80,7 +83,19 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
     absent: (role.absent ?? []).filter((p) => facts.files[p]),
     handlers: (role.handlers ?? []).filter((h) => facts.dueHandlers.includes(guardName(role.role, h.name))).map((h) => h.name),
     units,
+    retire: {
+      units: (role.retired?.units ?? []).filter((u) => {
+        const now = facts.units[u];
+        return !!now && (now.active === "active" || now.active === "activating" || ENABLED_STATES.has(now.enabled));
+      }),
+      packages: (role.retired?.packages ?? []).filter((p) => facts.packages[p]),
+    },
   };
+}
+
+/** The packages the roles want installed (not the ones they retire). */
+export function wantedPackages(roles: RoleState[]): string[] {
+  return [...new Set(roles.flatMap((r) => r.packages))];
 }
 
 export const guardName = (role: string, handler: string) => `${role}/${handler}`.replace(/\s+/g, "_");

@@ -21,6 +21,20 @@ export function installScript(packages: string[], debconf: string[]): string {
 }
 
 /**
+ * What a role retired: its units stopped and disabled, then its packages
+ * removed. `apt-get remove`, not purge: the old config stays on disk for an
+ * admin to read, and no dependency is taken along (no autoremove).
+ */
+export function retireScript(units: string[], packages: string[]): string {
+  return [
+    "set -eu",
+    "export DEBIAN_FRONTEND=noninteractive",
+    ...(units.length ? [`systemctl disable --now ${units.map(q).join(" ")} >/dev/null 2>&1 || systemctl stop ${units.map(q).join(" ")}`] : []),
+    ...(packages.length ? [`apt-get remove -y -qq ${packages.map(q).join(" ")} >/dev/null`] : []),
+  ].join("\n");
+}
+
+/**
  * Copies a path to the same path under a root dir. (Not `cp --parents`:
  * coreutils 9.1, Debian 12's, fails on it for files: "cp: 'etc': No such file".)
  */

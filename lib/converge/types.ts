@@ -82,6 +82,19 @@ export interface RoleState {
   checks?: CheckSpec[];
   handlers?: HandlerSpec[];
   services?: ServiceSpec[];
+  /**
+   * What the role used to install and no longer wants (a daemon another one
+   * replaced): after the role's services are back up, these units are
+   * stopped and disabled and these packages removed (not purged: their
+   * config stays for an admin to read). Nothing happens on a host that never
+   * had them.
+   */
+  retired?: RetiredSpec;
+}
+
+export interface RetiredSpec {
+  units?: string[];
+  packages?: string[];
 }
 
 /** What a host looks like now, gathered in one round-trip. */

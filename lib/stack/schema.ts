@@ -5,7 +5,7 @@
 // ./checks.ts, because they need the whole file.
 import { z } from "zod";
 import {
-  address, aliasAddress, cidr, domain, hostKey, hostOrAddress, httpsUrl, ipv4, ipv6, login, name, port, remotePath, secretRef, size, sshPublicKey,
+  address, aliasAddress, cidr, domain, duration, hostKey, hostOrAddress, httpsUrl, ipv4, ipv6, login, name, port, remotePath, secretRef, size, sshPublicKey,
 } from "./fields";
 import { NEWEST_RELEASE, RELEASE_CODENAMES, RELEASES } from "./releases";
 
@@ -216,12 +216,44 @@ const mail = z
       .describe("MTA-STS (RFC 8461): tells senders to require TLS with a valid certificate when delivering to the pod."),
     tlsReports: address.optional()
       .describe("Where TLS-RPT reports go; must be an account or alias. Default: the DMARC reports address."),
+    filter: z
+      .strictObject({
+        junkScore: z.number().min(0).max(1000).default(6)
+          .describe("rspamd score from which incoming mail gets the header `X-Spam: Yes` and is filed into the recipient's Junk folder (a Sieve script that runs before the member's own)."),
+        rejectScore: z.number().min(0).max(1000).default(15)
+          .describe("rspamd score from which mail is refused during the SMTP dialogue (5xx after DATA): nothing is stored and the sender is told. Must be above junkScore."),
+      })
+      .prefault({})
+      // Reads after "expected": mail between the two scores goes to Junk, so the order matters.
+      .superRefine((f, ctx) => {
+        if (f.junkScore >= f.rejectScore) {
+          ctx.addIssue({ code: "custom", path: ["junkScore"], message: `a junkScore below rejectScore (${f.rejectScore}): mail between the two goes to Junk, mail from rejectScore on is refused` });
+        }
+      })
+      .describe("The spam filter (rspamd) on every message the pod receives or its members send: scores at which mail goes to Junk or is refused."),
+    limits: z
+      .strictObject({
+        messages: z
+          .strictObject({
+            count: z.number().int().min(1).max(1000000).default(200)
+              .describe("How many messages one member may send within `per`; the next is refused with a temporary 4xx (the client retries later, nothing is lost)."),
+            per: duration.default("1h").describe("The window `count` applies to: the member's allowance refills at count/per."),
+          })
+          .prefault({})
+          .describe("Messages per authenticated member (rspamd's ratelimit, keyed on the login): bounds what a stolen password can send."),
+        recipientsPerMessage: z.number().int().min(1).max(10000).default(50)
+          .describe("Recipients one message sent on the submission ports may have (Postfix smtpd_recipient_limit); further recipients get a temporary 452 and the client sends them in another message."),
+        authAttemptsPerMinute: z.number().int().min(1).max(10000).default(10)
+          .describe("Login attempts one client address may make per minute on the submission ports (Postfix smtpd_client_auth_rate_limit); more are refused with a temporary 4xx."),
+      })
+      .prefault({})
+      .describe("Sending limits for members on the submission ports (587, 465)."),
     postfix: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, "a Postfix parameter name (e.g. message_size_limit)"), z.union([z.string().max(1000), z.number(), z.boolean()]))
       .default({})
       .describe("Extra main.cf parameters for what the stack has no field for, written last in main.cf (they win). `postfix check` runs on them before they go live: a value Postfix refuses never reaches the running server.")
       .meta({ examples: [{ message_size_limit: 104857600 }] }),
   })
-  .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), DKIM, SPF and DMARC.");
+  .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), rspamd (spam filter, DKIM signing, SPF, DKIM, DMARC and ARC checks) with Redis.");
 
 const chat = z
   .strictObject({

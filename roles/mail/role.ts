@@ -1,6 +1,8 @@
 // mail: Postfix (MX on 25, submission on 587 and 465), Dovecot (IMAPS,
-// LMTP delivery, sieve, quotas), OpenDKIM (signing, checking) and OpenDMARC
-// (SPF and DMARC checking). Accounts, aliases and forwards from the stack.
+// LMTP delivery, sieve, quotas, Junk and learning), rspamd (the milter: spam
+// scores, DKIM signing, SPF/DKIM/DMARC/ARC checks, sending limits,
+// anti-spoofing) with its state in Redis. Accounts, aliases and forwards from
+// the stack.
 import { oneLine } from "../../lib/stack/text";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
@@ -9,16 +11,60 @@ import { postmaster } from "../../lib/stack/derive";
 import { dovecotScramSha256 } from "../../lib/stack/passwords";
 import type { Stack } from "../../lib/stack/schema";
 import { GENERATED } from "../../lib/stack/secrets";
+import { durationSeconds } from "../../lib/stack/fields";
 import { mustRelease } from "../../lib/stack/releases";
 import { certPaths } from "../tls/role";
 import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
 
 const VMAIL_HOME = "/var/mail/vhosts";
-/** OpenDKIM's libunbound settings when the host's profile names a resolver with private zones. */
-const RESOLVER_CONF = "/etc/opendkim/unbound.conf";
 /** Debian runs Postfix's daemons chrooted here; its start script copies /etc/resolv.conf in. */
 const CHROOT_RESOLV_CONF = "/var/spool/postfix/etc/resolv.conf";
+/** Redis listens here only (no TCP port); rspamd's user is in its group. */
+export const REDIS_SOCKET = "/run/redis/redis-server.sock";
+/** Redis's memory cap: rspamd's Bayes tokens and ratelimit buckets for a community pod fit many times over. */
+const REDIS_MAX_MEMORY = "32mb";
+/** rspamd's proxy worker: Postfix's milter. */
+export const RSPAMD_MILTER_PORT = 11332;
+/** rspamd's controller: rspamc learn_spam, learn_ham, stat. */
+export const RSPAMD_CONTROLLER_PORT = 11334;
+/** Maps rspamd reads by itself when they change (no reload): see rspamd.local.lua. */
+const RSPAMD_MAPS = "/etc/rspamd/podkit";
+const SENDER_LOGINS_MAP = `${RSPAMD_MAPS}/sender_logins.map`;
+const POD_DOMAINS_MAP = `${RSPAMD_MAPS}/pod_domains.map`;
+/** Debian's place for DKIM keys (OpenDKIM's before): the backups and the restore drill take it from here. */
+const DKIM_KEYS = "/etc/dkimkeys";
+/** The only programs Dovecot's Sieve scripts may run (sieve_pipe_bin_dir). */
+const SIEVE_PIPE_DIR = "/usr/local/lib/podkit/sieve-pipe";
+/** Global Sieve scripts: Junk filing before the member's own, and IMAPSieve learning. */
+const SIEVE_SCRIPTS = ["spam-to-junk", "learn-spam", "learn-ham"];
+
+/**
+ * rspamd modules switched off, and why (roles/mail/README.md lists them too):
+ * each becomes a local.d/<module>.conf saying `enabled = false` and the reason.
+ */
+export const RSPAMD_MODULES_OFF: Record<string, string> = {
+  fuzzy_check: "it sends hashes of every message's text and attachments to rspamd.com's fuzzy storage.",
+  rbl: "it looks up the addresses, URLs and domains found in each message in public DNS blocklists; the client's address is checked by postscreen already, before any mail is accepted.",
+  surbl: "URL blocklists over public DNS: the links in members' mail would go to third parties (part of rbl in newer rspamd).",
+  emails: "it looks up the mail addresses found in message bodies in public DNS blocklists.",
+  asn: "it asks asn.rspamd.com which network each sender's address belongs to; only other modules turned off here use the answer.",
+  url_redirector: "it fetches the links found in mail (HTTP requests to whatever a sender put in a message) to follow redirects.",
+  history_redis: "it keeps the last messages' senders, recipients and subjects in Redis: a record of who wrote to whom.",
+  neural: "a neural network trained in Redis: memory and CPU a small pod does not have, and it needs thousands of messages to learn.",
+  reputation: "it keeps per-sender and per-domain scores in Redis: a record of who writes to the pod.",
+  greylist: "greylisting delays a new correspondent's first message by minutes to hours, and spam senders mostly retry anyway.",
+  replies: "it stores the Message-ID of every message members send, in Redis, to recognise replies: a record of whom members wrote to.",
+  known_senders: "it keeps every sender address in Redis (Debian 13's rspamd): a record of who writes to the pod.",
+  mx_check: "it looks up the MX of every sender domain and connects to it: outbound connections for a small score.",
+  clickhouse: "an analytics export to a ClickHouse server the pod does not have.",
+  elastic: "an export of every message's metadata to an Elasticsearch server the pod does not have.",
+  metadata_exporter: "exports message metadata to other services; the pod sends none.",
+  dcc: "asks an external DCC server about message checksums.",
+  spamassassin: "SpamAssassin rule compatibility: the pod has no SpamAssassin rules.",
+  rspamd_update: "downloads rule updates from updates.rspamd.com; rules come with Debian's package.",
+  p0f: "asks a p0f daemon the pod does not run.",
+};
 /** Ends the open sessions of logins no longer in /etc/dovecot/users. */
 const KICK_REMOVED = "/usr/local/sbin/podkit-mail-kick-removed";
 
@@ -38,10 +84,10 @@ export const mail: Role = {
   ],
   records: (stack, _host, facts) => mailRecords(stack, facts),
   removal: {
-    stop: ["postfix.service", "dovecot.service", "opendkim.service", "opendmarc.service"],
+    stop: ["postfix.service", "dovecot.service", "rspamd.service", "redis-server.service"],
     remove: [
       "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
-      "/etc/dovecot/users", "/etc/dkimkeys", "/etc/opendkim", "/etc/podkit/tls/reload.d/mail", KICK_REMOVED,
+      "/etc/dovecot/users", DKIM_KEYS, RSPAMD_MAPS, "/var/lib/redis/dump.rdb", "/etc/podkit/tls/reload.d/mail", KICK_REMOVED,
     ],
     keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
   },
@@ -58,9 +104,22 @@ export const mail: Role = {
       dnsbl: postscreenDnsbl(m.dnsbl),
       inetProtocols: ctx.profile.ipv6 ? "all" : "ipv4",
       ipv6: ctx.profile.ipv6,
-      resolverConf: ctx.profile.resolver ? RESOLVER_CONF : undefined,
-      resolver: ctx.profile.resolver,
       ports: MAIL_PORTS,
+      rspamd: { milter: RSPAMD_MILTER_PORT, controller: RSPAMD_CONTROLLER_PORT },
+      filter: m.filter,
+      messages: m.limits.messages,
+      limits: {
+        recipientsPerMessage: m.limits.recipientsPerMessage,
+        // smtpd_client_auth_rate_limit counts per anvil_rate_time_unit, 60 s by default.
+        authAttemptsPerMinute: m.limits.authAttemptsPerMinute,
+      },
+      redisSocket: REDIS_SOCKET,
+      redisMaxMemory: REDIS_MAX_MEMORY,
+      dkimDomains: stack.domains.map((name) => ({ name })),
+      keyPath: `${DKIM_KEYS}/${m.dkim.selector}.private`,
+      senderLoginsMap: SENDER_LOGINS_MAP,
+      podDomainsMap: POD_DOMAINS_MAP,
+      sievePipeDir: SIEVE_PIPE_DIR,
       // main.cf has no quoting: a line break in a value would start a parameter of its own.
       extra: Object.entries(m.postfix).map(([name, value]) => ({
         name: oneLine(`mail.postfix key ${JSON.stringify(name)}`, name, true),
@@ -79,10 +138,18 @@ export const mail: Role = {
       { path: "/etc/aliases", content: t("etc/aliases") },
       { path: "/etc/dovecot/dovecot.conf", content: t("etc/dovecot/dovecot.conf") },
       { path: "/etc/dovecot/users", content: dovecotUsers(ctx), mode: 0o640, group: "dovecot", secret: true },
-      { path: "/etc/opendkim.conf", content: t("etc/opendkim.conf") },
-      { path: `/etc/dkimkeys/${m.dkim.selector}.private`, content: ctx.secret(GENERATED.dkimKey), mode: 0o600, owner: "opendkim", group: "opendkim", secret: true },
-      { path: "/etc/opendmarc.conf", content: t("etc/opendmarc.conf") },
-      { path: "/etc/opendmarc/ignore.hosts", content: t("etc/opendmarc/ignore.hosts") },
+      ...SIEVE_SCRIPTS.map((name) => ({ path: `/etc/dovecot/sieve/${name}.sieve`, content: t(`etc/dovecot/sieve/${name}.sieve`) })),
+      { path: `${SIEVE_PIPE_DIR}/rspamd-learn`, mode: 0o755, content: t("usr/local/lib/podkit/sieve-pipe/rspamd-learn") },
+      { path: "/etc/redis/redis.conf", content: t("etc/redis/redis.conf"), group: "redis", mode: 0o640 },
+      ...rspamdConfig(t),
+      ...Object.entries(RSPAMD_MODULES_OFF).map(([module, why]) => ({
+        path: `/etc/rspamd/local.d/${module}.conf`,
+        content: renderTemplate("mail", "etc/rspamd/local.d/module-off.conf", { fqdn, module, why }, ctx.profile.release),
+      })),
+      { path: SENDER_LOGINS_MAP, content: maps.senderLogins },
+      { path: POD_DOMAINS_MAP, content: `# Managed by podkit (role mail): this pod's mail domains. Edit the stack file, not this file.\n${stack.domains.map((d) => `${d}\n`).join("")}` },
+      // rspamd reads the key when it signs; only its user may.
+      { path: `${DKIM_KEYS}/${m.dkim.selector}.private`, content: ctx.secret(GENERATED.dkimKey), mode: 0o600, owner: "_rspamd", group: "_rspamd", secret: true },
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
       { path: KICK_REMOVED, mode: 0o755, content: t("usr/local/sbin/podkit-mail-kick-removed") },
     ];
@@ -93,7 +160,6 @@ export const mail: Role = {
         content: `[${relay.host}]:${relay.port} ${oneLine("mail.relay.username", relay.username, true)}:${oneLine("the secret of mail.relay.password", ctx.secret(relay.password.secret))}\n`,
       });
     }
-    if (ctx.profile.resolver) files.push({ path: RESOLVER_CONF, content: t("etc/opendkim/unbound.conf") });
 
     const postmap = (name: string) => ({ name: `postmap ${name}`, when: [`/etc/postfix/${name}`], run: `postmap /etc/postfix/${name}` });
     return {
@@ -105,11 +171,17 @@ export const mail: Role = {
       ],
       packages: [
         "postfix", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
-        "opendkim", "opendmarc", "publicsuffix",
+        "rspamd", "redis-server", "publicsuffix",
       ],
+      // OpenDKIM and OpenDMARC did what rspamd does now: a pod set up before keeps neither running.
+      retired: { units: ["opendkim.service", "opendmarc.service"], packages: ["opendkim", "opendmarc"] },
       users: [{ name: "vmail", home: VMAIL_HOME }],
       // setgid like Debian's /var/mail, which new directories under it inherit anyway.
-      dirs: [{ path: VMAIL_HOME, mode: 0o2750, owner: "vmail", group: "vmail" }],
+      dirs: [
+        { path: VMAIL_HOME, mode: 0o2750, owner: "vmail", group: "vmail" },
+        // OpenDKIM's package made it opendkim's on a pod from before: rspamd's now.
+        { path: DKIM_KEYS, mode: 0o750, owner: "root", group: "_rspamd" },
+      ],
       files,
       checks: [
         {
@@ -120,11 +192,22 @@ export const mail: Role = {
         },
         { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {
-          // opendkim -n opens the key and resolver files it names: point the check at the staged ones.
-          name: "opendkim -n", reads: ["/etc/opendkim.conf", "/etc/dkimkeys", "/etc/opendkim"],
-          run: "sed 's#/etc/dkimkeys/#{stage}/etc/dkimkeys/#; s#/etc/opendkim/#{stage}/etc/opendkim/#' {stage}/etc/opendkim.conf > {work}/opendkim.conf && opendkim -n -x {work}/opendkim.conf",
+          // Debian's rspamd.conf includes everything through $CONFDIR and $LOCAL_CONFDIR: both point at the
+          // staged tree, so the staged local.d, override.d and rspamd.local.lua are what is parsed and loaded.
+          name: "rspamadm configtest", reads: ["/etc/rspamd"],
+          run: "rspamadm --var=CONFDIR={stage}/etc/rspamd --var=LOCAL_CONFDIR={stage}/etc/rspamd configtest -c {stage}/etc/rspamd/rspamd.conf",
         },
-        { name: "opendmarc -n", reads: ["/etc/opendmarc.conf"], run: "opendmarc -n -c {stage}/etc/opendmarc.conf" },
+        {
+          // redis-server has no check mode: it starts on the staged file, on a socket of its own in {work}
+          // (the later arguments win over the file's), must answer PING, and stops. A bad line stops it at once.
+          name: "redis-server", reads: ["/etc/redis"],
+          run: redisCheck,
+        },
+        {
+          // Compiled as Dovecot would, with the staged dovecot.conf (its sieve plugins and extensions).
+          name: "sievec", reads: ["/etc/dovecot"],
+          run: SIEVE_SCRIPTS.map((n) => `sievec -c {stage}/etc/dovecot/dovecot.conf {stage}/etc/dovecot/sieve/${n}.sieve {work}/${n}.svbin`).join(" && "),
+        },
       ],
       handlers: [
         postmap("vmailbox"), postmap("virtual"), postmap("sender_logins"),
@@ -142,10 +225,24 @@ export const mail: Role = {
         },
         // A removed account's open IMAP sessions end with its login.
         { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users"], run: KICK_REMOVED },
+        // Dovecot runs the global scripts as the mailbox owner, who cannot write next to them: compiled here, as root.
+        { name: "compile the global sieve scripts", when: ["/etc/dovecot/sieve/", "/etc/dovecot/dovecot.conf"], run: SIEVE_SCRIPTS.map((n) => `sievec /etc/dovecot/sieve/${n}.sieve`).join(" && ") },
+        {
+          // Redis's socket is group redis, mode 770. rspamd runs as _rspamd from systemd, which sets
+          // the groups at start: once a member, rspamd starts again to have the group.
+          name: "let rspamd reach redis's socket", when: [],
+          unless: "id -nG _rspamd | tr ' ' '\\n' | grep -qx redis",
+          run: "adduser --quiet _rspamd redis && systemctl try-restart rspamd.service",
+        },
       ],
       services: [
-        { unit: "opendkim.service", watch: ["/etc/opendkim.conf", "/etc/dkimkeys/", "/etc/opendkim/"], onChange: "restart", ports: [8891] },
-        { unit: "opendmarc.service", watch: ["/etc/opendmarc.conf", "/etc/opendmarc/"], onChange: "restart", ports: [8893] },
+        { unit: "redis-server.service", watch: ["/etc/redis/"], onChange: "restart" },
+        // Not the maps under /etc/rspamd/podkit/ (accounts, aliases): rspamd re-reads those itself,
+        // without dropping a connection. Its own config changes only with the stack's filter, limits,
+        // domains or DKIM key: then a restart (a few seconds of 4xx tempfail, mail retried), because a
+        // reload keeps the main process's memory from every config loaded before (measured: its heap
+        // is most of rspamd's memory).
+        { unit: "rspamd.service", watch: ["/etc/rspamd/local.d/", "/etc/rspamd/override.d/", "/etc/rspamd/rspamd.local.lua", `${DKIM_KEYS}/`], onChange: "restart", ports: [RSPAMD_MILTER_PORT, RSPAMD_CONTROLLER_PORT] },
         { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [MAIL_PORTS.imaps, MAIL_PORTS.managesieve] },
         { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [MAIL_PORTS.smtp, MAIL_PORTS.submissions, MAIL_PORTS.submission] },
       ],
@@ -166,6 +263,28 @@ export function postscreenDnsbl(dnsbl: NonNullable<Stack["mail"]>["dnsbl"]): { s
     threshold: dnsbl.threshold,
   };
 }
+
+/** rspamd's own config files: real files under templates/etc/rspamd/, rendered like main.cf. */
+function rspamdConfig(t: (path: string) => string): FileSpec[] {
+  return [
+    "local.d/actions.conf", "local.d/classifier-bayes.conf", "local.d/dkim_signing.conf", "local.d/dmarc.conf",
+    "local.d/force_actions.conf", "local.d/milter_headers.conf", "local.d/phishing.conf", "local.d/ratelimit.conf",
+    "local.d/redis.conf", "override.d/logging.inc", "override.d/options.inc", "override.d/worker-controller.inc",
+    "override.d/worker-normal.inc", "override.d/worker-proxy.inc", "rspamd.local.lua",
+  ].map((p) => ({ path: `/etc/rspamd/${p}`, content: t(`etc/rspamd/${p}`) }));
+}
+
+/**
+ * Starts redis-server on the staged config with a socket, dir and pid file of its own in {work}, asks
+ * PING, shuts it down. What it printed is shown when it did not answer.
+ */
+const redisCheck = [
+  "redis-server {stage}/etc/redis/redis.conf --unixsocket {work}/redis.sock --pidfile {work}/redis.pid --dir {work} --logfile {work}/redis.log --save '' --daemonize no --supervised no >{work}/redis.out 2>&1 &",
+  "pid=$!",
+  "ok=; for i in $(seq 50); do redis-cli -s {work}/redis.sock ping 2>/dev/null | grep -qx PONG && { ok=1; break; }; kill -0 $pid 2>/dev/null || break; sleep 0.1; done",
+  "redis-cli -s {work}/redis.sock shutdown nosave >/dev/null 2>&1; kill $pid 2>/dev/null; wait $pid 2>/dev/null",
+  '[ -n "$ok" ] || { cat {work}/redis.out {work}/redis.log 2>/dev/null; exit 1; }',
+].join("\n");
 
 /** Postfix lookup tables: which addresses have mailboxes, where aliases go, who may send as what. */
 export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; senderLogins: string } {

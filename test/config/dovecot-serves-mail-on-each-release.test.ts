@@ -3,7 +3,9 @@
 // each account's mail and sieve scripts where the backups expect them,
 // delivers over the LMTP socket Postfix uses through the account's own sieve
 // filter, and serves IMAPS; and what Dovecot 2.3 (Debian 12) left in a mailbox
-// is read by Dovecot 2.4 (Debian 13), as after a rebuild and restore.
+// is read by Dovecot 2.4 (Debian 13), as after a rebuild and restore. Mail the
+// filter marked goes to Junk, and moving mail into or out of Junk over IMAP
+// runs the learning program (IMAPSieve) with the message.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { withHostRoot } from "../../lib/checker/host-root";
@@ -91,3 +93,34 @@ doveadm quota get -u ${USER} | grep STORAGE
   assert.match(out, /^old-filter ACTIVE$/m, out);
   assert.match(out, /^User quota STORAGE\s+1\s+1048576/m, out);
 });
+
+/** LMTP delivery of a message rspamd marked as spam (the milter's "X-Spam: Yes"), as Postfix would hand it over. */
+const LMTP_SPAM = LMTP.replace('"From: a\\@b.example\\r\\nSubject: xylophone', '"X-Spam: Yes\\r\\nFrom: a\\@b.example\\r\\nSubject: marked');
+
+for (const release of ["bookworm", "trixie"]) {
+  test(`Dovecot on ${release} files mail marked X-Spam into Junk, and copying into or out of Junk teaches the filter, but not into Trash`, async () => {
+    // The learning program is replaced by one that notes what it was asked: rspamd does not run here.
+    const out = await inRoot(release, withDovecot(release, `
+cat > /tmp/lmtp.pl <<'PL'
+${LMTP_SPAM}PL
+perl /tmp/lmtp.pl | tr -d '\\r' | grep -E '^S: 250 2\\.0\\.0'
+printf 'From: c@d.example\\nSubject: plain\\n\\nhello\\n' | doveadm save -u ${USER}
+doveadm fetch -u ${USER} 'mailbox hdr.subject' all | tr '\\n' ' '; echo
+printf 'a LOGIN ${USER} "${PASSWORD}"\\r\\nb SELECT INBOX\\r\\nc COPY 1 Junk\\r\\nd SELECT Junk\\r\\ne MOVE 1 INBOX\\r\\nf UID MOVE 2 Trash\\r\\ng LOGOUT\\r\\n' | timeout 10 openssl s_client -connect 127.0.0.1:993 -quiet -ign_eof 2>/dev/null | tr -d '\\r' | grep -E '^[a-g] (OK|NO|BAD)'
+sleep 0.5; for f in /tmp/learned-*; do echo "$f $(grep -c '^Subject' "$f")"; grep '^Subject' "$f"; done
+`, `
+sievec /etc/dovecot/sieve/spam-to-junk.sieve && sievec /etc/dovecot/sieve/learn-spam.sieve && sievec /etc/dovecot/sieve/learn-ham.sieve
+printf '#!/bin/sh\\ncat >> /tmp/learned-$1\\n' > /usr/local/lib/podkit/sieve-pipe/rspamd-learn
+chmod 755 /usr/local/lib/podkit/sieve-pipe/rspamd-learn; touch /tmp/learned-spam /tmp/learned-ham; chmod 666 /tmp/learned-*
+`));
+    assert.match(out, /^S: 250 2\.0\.0 <kim@example\.net> .* Saved$/m, out);
+    assert.match(out, /mailbox: Junk hdr\.subject: marked/, out);
+    assert.doesNotMatch(out, /mailbox: INBOX hdr\.subject: marked/, out);
+    assert.match(out, /^e OK/m, out);
+    assert.match(out, /^f OK/m, out);
+    // "plain" copied into Junk: learned as spam. "marked" moved from Junk to INBOX: ham; "plain"
+    // moved on from Junk to Trash: nothing more.
+    assert.match(out, /^\/tmp\/learned-spam 1\nSubject: plain$/m, out);
+    assert.match(out, /^\/tmp\/learned-ham 1\nSubject: marked$/m, out);
+  });
+}

@@ -35,7 +35,7 @@ test("a new DKIM key alone is applied, published, and mail from the pod verifies
   const items: string[] = r.report.hosts.flatMap((h: any) => h.roles.flatMap((x: any) => x.items));
   t.diagnostic(`changed: ${items.join(", ")}`);
   assert.ok(items.includes("/etc/dkimkeys/pod.private"), "the key file was replaced");
-  assert.ok(items.some((i) => /restart opendkim/.test(i)), "the signer was restarted on the new key");
+  assert.ok(items.some((i) => /^restart rspamd\.service$/.test(i)), "the signer (rspamd) was restarted on the new key");
 
   // The published record is the new key's.
   const txt = (await pods.resolver.resolveTxt(`pod._domainkey.${pods.a.domain}`)).map((parts) => parts.join("")).join("");

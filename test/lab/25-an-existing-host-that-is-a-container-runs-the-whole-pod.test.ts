@@ -147,7 +147,7 @@ test("mail from b reaches the existing host a, and mail from a reaches b, both w
     assert.equal(dkim?.status.result, "pass");
     assert.equal(auth.spf.status.result, "pass");
     assert.equal(auth.dmarc.status.result, "pass");
-    // The receiving pod's own checks agree (a's OpenDKIM asks the resolver the stack names).
+    // The receiving pod's own checks agree (a's rspamd asks the host's resolver).
     assert.match(raw.toString(), new RegExp(`^Authentication-Results: ${c.to.mx.replace(/\./g, "\\.")};[\\s\\S]*?dkim=pass[^\\n]*header\\.d=${c.domain.replace(/\./g, "\\.")}`, "m"));
   }
 });
