@@ -26,8 +26,12 @@ export function labProfileWithResolver(resolver: string = LAB.gateway, release =
   return {
     virtualization: "container",
     ipv6: false,
-    // lab.test and the pod zones (a.test, b.test) all lie under .test.
-    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!] },
+    // lab.test and the pod zones (a.test, b.test) all lie under .test. The lab
+    // resolver forwards other names to the outer machine's resolver, which may
+    // strip DNSSEC (the one this lab was built on answers `. DNSKEY` with NXDOMAIN
+    // and never sets the DO bit): validating behind it would make deb.debian.org
+    // bogus, and apt in lab hosts would stop working.
+    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!], dnssec: false },
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
     firewall: true,
