@@ -38,10 +38,12 @@ function bans(lines: string[], settings: BanSettings = SETTINGS): string[] {
 const at = (t: number, rest: string) => `${t}.123456 ${rest}`;
 const postfix = (t: number, addr: string, service = "submission", mech = "PLAIN", user = "alice@example.org") =>
   at(t, `postfix/${service}/smtpd[4242]: warning: unknown[${addr}]: SASL ${mech} authentication failed: (reason unavailable), sasl_username=${user}`);
-const dovecot23 = (t: number, addr: string, attempts = 1, login = "imap", user = "alice@example.org") =>
-  at(t, `dovecot[812]: ${login}-login: Disconnected: Connection closed (auth failed, ${attempts} attempts in 2 secs): user=<${user}>, method=PLAIN, rip=${addr}, lip=192.0.2.10, TLS, session=<Q1bq2Bz1hJEKTQBi>`);
-const dovecot24 = (t: number, addr: string, attempts = 1, login = "imap", user = "alice@example.org") =>
-  at(t, `dovecot[812]: ${login}-login: Login aborted: Connection closed (auth failed, ${attempts} attempts in 2 secs) (auth_failed): user=<${user}>, method=PLAIN, rip=${addr}, lip=192.0.2.10, TLS, session=<Q1bq2Bz1hJEKTQBi>`);
+// As Dovecot logged them in the checker roots (test/config/failed-logins-that-dovecot-really-logs-get-banned.test.ts),
+// for a client that logs out, or one that just closes the connection.
+const dovecot23 = (t: number, addr: string, attempts = 1, login = "imap", user = "alice@example.org", why = "Aborted login by logging out") =>
+  at(t, `dovecot[812]: ${login}-login: Disconnected: ${why} (auth failed, ${attempts} attempts in 2 secs): user=<${user}>, method=PLAIN, rip=${addr}, lip=192.0.2.10, TLS, session=<N9YI1aJhvuR/AAAB>`);
+const dovecot24 = (t: number, addr: string, attempts = 1, login = "imap", user = "alice@example.org", why = "Logged out") =>
+  at(t, `dovecot[812]: ${login}-login: Login aborted: ${why} (auth failed, ${attempts} attempts in 2 secs) (auth_failed): user=<${user}>, method=PLAIN, rip=${addr}, lip=192.0.2.10, TLS, session=<wdT71aJhFJl/AAAB>`);
 const prosody = (t: number, addr: string) => at(t, `prosody[977]: c2s55e0a7b0e3a0: Failed authentication attempt from IP: ${addr} (not-authorized)`);
 
 test("three failed logins within the window ban the address, for the configured time, whichever daemon saw them", () => {
@@ -50,6 +52,11 @@ test("three failed logins within the window ban the address, for the configured 
     assert.equal(out.length, 1, `${name}: ${out.join("\n")}`);
     assert.match(out[0], /^ban 4 203\.0\.113\.7 3600 3 failures within 600s \(/, name);
   }
+});
+
+test("a client that closes the connection instead of logging out is counted the same", () => {
+  assert.equal(bans([1, 2, 3].map((t) => dovecot23(t, "203.0.113.7", 1, "imap", "a", "Connection closed"))).length, 1);
+  assert.equal(bans([1, 2, 3].map((t) => dovecot24(t, "203.0.113.7", 1, "imap", "a", "Connection closed"))).length, 1);
 });
 
 test("failures count together across SMTP AUTH on 587 and 465, IMAP, ManageSieve and XMPP", () => {
@@ -104,6 +111,7 @@ test("lines that are not failed logins count nothing", () => {
     at(2, "postfix/submission/smtpd[4242]: lost connection after AUTH from unknown[203.0.113.7]"),
     at(3, "dovecot[812]: imap-login: Login: user=<alice@example.org>, method=PLAIN, rip=203.0.113.7, lip=192.0.2.10, mpid=5, TLS, session=<x>"),
     at(4, "dovecot[812]: imap-login: Disconnected: Connection closed (no auth attempts in 0 secs): user=<>, rip=203.0.113.7, lip=192.0.2.10, TLS, session=<x>"),
+    at(4, "dovecot[812]: imap-login: Login aborted: Connection closed (disconnected during TLS handshake) (tls_handshake_not_finished): user=<>, rip=203.0.113.7, lip=192.0.2.10, TLS handshaking: Connection closed, session=<9pn71aJhBpl/AAAB>"),
     at(5, "prosody[977]: c2s55e0a7b0e3a0: Client disconnected: connection closed"),
   ];
   assert.deepEqual(bans([...lines, ...lines, ...lines]), []);
