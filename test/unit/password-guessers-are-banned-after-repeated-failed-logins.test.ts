@@ -12,7 +12,7 @@
 // themselves log in each checker root.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -20,7 +20,8 @@ import { banFollower, banRules, banSettings, type BanSettings } from "../../role
 import { base } from "../../roles/base/role";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
-import { loadStackFile } from "../../lib/stack/load";
+import { loadStackFile, parseStack } from "../../lib/stack/load";
+import { formatProblem } from "../../lib/stack/problems";
 
 const SETTINGS: BanSettings = { failures: 3, within: 600, banFor: 3600, never: ["127.0.0.0/8", "::1/128", "198.51.100.0/24", "2001:db8:ad::/48"] };
 
@@ -159,4 +160,21 @@ test("the stack's banning limits reach the follower in seconds, with loopback an
   assert.match(script, /-v failures=10 -v within=600 -v banfor=3600/);
   assert.match(script, /-v never='127\.0\.0\.0\/8 ::1\/128 10\.77\.0\.1\/32'/);
   assert.match(script, /--since=-600s/);
+});
+
+test("a wrong banning field is named with its line and what was expected", () => {
+  const lab = readFileSync(join(__dirname, "../../stacks/lab-a.yaml"), "utf8");
+  const problems = (banning: string) => {
+    const r = parseStack(`${lab}\nbanning: ${banning}\n`, "stacks/x.yaml");
+    return r.ok ? [] : r.problems.map(formatProblem);
+  };
+  const line = lab.split("\n").length + 1;
+  assert.deepEqual(problems("true"), [`stacks/x.yaml:${line}:10 banning: expected false or a mapping (key: value lines), got boolean true`]);
+  assert.deepEqual(problems("{ within: 10 }"), [`stacks/x.yaml:${line}:20 banning.within: expected a text value, got number 10`]);
+  assert.deepEqual(problems('{ for: "1 hour" }'), [`stacks/x.yaml:${line}:17 banning.for: expected a duration: a whole number and s, m, h or d (e.g. "10m", "1h"), got "1 hour"`]);
+  assert.deepEqual(problems("{ failures: 1 }"), [`stacks/x.yaml:${line}:22 banning.failures: expected at least 2, got number 1`]);
+  assert.deepEqual(problems("false"), []);
+  const r = parseStack(lab, "stacks/x.yaml");
+  assert.ok(r.ok);
+  assert.deepEqual(r.stack.banning, { failures: 10, within: "10m", for: "1h" }, "the defaults");
 });
