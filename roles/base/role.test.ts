@@ -18,6 +18,12 @@ for (const release of RELEASE_CODENAMES) {
     await assertChecksPass(t, "base", release);
   });
 
+  test(`a typo in unbound's config is refused by unbound-checkconf with its own message (${release})`, async () => {
+    const r = await checkEdited("base", "/etc/unbound/unbound.conf.d/podkit.conf", (c) => c.replace("qname-minimisation: yes", "qname-minimization: yes"), release);
+    assert.equal(r.refused, "unbound-checkconf", r.output);
+    assert.match(r.output, /podkit\.conf:\d+: error: unknown keyword 'qname-minimization'/, r.output);
+  });
+
   test(`a typo in nftables.conf is refused by nft with its own message (${release})`, async () => {
     const r = await checkEdited("base", "/etc/nftables.conf", (c) => c.replace("policy drop;", "policy dorp;"), release);
     assert.equal(r.refused, "nft -c", r.output);
@@ -80,4 +86,43 @@ test("only root may ask the cloud's metadata service for the first-boot user dat
   const rules = file(render(), "/etc/nftables.conf")!;
   const output = rules.slice(rules.indexOf("chain output"));
   assert.match(output, /^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 reject/m);
+});
+
+const unbound = (state: ReturnType<typeof render>) => file(state, "/etc/unbound/unbound.conf.d/podkit.conf")!;
+
+test("a host on its own resolves from the root, validating, on loopback only, and resolv.conf names it", () => {
+  const s = render();
+  const conf = unbound(s);
+  assert.match(conf, /^\s+interface: 127\.0\.0\.1$/m);
+  assert.match(conf, /^\s+interface: ::1$/m, "the Hetzner host has IPv6");
+  assert.deepEqual([...conf.matchAll(/^\s+interface: (\S+)$/gm)].map((m) => m[1]), ["127.0.0.1", "::1"]);
+  assert.match(conf, /^\s+access-control: 0\.0\.0\.0\/0 refuse$/m);
+  assert.match(conf, /^\s+module-config: "validator iterator"$/m);
+  assert.match(conf, /^\s+qname-minimisation: yes$/m);
+  assert.match(conf, /^\s+num-threads: 1$/m);
+  assert.doesNotMatch(conf, /forward-zone|forward-addr/, "no forwarding: blocklists refuse forwarded questions");
+  assert.deepEqual(file(s, "/etc/podkit/resolv.conf")!.split("\n").filter((l) => l && !l.startsWith("#")), ["nameserver 127.0.0.1", "nameserver ::1", "options trust-ad edns0"]);
+  assert.ok(s.packages.includes("unbound") && s.packages.includes("dns-root-data"));
+  // resolv.conf moves only after the services are healthy, and whenever it is not the wanted file.
+  const h = s.handlers!.find((x) => x.run.includes("/etc/resolv.conf"))!;
+  assert.equal(h.phase, "after-reload");
+  assert.deepEqual(h.when, ["/etc/podkit/resolv.conf"]);
+  assert.match(h.unless!, /! -L \/etc\/resolv\.conf/);
+  assert.match(h.run, /systemctl is-active -q unbound\.service && install .* && mv -f \/etc\/resolv\.conf\.podkit-new \/etc\/resolv\.conf$/);
+  assert.deepEqual(s.services!.find((x) => x.unit === "unbound.service")?.ports, [53]);
+  assert.match(file(s, "/etc/dhcp/dhclient-enter-hooks.d/podkit-keep-resolv-conf")!, /^make_resolv_conf\(\) \{\n\s+:\n\}$/m);
+});
+
+test("a host whose profile names a resolver forwards to it, accepts its private zones uncached, and validates only if it passes DNSSEC", () => {
+  const forwarding = (dnssec: boolean) => unbound(base.state(roleContext(stack, "mx", () => "x", {
+    ...HCLOUD_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"], dnssec },
+  })));
+  const conf = forwarding(false);
+  assert.deepEqual([...conf.matchAll(/^\s+interface: (\S+)$/gm)].map((m) => m[1]), ["127.0.0.1"]);
+  assert.match(conf, /^\s+do-ip6: no$/m);
+  assert.match(conf, /local-zone: "internal\." nodefault\n\s+domain-insecure: "internal\."/);
+  assert.match(conf, /forward-zone:\n\s+name: "internal\."\n\s+forward-addr: 10\.1\.0\.53\n\s+forward-no-cache: yes/);
+  assert.match(conf, /forward-zone:\n\s+name: "\."\n\s+forward-addr: 10\.1\.0\.53\n/);
+  assert.match(conf, /^\s+module-config: "iterator"$/m);
+  assert.match(forwarding(true), /^\s+module-config: "validator iterator"$/m);
 });
