@@ -126,3 +126,25 @@ test("a host whose profile names a resolver forwards to it, accepts its private 
   assert.match(conf, /^\s+module-config: "iterator"$/m);
   assert.match(forwarding(true), /^\s+module-config: "validator iterator"$/m);
 });
+
+for (const release of RELEASE_CODENAMES) test(`podkit-ban puts an address over the limit into the loaded firewall's set, with the ban's timeout, and spares the admins (${release})`, async () => {
+  const { host } = hostsWith("base", release).find((h) => h.host.stack.endsWith("lab-a.yaml"))!;
+  // journalctl here is a stand-in that prints what the journal would (Dovecot 2.4's lines), then ends.
+  const line = (addr: string) => `1000.000001 dovecot[812]: imap-login: Login aborted: Logged out (auth failed, 1 attempts in 2 secs) (auth_failed): user=<alice@a.test>, method=PLAIN, rip=${addr}, lip=10.77.0.11, TLS, session=<wdT71aJhFJl/AAAB>`;
+  const journal = [...Array(10).fill(line("10.77.0.98")), ...Array(12).fill(line("10.77.0.1"))].join("\n");
+  const r = await withHostRoot(host, (root) => root.sh(`
+set -u
+nft -f /etc/nftables.conf
+printf '#!/bin/sh\\necho "$@" > /tmp/journalctl.args\\ncat <<EOF\\n%s\\nEOF\\n' '${journal}' > /usr/local/bin/journalctl
+chmod 755 /usr/local/bin/journalctl
+/usr/local/sbin/podkit-ban; echo "exit $?"
+echo "--- args"; cat /tmp/journalctl.args
+echo "--- set"; nft list set inet filter banned_ipv4
+`));
+  const [out, args, set] = r.output.split(/--- \w+\n/);
+  assert.match(out, /^banned 10\.77\.0\.98 for 3600s: 10 failures within 600s \(imap login\)$/m, r.output);
+  assert.match(out, /^exit 1$/m, "it ends only with the journal, for systemd to start it again");
+  assert.match(args, /--follow --since=-600s --output=short-unix --no-hostname --quiet -t postfix\/submission\/smtpd -t postfix\/submissions\/smtpd -t dovecot -t prosody/);
+  assert.match(set, /elements = \{ 10\.77\.0\.98 timeout 1h expires /, set);
+  assert.doesNotMatch(set, /10\.77\.0\.1\b/, "the admin machine is never added");
+});
