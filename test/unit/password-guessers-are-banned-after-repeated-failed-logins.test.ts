@@ -8,7 +8,7 @@
 //    elements "user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}>" joined by ", ";
 //  - Dovecot 2.4.1: "Login aborted: %s (%s)" with the event reason, login_log_format "%{message}: %{elements}";
 //  - Prosody 0.12 / 13: pposix syslog "<source>: <message>" of podkit's mod_podkit_auth_log.
-// test/config/failed-logins-as-dovecot-and-prosody-really-log-them-get-banned.test.ts feeds what Dovecot and Prosody
+// test/config/failed-logins-as-each-daemon-really-logs-them-get-banned.test.ts feeds what Dovecot and Prosody
 // themselves log in each checker root.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -39,7 +39,7 @@ function bans(lines: string[], settings: BanSettings = SETTINGS): string[] {
 const at = (t: number, rest: string) => `${t}.123456 ${rest}`;
 const postfix = (t: number, addr: string, service = "submission", mech = "PLAIN", user = "alice@example.org") =>
   at(t, `postfix/${service}/smtpd[4242]: warning: unknown[${addr}]: SASL ${mech} authentication failed: (reason unavailable), sasl_username=${user}`);
-// As Dovecot logged them in the checker roots (test/config/failed-logins-as-dovecot-and-prosody-really-log-them-get-banned.test.ts),
+// As Dovecot logged them in the checker roots (test/config/failed-logins-as-each-daemon-really-logs-them-get-banned.test.ts),
 // for a client that logs out, or one that just closes the connection.
 const dovecot23 = (t: number, addr: string, attempts = 1, login = "imap", user = "alice@example.org", why = "Aborted login by logging out") =>
   at(t, `dovecot[812]: ${login}-login: Disconnected: ${why} (auth failed, ${attempts} attempts in 2 secs): user=<${user}>, method=PLAIN, rip=${addr}, lip=192.0.2.10, TLS, session=<N9YI1aJhvuR/AAAB>`);
