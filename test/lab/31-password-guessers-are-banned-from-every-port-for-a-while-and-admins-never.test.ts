@@ -144,8 +144,8 @@ test("wrong passwords over IMAP, SMTP AUTH and XMPP ban the client from every po
   assert.match(await wrongImap(GUESSER), /^a NO/m);
   assert.match((await wrongSmtp(GUESSER)).message, /535|auth/i);
   assert.match(await wrongXmpp(GUESSER), /not-authorized/);
-  const lastFailure = Date.now();
   assert.match(await wrongXmpp(GUESSER), /not-authorized/);
+  const lastFailure = Date.now();
 
   // The ban, as `nft list set` shows it: the address with its timeout and what is left of it.
   let set = "";
