@@ -12,6 +12,7 @@ import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
 import { loadStackFile } from "../../lib/stack/load";
 import { base } from "./role";
 import { DATA_DIRS } from "./data-volume";
+import { labProfileWithResolver } from "../../lib/lab/provider";
 
 for (const release of RELEASE_CODENAMES) {
   test(`every example stack's firewall and sshd config pass nft -c and sshd -t (${release})`, async (t) => {
@@ -148,3 +149,53 @@ echo "--- set"; nft list set inet filter banned_ipv4
   assert.match(set, /elements = \{ 10\.77\.0\.98 timeout 1h expires /, set);
   assert.doesNotMatch(set, /10\.77\.0\.1\b/, "the admin machine is never added");
 });
+
+/**
+ * A stand-in for the lab resolver on 10.77.0.1 (an address on the checker root's own
+ * loopback): it serves a lab name, and answers other names as the outer resolver the lab
+ * forwards to does, without DNSSEC (`. DNSKEY` is NXDOMAIN there too).
+ */
+const STRIPPING_FORWARDER = `server:
+    interface: 10.77.0.1
+    access-control: 0.0.0.0/0 allow
+    username: ""
+    chroot: ""
+    directory: "/tmp"
+    pidfile: ""
+    use-syslog: no
+    module-config: "iterator"
+    local-zone: "test." static
+    local-data: "mx.b.test. A 10.77.0.12"
+    local-zone: "." static
+    local-data: "deb.debian.org. A 203.0.113.80"
+`;
+
+for (const release of RELEASE_CODENAMES) test(`a lab host's resolver answers lab names and outside names through a forwarder that strips DNSSEC; validating there would fail (${release})`, async () => {
+  const { host } = hostsWith("base", release).find((h) => h.host.stack.endsWith("lab-a.yaml"))!;
+  const validating = unbound(base.state(roleContext(loadLab(), "mx", () => "x",
+    { ...labProfileWithResolver(undefined, release), resolver: { address: "10.77.0.1", privateZones: ["test"], dnssec: true } })));
+  const r = await withHostRoot(host, (root) => root.sh(`
+set -u
+ip addr add 10.77.0.1/32 dev lo
+printf '%s' '${STRIPPING_FORWARDER}' > /tmp/forwarder.conf
+unbound -d -c /tmp/forwarder.conf > /tmp/forwarder.out 2>&1 &
+/usr/libexec/unbound-helper root_trust_anchor_update >/dev/null
+start() { unbound -d -c /etc/unbound/unbound.conf > /tmp/unbound.out 2>&1 & U=$!; for i in $(seq 50); do timeout 1 bash -c '</dev/tcp/127.0.0.1/53' 2>/dev/null && break; sleep 0.1; done; }
+start
+echo "lab: $(getent hosts mx.b.test | tr -s ' ') / $(getent hosts deb.debian.org | tr -s ' ')"
+kill $U; wait $U 2>/dev/null
+echo '${Buffer.from(validating).toString("base64")}' | base64 -d > /etc/unbound/unbound.conf.d/podkit.conf
+start
+echo "validating: $(getent hosts mx.b.test | tr -s ' ') / $(getent hosts deb.debian.org | tr -s ' ' || true)"
+kill $U %1 2>/dev/null; wait
+`));
+  assert.match(r.output, /^lab: 10\.77\.0\.12 mx\.b\.test \/ 203\.0\.113\.80 deb\.debian\.org$/m, r.output);
+  // Validating behind it: the lab's own zone still answers (domain-insecure), every outside name is bogus.
+  assert.match(r.output, /^validating: 10\.77\.0\.12 mx\.b\.test \/ $/m, r.output);
+});
+
+function loadLab() {
+  const l = loadStackFile(join(__dirname, "../../stacks/lab-a.yaml"));
+  assert.ok(l.ok);
+  return l.stack;
+}
