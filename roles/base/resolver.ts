@@ -77,9 +77,12 @@ export function localResolver(fqdn: string, profile: HostProfile): ResolverParts
       when: [WANTED_RESOLV_CONF],
       unless: `[ ! -L ${live} ] && cmp -s ${WANTED_RESOLV_CONF} ${live}`,
       // After the services: unbound is up and its port answers. A rename puts a
-      // regular file in place of a symlink, and no reader sees half a file.
+      // regular file in place of a symlink, and no reader sees half a file; where
+      // the file is a mount point (a container's, bind-mounted from outside) it
+      // cannot be renamed over and is written in place.
       phase: "after-reload",
-      run: `systemctl is-active -q unbound.service && install -m 644 ${WANTED_RESOLV_CONF} ${live}.podkit-new && mv -f ${live}.podkit-new ${live}`,
+      run: `systemctl is-active -q unbound.service && install -m 644 ${WANTED_RESOLV_CONF} ${live}.podkit-new && `
+        + `{ mv -f ${live}.podkit-new ${live} 2>/dev/null || { cat ${live}.podkit-new > ${live} && rm -f ${live}.podkit-new; }; }`,
     }],
     services: [{ unit: "unbound.service", watch: ["/etc/unbound/"], onChange: "restart", ports: [53] }],
   };

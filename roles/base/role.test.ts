@@ -109,7 +109,7 @@ test("a host on its own resolves from the root, validating, on loopback only, an
   assert.equal(h.phase, "after-reload");
   assert.deepEqual(h.when, ["/etc/podkit/resolv.conf"]);
   assert.match(h.unless!, /! -L \/etc\/resolv\.conf/);
-  assert.match(h.run, /systemctl is-active -q unbound\.service && install .* && mv -f \/etc\/resolv\.conf\.podkit-new \/etc\/resolv\.conf$/);
+  assert.match(h.run, /^systemctl is-active -q unbound\.service && install .* && \{ mv -f \/etc\/resolv\.conf\.podkit-new \/etc\/resolv\.conf /);
   assert.deepEqual(s.services!.find((x) => x.unit === "unbound.service")?.ports, [53]);
   assert.match(file(s, "/etc/dhcp/dhclient-enter-hooks.d/podkit-keep-resolv-conf")!, /^make_resolv_conf\(\) \{\n\s+:\n\}$/m);
 });
@@ -199,3 +199,27 @@ function loadLab() {
   assert.ok(l.ok);
   return l.stack;
 }
+
+test("the handler makes /etc/resolv.conf a regular file with the wanted content, over a symlink or a file it cannot rename over", async () => {
+  const { host, state } = hostsWith("base", "trixie").find((h) => h.host.stack.endsWith("hetzner.yaml"))!;
+  const h = state.handlers!.find((x) => x.run.includes("/etc/resolv.conf"))!;
+  // systemctl is what a booted host answers with; here unbound is taken to be up.
+  const run = h.run.replace("systemctl is-active -q unbound.service", "true");
+  const r = await withHostRoot(host, (root) => root.sh(`
+set -u
+echo 'nameserver 192.0.2.53' > /run/stub-resolv.conf; ln -sf /run/stub-resolv.conf /etc/resolv.conf
+(${h.unless}) && echo "due: no" || echo "due: yes"
+${run}
+(${h.unless}) && echo "due now: no" || echo "due now: yes"
+test -L /etc/resolv.conf && echo symlink || echo regular; cat /etc/resolv.conf | grep -v '^#'
+cat /run/stub-resolv.conf
+# A bind-mounted resolv.conf (a container's) cannot be renamed over: it is written in place.
+echo 'nameserver 192.0.2.53' > /tmp/outside; mount --bind /tmp/outside /etc/resolv.conf
+${run}; echo "exit $?"
+cat /tmp/outside | grep -v '^#'
+`));
+  assert.match(r.output, /^due: yes$/m, r.output);
+  assert.match(r.output, /^due now: no$/m, r.output);
+  assert.match(r.output, /^regular\nnameserver 127\.0\.0\.1\nnameserver ::1\noptions trust-ad edns0\nnameserver 192\.0\.2\.53\n/m, r.output);
+  assert.match(r.output, /^exit 0\nnameserver 127\.0\.0\.1\nnameserver ::1\noptions trust-ad edns0$/m, r.output);
+});
