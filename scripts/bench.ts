@@ -1,10 +1,15 @@
-// Benchmark: cold apply, no-op apply and pod memory for each Debian release
-// podkit supports, measured on lab host b in one run, so the figures compare.
+// Benchmark: cold apply, no-op apply and pod memory (per systemd unit) for each
+// Debian release podkit supports, measured on lab host b in one run, so the
+// figures compare; then inbound mail throughput and delivery latency with the
+// filter on, with 1, 4 and 8 parallel senders, on both lab pods.
 // Prints medians (this machine is noisy).
 //   npm run bench                 (needs root; brings the lab up if it is down)
 //   npm run bench -- trixie       (one release only)
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { onHost } from "../test/lab/helpers";
+import { arrivals, burst, percentile } from "../test/lab/load";
+import { ensurePods, type LabPod, type Pods } from "../test/lab/pods";
 
 const ROOT = join(__dirname, "..");
 const podkit = (...args: string[]) => {
@@ -33,13 +38,14 @@ function benchRelease(release: string): Figures {
   // No-op: the same stack again, whole command, several times.
   const runs = Array.from({ length: 9 }, () => podkit("apply", "stacks/lab-b.yaml"));
   for (const r of runs) if (!/no changes/.test(r.out)) throw new Error(`a no-op apply changed something:\n${r.out}`);
-  // Memory: proportional set size of every process on the host; three samples 5 s apart, the median.
+  // Memory: proportional set size of every process on the host, summed per systemd unit
+  // (its cgroup); three samples 5 s apart, the median.
   const pss = () => {
-    const out = onB(`for p in /proc/[0-9]*; do c=$(cat $p/comm 2>/dev/null); v=$(awk '/^Pss:/{print $2}' $p/smaps_rollup 2>/dev/null); [ -n "$v" ] && echo "$v $c"; done`);
+    const out = onB(`for p in /proc/[0-9]*; do u=$(grep -o '[^/]*\\.\\(service\\|scope\\)$' $p/cgroup 2>/dev/null | head -n1); v=$(awk '/^Pss:/{print $2}' $p/smaps_rollup 2>/dev/null); [ -n "$v" ] && echo "$v \${u:-?}"; done`);
     const by = new Map<string, number>();
     for (const line of out.trim().split("\n")) {
-      const [kb, comm] = line.split(" ");
-      by.set(comm, (by.get(comm) ?? 0) + Number(kb) / 1024);
+      const [kb, unit] = line.split(" ");
+      by.set(unit, (by.get(unit) ?? 0) + Number(kb) / 1024);
     }
     return by;
   };
@@ -50,7 +56,7 @@ function benchRelease(release: string): Figures {
   }
   const totals = samples.map((m) => [...m.values()].reduce((a, b) => a + b, 0));
   const mid = samples[totals.indexOf(median(totals))];
-  return { cold: cold.seconds, install, noop: runs.map((r) => r.seconds), pss: median(totals), top: [...mid].sort((a, b) => b[1] - a[1]).slice(0, 10) };
+  return { cold: cold.seconds, install, noop: runs.map((r) => r.seconds), pss: median(totals), top: [...mid].sort((a, b) => b[1] - a[1]).filter(([, mb]) => mb >= 0.5) };
 }
 
 function report(release: string, f: Figures): void {
@@ -60,10 +66,35 @@ function report(release: string, f: Figures): void {
   console.log(`  no-op apply        median ${median(n).toFixed(2)} s  (min ${Math.min(...n).toFixed(2)}, max ${Math.max(...n).toFixed(2)}, ${n.length} runs, whole command)`);
   console.log(`  cold / no-op       ${(f.cold / median(n)).toFixed(0)}x`);
   console.log(`  pod memory (PSS)   median ${f.pss.toFixed(1)} MB of the whole host`);
-  for (const [comm, mb] of f.top) console.log(`    ${mb.toFixed(1).padStart(6)} MB  ${comm}`);
+  for (const [unit, mb] of f.top) console.log(`    ${mb.toFixed(1).padStart(6)} MB  ${unit}`);
 }
 
-function main(): void {
+/**
+ * Inbound mail at `pod`'s MX, filter on: messages per second accepted with 1, 4 and 8
+ * parallel senders (one connection per message), how long each SMTP transaction
+ * took, the filter's scan time (rspamd's log) as a share of it, and delivery latency
+ * (accepted -> visible over IMAP), median and 95th percentile.
+ */
+async function throughput(pods: Pods, name: "a" | "b", user: string, secret: string): Promise<void> {
+  const pod: LabPod = pods[name];
+  console.log(`\ninbound mail at ${pod.mx} (${pods.lab.hosts[name].release ?? ""}), filter on:`);
+  for (const [senders, each] of [[1, 20], [4, 10], [8, 10]] as const) {
+    const tag = `bench-${name}-${senders}-${Date.now().toString(36)}`;
+    const since = (await onHost(pods.lab, name, "date +%s")).stdout.trim();
+    const started = Date.now();
+    const sent = await burst(pods, pod, { senders, each, to: user, tag });
+    const seconds = (Date.now() - started) / 1000;
+    const ok = sent.filter((x) => x.code === 250);
+    const { seenAt } = await arrivals(pods, pod, user, pod.password(secret), tag, ok.map((x) => x.subject));
+    const latency = ok.filter((x) => seenAt.has(x.subject)).map((x) => seenAt.get(x.subject)! - x.at);
+    const scans = (await onHost(pods.lab, name, `journalctl -u rspamd --since @${since} -o cat --no-pager | grep -o 'time: [0-9.]*ms' | grep -o '[0-9.]*'`)).stdout.trim().split("\n").filter(Boolean).map(Number);
+    const smtp = percentile(sent.map((x) => x.ms), 50);
+    const scan = scans.length ? percentile(scans, 50) : NaN;
+    console.log(`  ${String(senders).padStart(2)} sender(s): ${ok.length}/${sent.length} accepted, ${(ok.length / seconds).toFixed(1)} msg/s; SMTP transaction median ${smtp} ms (filter scan median ${scan.toFixed(0)} ms, ${((scan / smtp) * 100).toFixed(0)}%); accepted -> IMAP median ${percentile(latency, 50)} ms, p95 ${percentile(latency, 95)} ms`);
+  }
+}
+
+async function main(): Promise<void> {
   // Both releases podkit supports, on the same host in one run, so the figures compare.
   // Debian 12 last: host b ends on the release the default lab gives it.
   const releases = process.argv.slice(2).length ? process.argv.slice(2) : ["trixie", "bookworm"];
@@ -76,6 +107,12 @@ function main(): void {
     const [[r1, f1], [r2, f2]] = figures;
     console.log(`\n${r1} / ${r2}: cold apply ${(f1.cold / f2.cold).toFixed(2)}, podkit's own work ${((f1.cold - f1.install) / (f2.cold - f2.install)).toFixed(2)}, no-op ${(median(f1.noop) / median(f2.noop)).toFixed(2)}, memory ${(f1.pss / f2.pss).toFixed(2)}`);
   }
+  const pods = await ensurePods();
+  await throughput(pods, "a", "alice@a.test", "alice-password");
+  await throughput(pods, "b", "bob@b.test", "bob-password");
 }
 
-main();
+main().catch((err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});

@@ -27,6 +27,10 @@ export function cloudInitUserData(a: CloudInitArgs): string {
   const config = {
     hostname: a.hostname,
     fqdn: a.fqdn,
+    // The FQDN resolves on the host from the first boot (`hostname -f`): cloud-init adds
+    // "127.0.1.1 <fqdn> <hostname>" to /etc/hosts when no such line is there. Not `true`,
+    // which rewrites the whole file at every boot: the base role owns /etc/hosts after that.
+    manage_etc_hosts: "localhost",
     // Remove the image's keys; the server gets exactly the key podkit pinned.
     ssh_deletekeys: true,
     // With ssh_keys given, cloud-init's ssh module writes those and generates no

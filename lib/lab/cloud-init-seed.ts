@@ -5,6 +5,8 @@
 // https://cloudinit.readthedocs.io/en/latest/reference/datasources/nocloud.html
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
+import { $ } from "./sh";
 
 /** Where NoCloud looks for its seed, and the drop-in that makes it the only datasource. */
 export const SEED_DIR = "var/lib/cloud/seed/nocloud";
@@ -36,9 +38,51 @@ export function writeCloudInitSeed(root: string, seed: CloudInitSeed): void {
   writeAtomically(at(LAB_CLOUD_CFG), LAB_CLOUD_CFG_TEXT, 0o644);
 }
 
-/** The meta-data a lab host needs: an instance id and its name. */
-export function labMetaData(instanceId: string, hostname: string): string {
-  return `instance-id: ${instanceId}\nlocal-hostname: ${hostname}\n`;
+/**
+ * The meta-data a lab host needs: an instance id and its name, and the SSH keys the
+ * server was created with (Hetzner's metadata service hands them as `public-keys`; for
+ * a podkit server that is the deploy key alone, here the lab's key).
+ */
+export function labMetaData(instanceId: string, hostname: string, publicKeys: string[] = []): string {
+  const keys = publicKeys.length ? `public-keys:\n${publicKeys.map((k) => `  - ${k}\n`).join("")}` : "";
+  return `instance-id: ${instanceId}\nlocal-hostname: ${hostname}\n${keys}`;
+}
+
+/** The host key the user data pins (`ssh_keys.ed25519_public`), and the short host name it sets. */
+export function pinnedByUserData(userData: string): { hostKey: string; hostname: string } {
+  const doc = parse(userData) as { hostname?: string; ssh_keys?: { ed25519_public?: string } } | null;
+  const hostKey = doc?.ssh_keys?.ed25519_public?.trim();
+  if (!userData.startsWith("#cloud-config\n") || !hostKey || !doc?.hostname) {
+    throw new Error("the user data is not podkit's first-boot cloud-config: it must start with #cloud-config and give hostname and ssh_keys.ed25519_public");
+  }
+  return { hostKey, hostname: doc.hostname };
+}
+
+/**
+ * Makes a host tree what a cloud image is before its first boot: cloud-init installed
+ * (with the lab's resolver and the mirror, in a chroot where no daemon may start), and
+ * the host keys an image is shipped with, of every type, which the user data must have
+ * cloud-init remove. Takes a minute: Debian's cloud-init brings Python.
+ */
+export async function makeCloudImage(root: string): Promise<void> {
+  const policy = path.join(root, "usr/sbin/policy-rc.d");
+  fs.writeFileSync(policy, "#!/bin/sh\n# podkit lab: no daemon starts while the image is made.\nexit 101\n", { mode: 0o755 });
+  try {
+    const script = [
+      "set -eu",
+      "mount -t proc proc /proc",
+      "export DEBIAN_FRONTEND=noninteractive",
+      "apt-get update -qq",
+      "apt-get install -y -qq --no-install-recommends cloud-init >/dev/null",
+      "apt-get clean",
+      // An image's own keys, as a provider's image has them.
+      "rm -f /etc/ssh/ssh_host_*",
+      "ssh-keygen -A >/dev/null",
+    ].join("\n");
+    await $({ quiet: true })`unshare --mount --fork chroot ${root} /bin/sh -c ${script}`;
+  } finally {
+    fs.rmSync(policy, { force: true });
+  }
 }
 
 /** Written aside and renamed, with its mode from the start: never a half-written or briefly readable file. */

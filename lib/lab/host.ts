@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { $ } from "./sh";
 import { LAB, type LabRelease, PATHS, baseTreePaths, hostFqdn, hostPaths } from "./config";
 import { isAlive, logFile, pidFile, readPid, startDaemon, stopDaemon, stopPid } from "./proc";
+import { labMetaData, makeCloudImage, pinnedByUserData, writeCloudInitSeed } from "./cloud-init-seed";
 
 /** nspawn machine name; also names the bridge-side veth "vb-lab-<name>" (must stay under 15 chars). */
 export function machineName(name: string): string {
@@ -35,8 +36,11 @@ export function labMounts(): string[] {
  * Mounts a fresh overlay clone of the `release` base tree for host `name` and writes its identity: machine-id, hostname,
  * static address, resolver, the lab's root key and a new ed25519 host key.
  * Returns the host public key line ("ssh-ed25519 AAAA... root@a.lab.test").
+ * With `cloudInit`, the clone is a cloud image instead (see ./cloud-init-seed.ts): the
+ * root key and the host key are cloud-init's to install at first boot from the user data
+ * and meta-data, and the key returned is the one the user data pins.
  */
-export async function prepareHost(name: string, address: string, labPublicKey: string, release: LabRelease): Promise<string> {
+export async function prepareHost(name: string, address: string, labPublicKey: string, release: LabRelease, cloudInit?: { userData: string }): Promise<string> {
   const p = hostPaths(name);
   if (await isMounted(p.root)) throw new Error(`lab host ${name} is still mounted at ${p.root}; run \`podkit lab down\` first`);
   fs.rmSync(p.dir, { recursive: true, force: true }); // throwaway: every `up` starts from the base tree
@@ -46,8 +50,11 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
   const at = (f: string) => path.join(p.root, f);
   const fqdn = hostFqdn(name);
   fs.writeFileSync(at("etc/machine-id"), randomBytes(16).toString("hex") + "\n", { mode: 0o444 });
-  fs.writeFileSync(at("etc/hostname"), `${name}\n`);
-  fs.writeFileSync(at("etc/hosts"), `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  // A cloud server's names come from its user data, at first boot.
+  if (!cloudInit) {
+    fs.writeFileSync(at("etc/hostname"), `${name}\n`);
+    fs.writeFileSync(at("etc/hosts"), `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  }
   fs.writeFileSync(at("etc/resolv.conf"), `# managed by podkit lab: the lab resolver\nnameserver ${LAB.gateway}\nsearch ${LAB.labZone}\n`);
   fs.mkdirSync(at("etc/systemd/network"), { recursive: true });
   fs.writeFileSync(
@@ -67,6 +74,14 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
       "",
     ].join("\n"),
   );
+  if (cloudInit) {
+    // A cloud server's first boot: an image with cloud-init and keys of its own, and the
+    // user data that must replace them with the pinned key and let the deploy key (the lab's) in.
+    await makeCloudImage(p.root);
+    const { hostKey, hostname } = pinnedByUserData(cloudInit.userData);
+    writeCloudInitSeed(p.root, { userData: cloudInit.userData, metaData: labMetaData(`lab-${name}-${randomBytes(4).toString("hex")}`, hostname, [labPublicKey]) });
+    return hostKey;
+  }
   fs.mkdirSync(at("root/.ssh"), { recursive: true, mode: 0o700 });
   fs.writeFileSync(at("root/.ssh/authorized_keys"), labPublicKey + "\n", { mode: 0o600 });
   // The host key is made here, outside, so the lab knows it before the host boots: it is pinned, never fetched.

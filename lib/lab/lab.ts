@@ -14,7 +14,7 @@ import { baseBuildMs, ensureBase } from "./base";
 import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
 import { adoptLabSecrets, labCheckout } from "./checkout";
 import { LAB, LAB_HOSTS, PATHS, RUN_DIR, hostFqdn } from "./config";
-import { dnsDown, dnsUp, labZone, podZones } from "./dns";
+import { dnsDown, dnsUp, labZone, podZones, reverseZone } from "./dns";
 import { bootHost, hostProcesses, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { LabError } from "./errors";
 import { acquireLabLock } from "./lock";
@@ -110,7 +110,8 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
   writeLabState(state); // the pod stacks resolve `lab: { name: a }` through it
 
   const serial = Math.floor(Date.now() / 1000);
-  const zones = [labZone(serial), ...(await podZones(state, serial, log))];
+  const pods = await podZones(state, serial, log);
+  const zones = [labZone(serial), ...pods, reverseZone(pods, serial)];
   state.authoritative.zones = zones.map((z) => z.zone);
   await dnsUp(zones);
 

@@ -9,7 +9,7 @@ import type { HostProfile } from "../stack/profile";
 import { provideLabBackupTarget } from "./backup-target";
 import { labSecretsAdvice } from "./checkout";
 import { LAB, LAB_HOSTS } from "./config";
-import { publishLabZones } from "./dns";
+import { LAB_REVERSE_PARENT, publishLabZones } from "./dns";
 import { type LabState, labHostRelease, readLabState } from "./state";
 
 /**
@@ -26,12 +26,13 @@ export function labProfileWithResolver(resolver: string = LAB.gateway, release =
   return {
     virtualization: "container",
     ipv6: false,
-    // lab.test and the pod zones (a.test, b.test) all lie under .test. The lab
-    // resolver forwards other names to the outer machine's resolver, which may
-    // strip DNSSEC (the one this lab was built on answers `. DNSKEY` with NXDOMAIN
-    // and never sets the DO bit): validating behind it would make deb.debian.org
-    // bogus, and apt in lab hosts would stop working.
-    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!], dnssec: false },
+    // lab.test and the pod zones (a.test, b.test) all lie under .test; the lab's reverse
+    // names (PTR of 10.77.0.x) under 10.in-addr.arpa. The lab resolver forwards other
+    // names to the outer machine's resolver, which may strip DNSSEC (the one this lab
+    // was built on answers `. DNSKEY` with NXDOMAIN and never sets the DO bit):
+    // validating behind it would make deb.debian.org bogus, and apt in lab hosts would
+    // stop working.
+    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!, LAB_REVERSE_PARENT], dnssec: false },
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
     firewall: true,

@@ -16,7 +16,12 @@ import { bareKey, fingerprint } from "../ssh/keys";
 import { ensureLabKey, knownHostsText, waitForLabSsh } from "./ssh";
 import { type LabState, labHostRelease, readLabState, writeLabState } from "./state";
 
-export async function labRecreate(name: string, log: (line: string) => void, wantedRelease?: string): Promise<LabState> {
+/**
+ * With `cloudInit`, the new host boots as a cloud server does: through cloud-init, from a
+ * NoCloud seed holding exactly that user data (podkit's first-boot user data for a
+ * Hetzner server), and its pin is the key the user data hands it.
+ */
+export async function labRecreate(name: string, log: (line: string) => void, wantedRelease?: string, cloudInit?: { userData: string }): Promise<LabState> {
   const host = LAB_HOSTS.find((h) => h.name === name);
   if (!host) throw new LabError(`no lab host "${name}" (hosts: ${LAB_HOSTS.map((h) => h.name).join(", ")})`);
   if (wantedRelease !== undefined && !isLabRelease(wantedRelease)) {
@@ -34,7 +39,7 @@ export async function labRecreate(name: string, log: (line: string) => void, wan
     if (!LAB_HOSTS.some((h) => h.name !== name && labHostRelease(state, h.name) === release)) await ensureBase(log, [release]);
     await stopHost(name);
     await removeHost(name);
-    const key = await prepareHost(name, host.address, await ensureLabKey(), release);
+    const key = await prepareHost(name, host.address, await ensureLabKey(), release, cloudInit);
     const createMs = Date.now() - started;
     trustInHost(name, await labRoots());
     bootHost(name);
@@ -44,7 +49,7 @@ export async function labRecreate(name: string, log: (line: string) => void, wan
     fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
     writeLabState(state);
     const releaseChange = release === oldRelease ? release : `${oldRelease} -> ${release}`;
-    log(`lab: host ${name} recreated empty at ${host.address} (${releaseChange}) in ${((Date.now() - started) / 1000).toFixed(1)} s; host key ${old.fingerprint} -> ${state.hosts[name].fingerprint}`);
+    log(`lab: host ${name} recreated empty at ${host.address} (${releaseChange}${cloudInit ? ", first boot through cloud-init" : ""}) in ${((Date.now() - started) / 1000).toFixed(1)} s; host key ${old.fingerprint} -> ${state.hosts[name].fingerprint}`);
     return state;
   } finally {
     release();

@@ -157,12 +157,41 @@ const relay = z
     spf: z.string().regex(/^(include|a|ip4|ip6|mx):\S+$/, 'an SPF mechanism (e.g. "include:_spf.relay.example")').optional()
       .describe("How SPF authorises the smarthost. Default: `a:<relay host>`. Most providers document an `include:`; use it, or mail from the pod fails SPF."),
   })
-  .describe("Send all outgoing mail through a smarthost: for hosts whose port 25 is blocked (new Hetzner accounts) or whose address is listed as dynamic.");
+  .describe("Send all outgoing mail through a smarthost: for hosts whose port 25 is blocked (new Hetzner accounts) or whose address is listed as dynamic. Postfix verifies the smarthost's certificate against the public CAs and its name against `host` (TLS level `secure`); a smarthost whose certificate does not verify is not used: mail stays queued and the log says `Server certificate not verified`.");
+
+/** Spamhaus ZEN (its SBL, XBL and PBL in one zone), enough on its own to refuse a client. */
+export const DEFAULT_DNSBL_SITES = [{ zone: "zen.spamhaus.org", weight: 3 }];
+export const DEFAULT_DNSBL_THRESHOLD = 3;
+
+const dnsbl = z
+  .strictObject({
+    sites: z.array(z.strictObject({
+      zone: domain.describe("The blocklist's DNS zone (e.g. zen.spamhaus.org). A client's address is listed when the zone answers an A record in 127.0.0.2-127.0.0.255; other answers (Spamhaus's 127.255.255.x for refused queries) count as not listed. The zone's name is shown to a refused client: never put a key for a paid feed in it.")
+        .meta({ examples: ["zen.spamhaus.org"] }),
+      weight: z.number().int().min(1).max(10).default(1)
+        .describe("What a listing in this zone adds to the client's score."),
+    }).describe("One blocklist and what its listing weighs.")).default(() => DEFAULT_DNSBL_SITES.map((s) => ({ ...s })))
+      .describe("The blocklists postscreen asks about each new client on port 25. An empty list turns blocklist checks off (the pregreet test stays)."),
+    threshold: z.number().int().min(1).default(1)
+      .describe("The score at which a client is refused: the weights of the zones that list it, added. Default 1 (any listing); 3 when `mail.dnsbl` is left out, with Spamhaus ZEN weighing 3."),
+  })
+  .superRefine((d, ctx) => {
+    // A weight already refused would only add a second, confusing problem.
+    if (d.sites.some((s) => !Number.isInteger(s.weight) || s.weight < 1)) return;
+    const total = d.sites.reduce((sum, s) => sum + s.weight, 0);
+    if (d.sites.length && d.threshold > total) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: `a threshold the sites can reach: they weigh ${total} together, so a threshold of ${d.threshold} would never refuse anyone` });
+    }
+  })
+  .default(() => ({ sites: DEFAULT_DNSBL_SITES.map((s) => ({ ...s })), threshold: DEFAULT_DNSBL_THRESHOLD }))
+  .describe("DNS blocklists for port 25 (Postfix postscreen): a client whose listings weigh at least `threshold` is refused with 550 before Postfix's SMTP server sees it. Queries go through the host's own validating resolver: public resolvers are refused by Spamhaus.")
+  .meta({ examples: [{ sites: [{ zone: "zen.spamhaus.org", weight: 3 }, { zone: "bl.spamcop.net", weight: 2 }], threshold: 3 }] });
 
 const mail = z
   .strictObject({
     host: name("host").describe("Which host runs Postfix and Dovecot (the MX)."),
     relay: relay.optional(),
+    dnsbl,
     dkim: z
       .strictObject({
         selector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a DNS label").default("pod")

@@ -17,6 +17,8 @@ import { MAIL_PORTS } from "./ports";
 const VMAIL_HOME = "/var/mail/vhosts";
 /** OpenDKIM's libunbound settings when the host's profile names a resolver with private zones. */
 const RESOLVER_CONF = "/etc/opendkim/unbound.conf";
+/** Debian runs Postfix's daemons chrooted here; its start script copies /etc/resolv.conf in. */
+const CHROOT_RESOLV_CONF = "/var/spool/postfix/etc/resolv.conf";
 /** Ends the open sessions of logins no longer in /etc/dovecot/users. */
 const KICK_REMOVED = "/usr/local/sbin/podkit-mail-kick-removed";
 
@@ -53,6 +55,7 @@ export const mail: Role = {
       postmaster: postmaster(stack),
       selector: m.dkim.selector,
       relay,
+      dnsbl: postscreenDnsbl(m.dnsbl),
       inetProtocols: ctx.profile.ipv6 ? "all" : "ipv4",
       ipv6: ctx.profile.ipv6,
       resolverConf: ctx.profile.resolver ? RESOLVER_CONF : undefined,
@@ -127,6 +130,16 @@ export const mail: Role = {
         postmap("vmailbox"), postmap("virtual"), postmap("sender_logins"),
         ...(relay ? [postmap("sasl_passwd")] : []),
         { name: "newaliases", when: ["/etc/aliases"], run: "newaliases" },
+        {
+          // Postfix's chrooted daemons (smtpd's sender checks, postscreen's blocklist queries, DANE)
+          // read the copy of resolv.conf Debian makes at start, never at reload: after the host's
+          // resolver changed, the copy would keep asking the old one (one Spamhaus refuses, or one
+          // that does not validate) until Postfix restarts.
+          name: "Postfix's chroot asks the host's resolver",
+          when: ["/etc/postfix/main.cf", "/etc/postfix/master.cf"],
+          unless: `cmp -s /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
+          run: `install -D -m 644 /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
+        },
         // A removed account's open IMAP sessions end with its login.
         { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users"], run: KICK_REMOVED },
       ],
@@ -139,6 +152,20 @@ export const mail: Role = {
     };
   },
 };
+
+/**
+ * mail.dnsbl as postscreen's sites and threshold, or false when no site is listed
+ * (no blocklist queries at all). Only 127.0.0.2-127.0.0.255 counts as a listing:
+ * Spamhaus answers 127.255.255.x to a query it refuses (a public resolver, too many
+ * queries), and counting those would refuse every client.
+ */
+export function postscreenDnsbl(dnsbl: NonNullable<Stack["mail"]>["dnsbl"]): { sites: string; threshold: number } | false {
+  if (!dnsbl.sites.length) return false;
+  return {
+    sites: dnsbl.sites.map((s) => `${s.zone}=127.0.0.[2..255]*${s.weight}`).join(", "),
+    threshold: dnsbl.threshold,
+  };
+}
 
 /** Postfix lookup tables: which addresses have mailboxes, where aliases go, who may send as what. */
 export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; senderLogins: string } {

@@ -48,9 +48,9 @@ function existingStackText(): string {
     `      address: ${a.address}`,
     `      hostKey: "${a.hostKey}"`,
     `      ssh: { user: ${a.user} }`,
-    // What no detection can know: the site's resolver, which serves the reserved .test zones
-    // and passes no DNSSEC through (it forwards to the outer machine's, which strips it).
-    `      profile: { resolver: { address: ${pods.lab.resolver}, privateZones: [test], dnssec: false } }`,
+    // What no detection can know: the site's resolver, which serves the reserved .test zones and the
+    // lab's reverse names, and passes no DNSSEC through (it forwards to the outer machine's, which strips it).
+    `      profile: { resolver: { address: ${pods.lab.resolver}, privateZones: [test, 10.in-addr.arpa], dnssec: false } }`,
   ].join("\n");
   // The admin's own key, the one in the agent podkit logs in with: sshd accepts only the stack's keys for root.
   const adminKey = readFileSync(`${a.sshPrivateKeyPath}.pub`, "utf8").trim();

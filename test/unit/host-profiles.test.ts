@@ -25,10 +25,10 @@ const stackOf = (name: string): Stack => {
 };
 const secret = (n: string) => `recorded value of ${n}`;
 
-test("a lab host is an IPv4-only container that asks the lab resolver and accepts .test", () => {
+test("a lab host is an IPv4-only container that asks the lab resolver and accepts .test and the lab's reverse names", () => {
   assert.deepEqual(labProfile(RECORDED_LAB), {
     virtualization: "container", ipv6: false,
-    resolver: { address: "10.77.0.1", privateZones: ["test"], dnssec: false },
+    resolver: { address: "10.77.0.1", privateZones: ["test", "10.in-addr.arpa"], dnssec: false },
     localRanges: ["10.0.0.0/8"], firewall: true, release: "bookworm",
   });
   assert.ok(LAB.subnet.startsWith("10."), "the lab subnet lies in the local range its profile names");

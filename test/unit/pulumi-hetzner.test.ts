@@ -216,6 +216,7 @@ test("the pinned host key is the one cloud-init installs, with the fingerprint s
   assert.equal(userData.ssh_authorized_keys, undefined);
   // That key logs in as root whatever the image's cloud.cfg says (cloud-init's default would refuse it).
   assert.equal(userData.disable_root, false);
+  assert.equal(userData.manage_etc_hosts, "localhost", "the FQDN resolves on the host from the first boot, and the base role owns /etc/hosts after it");
   assert.equal(userData.users, undefined);
 
   const dir = mkdtempSync(join(tmpdir(), "podkit-hostkey-"));

@@ -49,6 +49,26 @@ export function opensshEd25519(publicKeyDer: Buffer): string {
   return `ssh-ed25519 ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64")}`;
 }
 
+/**
+ * An unencrypted OpenSSH private key ("openssh-key-v1", PROTOCOL.key in OpenSSH) for a
+ * node:crypto ed25519 pair, as the tls provider's private_key_openssh gives it: a key
+ * sshd can load, for the lab host that boots from the program's user data.
+ */
+export function opensshEd25519Private(publicKeyDer: Buffer, privateKeyDer: Buffer): string {
+  const pub = publicKeyDer.subarray(publicKeyDer.length - 32);
+  const seed = privateKeyDer.subarray(privateKeyDer.length - 32);
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+  const str = (b: Buffer | string) => { const x = Buffer.from(b); return Buffer.concat([u32(x.length), x]); };
+  const pubBlob = Buffer.concat([str("ssh-ed25519"), str(pub)]);
+  const check = u32(randomBytes(4).readUInt32BE());
+  let priv = Buffer.concat([check, check, str("ssh-ed25519"), str(pub), str(Buffer.concat([seed, pub])), str("")]);
+  // Padded with 1, 2, 3, ... to the cipher's block size (8 for "none").
+  const pad = (8 - (priv.length % 8)) % 8;
+  priv = Buffer.concat([priv, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
+  const body = Buffer.concat([Buffer.from("openssh-key-v1\0"), str("none"), str("none"), str(""), u32(1), str(pubBlob), str(priv)]).toString("base64");
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.match(/.{1,70}/g)!.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
 function keyPair(algorithm: string) {
   if (algorithm === "RSA") {
     const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -63,8 +83,7 @@ function keyPair(algorithm: string) {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   return {
     publicKeyOpenssh: `${opensshEd25519(publicKey.export({ type: "spki", format: "der" }))}\n`,
-    // The provider's OpenSSH private key format; its content does not matter to podkit.
-    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${randomBytes(48).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    privateKeyOpenssh: opensshEd25519Private(publicKey.export({ type: "spki", format: "der" }), privateKey.export({ type: "pkcs8", format: "der" })),
     publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
     privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     privateKeyPemPkcs8: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),

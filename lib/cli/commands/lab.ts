@@ -1,9 +1,11 @@
 // `podkit lab up | status | down | ssh <host>`: the local lab (lib/lab): throwaway Debian
 // hosts a, b and backup on a bridge of their own, lab DNS (knot + unbound) and a lab ACME CA.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { parse } from "../args";
 import { EXIT, UsageError } from "../exit";
 import * as lab from "../../lab/lab";
+import { pinnedByUserData } from "../../lab/cloud-init-seed";
 import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
 import { releaseNamed } from "../../stack/releases";
@@ -22,20 +24,25 @@ const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [comman
   recreate  destroy a host and boot a new, empty one at the same address with a
           new host key (state, known_hosts and pins follow): the rebuild drill.
           --release trixie|bookworm gives the new host another Debian release
-          (moving a pod between releases); otherwise it keeps the old one`;
+          (moving a pod between releases); otherwise it keeps the old one.
+          --user-data <file> boots it as a cloud server: cloud-init installed, and
+          that first-boot user data (podkit's for a Hetzner server) in a NoCloud
+          seed; the host key the user data gives is the new pin`;
 
 const secs = (ms: number | null | undefined) => (ms == null ? "-" : `${(ms / 1000).toFixed(1)} s`);
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "ssh") return ssh(rest);
-  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" } }, HELP);
+  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" }, "user-data": { type: "string" } }, HELP);
   if (!args) return EXIT.OK;
   const recreate = args.positionals[0] === "recreate";
   if (recreate ? args.positionals.length !== 2 : args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) {
     throw new UsageError(`name one of up, status, down, ssh, recreate\n\n${HELP}`);
   }
-  if (args.values.release !== undefined && !recreate) throw new UsageError(`--release goes with recreate only\n\n${HELP}`);
+  if ((args.values.release !== undefined || args.values["user-data"] !== undefined) && !recreate) {
+    throw new UsageError(`--release and --user-data go with recreate only\n\n${HELP}`);
+  }
   if (process.getuid?.() !== 0) {
     console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
     return EXIT.USAGE;
@@ -50,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
         await lab.labDown(log);
         return EXIT.OK;
       case "recreate":
-        await labRecreate(args.positionals[1], log, args.values.release);
+        await labRecreate(args.positionals[1], log, args.values.release, userData(args.values["user-data"]));
         return EXIT.OK;
       default:
         return await status(Boolean(args.values.json));
@@ -62,6 +69,23 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/** The first-boot user data named by --user-data, read and checked before any host is touched. */
+function userData(file: string | undefined): { userData: string } | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`--user-data ${file}: ${(err as Error).message}`);
+  }
+  try {
+    pinnedByUserData(text);
+  } catch (err) {
+    throw new UsageError(`--user-data ${file}: ${(err as Error).message}`);
+  }
+  return { userData: text };
 }
 
 function printUp(state: LabState): void {
