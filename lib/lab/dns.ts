@@ -5,7 +5,7 @@
 // - unbound, the resolver lab hosts, pebble and test clients use, on gateway:53: lab zones
 //   from knot (stub zones), everything else forwarded to the outer machine's resolver so
 //   apt inside the hosts keeps working. Why unbound and not dnsmasq: the pods' own
-//   resolvers (OpenDKIM's libunbound, Prosody's lua-unbound) are unbound too, so its
+//   resolvers (each host's own unbound) are unbound too, so its
 //   `.test` quirk (refused by default, RFC 6761) is met and handled here first; and its
 //   control socket flushes one zone's cache after a runtime change.
 import * as fs from "node:fs";

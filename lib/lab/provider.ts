@@ -27,8 +27,12 @@ export function labProfileWithResolver(resolver: string = LAB.gateway, release =
     virtualization: "container",
     ipv6: false,
     // lab.test and the pod zones (a.test, b.test) all lie under .test; the lab's reverse
-    // names (PTR of 10.77.0.x) under 10.in-addr.arpa.
-    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!, LAB_REVERSE_PARENT] },
+    // names (PTR of 10.77.0.x) under 10.in-addr.arpa. The lab resolver forwards other
+    // names to the outer machine's resolver, which may strip DNSSEC (the one this lab
+    // was built on answers `. DNSKEY` with NXDOMAIN and never sets the DO bit):
+    // validating behind it would make deb.debian.org bogus, and apt in lab hosts would
+    // stop working.
+    resolver: { address: resolver, privateZones: [LAB.labZone.split(".").at(-1)!, LAB_REVERSE_PARENT], dnssec: false },
     // The private block LAB.subnet lies in: a call's peers are lab hosts and the outer machine.
     localRanges: ["10.0.0.0/8"],
     firewall: true,

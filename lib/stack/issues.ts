@@ -46,8 +46,17 @@ export function issueToProblems(issue: Issue, root: unknown, schema: z.ZodType, 
       return [source.problem(path, `expected ${issue.message}, got ${describeValue(found)}`)];
     case "invalid_key":
       return [source.problem(path, `key ${describeValue(path.at(-1))} is not ${issue.issues[0]?.message ?? "valid"}`, "key")];
+    case "invalid_union": {
+      // The one alternative the value has the shape of (its issues all lie inside the value): its own problems.
+      const inside = issue.errors.filter((alt) => alt.length > 0 && alt.every((i) => i.path.length > 0));
+      if (inside.length === 1) return inside[0].flatMap((i) => issueToProblems({ ...i, path: [...path, ...i.path] } as Issue, root, schema, source));
+      // Else what each alternative expected of the value itself: "expected false or a mapping".
+      const expected = issue.errors.map((alt) => alt.find((i) => i.path.length === 0)).map((i) =>
+        i?.code === "invalid_value" ? i.values.map((v) => JSON.stringify(v)).join(" or ") : i?.code === "invalid_type" ? describeExpected(i.expected) : undefined);
+      if (expected.every((e) => e !== undefined)) return [source.problem(path, `expected ${expected.join(" or ")}, got ${describeValue(found)}`)];
+      return [source.problem(path, issue.message)];
+    }
     case "invalid_element":
-    case "invalid_union":
     case "not_multiple_of":
     default:
       return [source.problem(path, issue.message)];

@@ -12,11 +12,14 @@ export interface HostProfile {
   /** The host has an IPv6 network: daemons listen on `::` as well as on IPv4. */
   ipv6: boolean;
   /**
-   * A resolver daemons with their own DNS client (OpenDKIM's libunbound) must ask,
-   * and the private zones they must accept from it (libunbound refuses the reserved
-   * ones, such as "test", by default). Absent: they resolve from the root themselves.
+   * A resolver on the host's network that the host's own resolver (unbound, role
+   * base) forwards every question to, the private zones it must accept from it
+   * (unbound refuses the reserved ones, such as "test", by default), and whether
+   * it passes DNSSEC records through (`dnssec`: a validating resolver behind one
+   * that strips signatures finds every signed name bogus, so validation goes off).
+   * Absent: the host resolves from the root itself, validating.
    */
-  resolver?: { address: string; privateZones: string[] };
+  resolver?: { address: string; privateZones: string[]; dnssec: boolean };
   /**
    * Private address blocks (from RFC 1918 and friends, as CIDR: "10.0.0.0/8") that
    * are the host's own network, where its users' peers live: TURN may relay there.

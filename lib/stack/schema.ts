@@ -76,10 +76,12 @@ const existingHost = z
           .strictObject({
             address: z.union([ipv4, ipv6]).describe("The resolver's address."),
             privateZones: z.array(z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/, 'a zone name (e.g. "internal")')).default([])
-              .describe("Reserved or private zones the resolver serves (e.g. `internal`, `test`): OpenDKIM refuses them from any resolver unless named here."),
+              .describe("Reserved or private zones the resolver serves (e.g. `internal`, `test`): the pod's resolver refuses them from anywhere unless named here, and asks the resolver for them without caching its answers."),
+            dnssec: z.boolean().default(true)
+              .describe("Whether the resolver passes DNSSEC records through (answers carry RRSIGs when asked). `false` turns DNSSEC validation off on the host, and with it outbound DANE: a validating resolver behind one that strips signatures finds every signed name bogus and answers nothing."),
           })
           .optional()
-          .describe("A resolver on the host's network that OpenDKIM (which resolves from the root itself) must ask instead: a site whose DNS answers differ inside (split horizon) or that serves private zones. Not detected."),
+          .describe("A resolver on the host's network that the pod's own resolver (unbound on 127.0.0.1, which otherwise resolves from the root) forwards every question to: a site whose DNS answers differ inside (split horizon) or that serves private zones. Not detected. Leave out wherever the host can reach the root servers: DNS blocklists (Spamhaus) refuse questions relayed by public or forwarding resolvers."),
       })
       .optional()
       .meta({ examples: [{ ipv6: false }, { virtualization: "container", ipv6: true }] })
@@ -356,7 +358,7 @@ export const stackSchema = z
         sshKeys: z.array(sshPublicKey).default([])
           .describe("Admins' SSH public keys for root. With podkit's own login key they are the only keys sshd accepts: ~/.ssh/authorized_keys is not read, so a key removed here is refused after the next apply."),
         sshFrom: z.array(cidr).optional()
-          .describe("Limit SSH to these addresses (firewall). Default: SSH open to all, keys only."),
+          .describe("Limit SSH to these addresses (firewall). Default: SSH open to all, keys only. These addresses are never banned (see `banning`): put the admins' own networks here."),
       })
       .prefault({})
       .describe("Who administers the pod's hosts."),
@@ -369,6 +371,21 @@ export const stackSchema = z
     backup: backup.optional(),
     accounts: z.record(address, account).default({}).describe("Accounts by mail address."),
     groups: z.record(name("group"), group).default({}).describe("Shared roster groups by short name."),
+    banning: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          failures: z.number().int().min(2).max(1000).default(10)
+            .describe("Failed logins from one address, counted over SMTP AUTH (587, 465), IMAP, ManageSieve and XMPP together, that get it banned."),
+          within: duration.default("10m")
+            .describe("The window the failures are counted in: fewer failures spread over a longer time are never banned."),
+          for: duration.default("1h")
+            .describe("How long a banned address stays banned: new connections from it to any port of the host are dropped, then it may try again. A firewall reload (an apply that changes the host's ports) lifts every ban early."),
+        }),
+      ])
+      .prefault({})
+      .meta({ examples: [{ failures: 5, within: "10m", for: "1d" }, false] })
+      .describe("Banning password guessers: an address that fails to log in `failures` times within `within` is dropped by the host's firewall for `for`. `admin.sshFrom` addresses and the host itself are never banned. `false` turns it off. Needs the host's own firewall (a host without one bans nothing)."),
     privacy: z
       .strictObject({
         logRetentionDays: z.number().int().min(1).max(90).default(7)

@@ -12,10 +12,17 @@ import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
 import { loadStackFile } from "../../lib/stack/load";
 import { base } from "./role";
 import { DATA_DIRS } from "./data-volume";
+import { labProfileWithResolver } from "../../lib/lab/provider";
 
 for (const release of RELEASE_CODENAMES) {
   test(`every example stack's firewall and sshd config pass nft -c and sshd -t (${release})`, async (t) => {
     await assertChecksPass(t, "base", release);
+  });
+
+  test(`a typo in unbound's config is refused by unbound-checkconf with its own message (${release})`, async () => {
+    const r = await checkEdited("base", "/etc/unbound/unbound.conf.d/podkit.conf", (c) => c.replace("qname-minimisation: yes", "qname-minimization: yes"), release);
+    assert.equal(r.refused, "unbound-checkconf", r.output);
+    assert.match(r.output, /podkit\.conf:\d+: error: unknown keyword 'qname-minimization'/, r.output);
   });
 
   test(`a typo in nftables.conf is refused by nft with its own message (${release})`, async () => {
@@ -80,4 +87,139 @@ test("only root may ask the cloud's metadata service for the first-boot user dat
   const rules = file(render(), "/etc/nftables.conf")!;
   const output = rules.slice(rules.indexOf("chain output"));
   assert.match(output, /^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 reject/m);
+});
+
+const unbound = (state: ReturnType<typeof render>) => file(state, "/etc/unbound/unbound.conf.d/podkit.conf")!;
+
+test("a host on its own resolves from the root, validating, on loopback only, and resolv.conf names it", () => {
+  const s = render();
+  const conf = unbound(s);
+  assert.match(conf, /^\s+interface: 127\.0\.0\.1$/m);
+  assert.match(conf, /^\s+interface: ::1$/m, "the Hetzner host has IPv6");
+  assert.deepEqual([...conf.matchAll(/^\s+interface: (\S+)$/gm)].map((m) => m[1]), ["127.0.0.1", "::1"]);
+  assert.match(conf, /^\s+access-control: 0\.0\.0\.0\/0 refuse$/m);
+  assert.match(conf, /^\s+module-config: "validator iterator"$/m);
+  assert.match(conf, /^\s+qname-minimisation: yes$/m);
+  assert.match(conf, /^\s+num-threads: 1$/m);
+  assert.doesNotMatch(conf, /forward-zone|forward-addr/, "no forwarding: blocklists refuse forwarded questions");
+  assert.deepEqual(file(s, "/etc/podkit/resolv.conf")!.split("\n").filter((l) => l && !l.startsWith("#")), ["nameserver 127.0.0.1", "nameserver ::1", "options trust-ad edns0"]);
+  assert.ok(s.packages.includes("unbound") && s.packages.includes("dns-root-data"));
+  // resolv.conf moves only after the services are healthy, and whenever it is not the wanted file.
+  const h = s.handlers!.find((x) => x.run.includes("/etc/resolv.conf"))!;
+  assert.equal(h.phase, "after-reload");
+  assert.deepEqual(h.when, ["/etc/podkit/resolv.conf"]);
+  assert.match(h.unless!, /! -L \/etc\/resolv\.conf/);
+  assert.match(h.run, /^systemctl is-active -q unbound\.service && install .* && \{ mv -f \/etc\/resolv\.conf\.podkit-new \/etc\/resolv\.conf /);
+  assert.deepEqual(s.services!.find((x) => x.unit === "unbound.service")?.ports, [53]);
+  assert.match(file(s, "/etc/dhcp/dhclient-enter-hooks.d/podkit-keep-resolv-conf")!, /^make_resolv_conf\(\) \{\n\s+:\n\}$/m);
+});
+
+test("a host whose profile names a resolver forwards to it, accepts its private zones uncached, and validates only if it passes DNSSEC", () => {
+  const forwarding = (dnssec: boolean) => unbound(base.state(roleContext(stack, "mx", () => "x", {
+    ...HCLOUD_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"], dnssec },
+  })));
+  const conf = forwarding(false);
+  assert.deepEqual([...conf.matchAll(/^\s+interface: (\S+)$/gm)].map((m) => m[1]), ["127.0.0.1"]);
+  assert.match(conf, /^\s+do-ip6: no$/m);
+  assert.match(conf, /local-zone: "internal\." nodefault\n\s+domain-insecure: "internal\."/);
+  assert.match(conf, /forward-zone:\n\s+name: "internal\."\n\s+forward-addr: 10\.1\.0\.53\n\s+forward-no-cache: yes/);
+  assert.match(conf, /forward-zone:\n\s+name: "\."\n\s+forward-addr: 10\.1\.0\.53\n/);
+  assert.match(conf, /^\s+module-config: "iterator"$/m);
+  assert.match(forwarding(true), /^\s+module-config: "validator iterator"$/m);
+});
+
+for (const release of RELEASE_CODENAMES) test(`podkit-ban puts an address over the limit into the loaded firewall's set, with the ban's timeout, and spares the admins (${release})`, async () => {
+  const { host } = hostsWith("base", release).find((h) => h.host.stack.endsWith("lab-a.yaml"))!;
+  // journalctl here is a stand-in that prints what the journal would (Dovecot 2.4's lines), then ends.
+  const line = (addr: string) => `1000.000001 dovecot[812]: imap-login: Login aborted: Logged out (auth failed, 1 attempts in 2 secs) (auth_failed): user=<alice@a.test>, method=PLAIN, rip=${addr}, lip=10.77.0.11, TLS, session=<wdT71aJhFJl/AAAB>`;
+  const journal = [...Array(10).fill(line("10.77.0.98")), ...Array(12).fill(line("10.77.0.1"))].join("\n");
+  const r = await withHostRoot(host, (root) => root.sh(`
+set -u
+nft -f /etc/nftables.conf
+printf '#!/bin/sh\\necho "$@" > /tmp/journalctl.args\\ncat <<EOF\\n%s\\nEOF\\n' '${journal}' > /usr/local/bin/journalctl
+chmod 755 /usr/local/bin/journalctl
+/usr/local/sbin/podkit-ban; echo "exit $?"
+echo "--- args"; cat /tmp/journalctl.args
+echo "--- set"; nft list set inet filter banned_ipv4
+`));
+  const [out, args, set] = r.output.split(/--- \w+\n/);
+  assert.match(out, /^banned 10\.77\.0\.98 for 3600s: 10 failures within 600s \(imap login\)$/m, r.output);
+  assert.match(out, /^exit 1$/m, "it ends only with the journal, for systemd to start it again");
+  assert.match(args, /--follow --since=-600s --output=short-unix --no-hostname --quiet -t postfix\/submission\/smtpd -t postfix\/submissions\/smtpd -t dovecot -t prosody/);
+  assert.match(set, /elements = \{ 10\.77\.0\.98 timeout 1h expires /, set);
+  assert.doesNotMatch(set, /10\.77\.0\.1\b/, "the admin machine is never added");
+});
+
+/**
+ * A stand-in for the lab resolver on 10.77.0.1 (an address on the checker root's own
+ * loopback): it serves a lab name, and answers other names as the outer resolver the lab
+ * forwards to does, without DNSSEC (`. DNSKEY` is NXDOMAIN there too).
+ */
+const STRIPPING_FORWARDER = `server:
+    interface: 10.77.0.1
+    access-control: 0.0.0.0/0 allow
+    username: ""
+    chroot: ""
+    directory: "/tmp"
+    pidfile: ""
+    use-syslog: no
+    module-config: "iterator"
+    local-zone: "test." static
+    local-data: "mx.b.test. A 10.77.0.12"
+    local-zone: "." static
+    local-data: "deb.debian.org. A 203.0.113.80"
+`;
+
+for (const release of RELEASE_CODENAMES) test(`a lab host's resolver answers lab names and outside names through a forwarder that strips DNSSEC; validating there would fail (${release})`, async () => {
+  const { host } = hostsWith("base", release).find((h) => h.host.stack.endsWith("lab-a.yaml"))!;
+  const validating = unbound(base.state(roleContext(loadLab(), "mx", () => "x",
+    { ...labProfileWithResolver(undefined, release), resolver: { address: "10.77.0.1", privateZones: ["test"], dnssec: true } })));
+  const r = await withHostRoot(host, (root) => root.sh(`
+set -u
+ip addr add 10.77.0.1/32 dev lo
+printf '%s' '${STRIPPING_FORWARDER}' > /tmp/forwarder.conf
+unbound -d -c /tmp/forwarder.conf > /tmp/forwarder.out 2>&1 &
+/usr/libexec/unbound-helper root_trust_anchor_update >/dev/null
+start() { unbound -d -c /etc/unbound/unbound.conf > /tmp/unbound.out 2>&1 & U=$!; for i in $(seq 50); do timeout 1 bash -c '</dev/tcp/127.0.0.1/53' 2>/dev/null && break; sleep 0.1; done; }
+start
+echo "lab: $(getent hosts mx.b.test | tr -s ' ') / $(getent hosts deb.debian.org | tr -s ' ')"
+kill $U; wait $U 2>/dev/null
+echo '${Buffer.from(validating).toString("base64")}' | base64 -d > /etc/unbound/unbound.conf.d/podkit.conf
+start
+echo "validating: $(getent hosts mx.b.test | tr -s ' ') / $(getent hosts deb.debian.org | tr -s ' ' || true)"
+kill $U %1 2>/dev/null; wait
+`));
+  assert.match(r.output, /^lab: 10\.77\.0\.12 mx\.b\.test \/ 203\.0\.113\.80 deb\.debian\.org$/m, r.output);
+  // Validating behind it: the lab's own zone still answers (domain-insecure), every outside name is bogus.
+  assert.match(r.output, /^validating: 10\.77\.0\.12 mx\.b\.test \/ $/m, r.output);
+});
+
+function loadLab() {
+  const l = loadStackFile(join(__dirname, "../../stacks/lab-a.yaml"));
+  assert.ok(l.ok);
+  return l.stack;
+}
+
+test("the handler makes /etc/resolv.conf a regular file with the wanted content, over a symlink or a file it cannot rename over", async () => {
+  const { host, state } = hostsWith("base", "trixie").find((h) => h.host.stack.endsWith("hetzner.yaml"))!;
+  const h = state.handlers!.find((x) => x.run.includes("/etc/resolv.conf"))!;
+  // systemctl is what a booted host answers with; here unbound is taken to be up.
+  const run = h.run.replace("systemctl is-active -q unbound.service", "true");
+  const r = await withHostRoot(host, (root) => root.sh(`
+set -u
+echo 'nameserver 192.0.2.53' > /run/stub-resolv.conf; ln -sf /run/stub-resolv.conf /etc/resolv.conf
+(${h.unless}) && echo "due: no" || echo "due: yes"
+${run}
+(${h.unless}) && echo "due now: no" || echo "due now: yes"
+test -L /etc/resolv.conf && echo symlink || echo regular; cat /etc/resolv.conf | grep -v '^#'
+cat /run/stub-resolv.conf
+# A bind-mounted resolv.conf (a container's) cannot be renamed over: it is written in place.
+echo 'nameserver 192.0.2.53' > /tmp/outside; mount --bind /tmp/outside /etc/resolv.conf
+${run}; echo "exit $?"
+cat /tmp/outside | grep -v '^#'
+`));
+  assert.match(r.output, /^due: yes$/m, r.output);
+  assert.match(r.output, /^due now: no$/m, r.output);
+  assert.match(r.output, /^regular\nnameserver 127\.0\.0\.1\nnameserver ::1\noptions trust-ad edns0\nnameserver 192\.0\.2\.53\n/m, r.output);
+  assert.match(r.output, /^exit 0\nnameserver 127\.0\.0\.1\nnameserver ::1\noptions trust-ad edns0$/m, r.output);
 });

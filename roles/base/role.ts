@@ -1,6 +1,7 @@
 // base: what every host of a pod needs before any service — the host's name,
 // SSH that accepts keys only, a default-drop firewall with exactly the pod's
-// ports, automatic security updates, clock sync, and short-lived logs.
+// ports that bans password guessers, its own validating resolver, automatic
+// security updates, clock sync, and short-lived logs.
 import { isIP } from "node:net";
 import { renderTemplate } from "../../lib/converge/template";
 import type { Role, RoleContext } from "../../lib/converge/role";
@@ -9,7 +10,9 @@ import { podPorts, portSpec } from "../../lib/stack/ports";
 import { keepsOwnClock } from "../../lib/stack/profile";
 import { bareKey } from "../../lib/ssh/keys";
 import { authorizedKeysPath } from "../../lib/ssh/login-key";
+import { banFollower, banRules, banSettings } from "./banning";
 import { dataVolume } from "./data-volume";
+import { localResolver } from "./resolver";
 
 export const base: Role = {
   name: "base",
@@ -28,20 +31,26 @@ export const base: Role = {
     // ip6 half costs nothing and guards the host the day IPv6 reaches it.
     const firewall = ctx.profile.firewall;
     const volume = ctx.profile.dataVolume ? dataVolume(fqdn, ctx.profile.dataVolume) : { files: [], handlers: [], services: [] };
+    const resolver = localResolver(fqdn, ctx.profile);
+    // Bans live in the firewall: a host without one of its own bans nothing.
+    const bans = firewall ? banSettings(stack) : false;
+    const ban = bans ? banFollower(fqdn, bans) : { files: [], handlers: [], services: [] };
     return {
       role: "base",
       // A container shares the outer machine's clock, and systemd-timesyncd
       // refuses to run there (ConditionVirtualization=!container).
-      packages: [...(firewall ? ["nftables"] : []), "unattended-upgrades", ...(keepsOwnClock(ctx.profile) ? ["systemd-timesyncd"] : [])],
+      packages: [...(firewall ? ["nftables"] : []), "unattended-upgrades", ...(keepsOwnClock(ctx.profile) ? ["systemd-timesyncd"] : []), ...resolver.packages],
       files: [
         { path: "/etc/hostname", content: `${short}\n` },
         { path: "/etc/hosts", content: `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${short}\n::1\tlocalhost ip6-localhost ip6-loopback\n` },
         { path: "/etc/mailname", content: `${fqdn}\n` },
-        ...(firewall ? [{ path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx) }) }] : []),
+        ...(firewall ? [{ path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx), ban: banRules(bans) }) }] : []),
         { path: "/etc/ssh/sshd_config.d/podkit.conf", content: t("etc/ssh/sshd_config.d/podkit.conf", { addressFamily: ctx.profile.ipv6 ? "any" : "inet" }) },
         { path: authorizedKeysPath("root"), content: t("etc/ssh/authorized_keys.d/root", authorizedKeys(ctx)) },
         { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
         { path: "/etc/systemd/journald.conf.d/podkit.conf", content: t("etc/systemd/journald.conf.d/podkit.conf", { days: stack.privacy.logRetentionDays }) },
+        ...resolver.files,
+        ...ban.files,
         ...volume.files,
       ],
       checks: [
@@ -51,15 +60,22 @@ export const base: Role = {
           name: "sshd -t", reads: ["/etc/ssh"],
           run: "sed 's#/etc/ssh/sshd_config.d#{stage}/etc/ssh/sshd_config.d#' {stage}/etc/ssh/sshd_config > {work}/sshd_config && sshd -t -f {work}/sshd_config",
         },
+        ...resolver.checks,
       ],
       handlers: [
         { name: "set hostname", when: ["/etc/hostname"], run: "hostname -F /etc/hostname" },
         ...volume.handlers,
+        ...ban.handlers,
+        ...resolver.handlers,
       ],
       services: [
         // The data mounts first: nothing after them may write where the volume goes.
         ...volume.services,
         ...(firewall ? [{ unit: "nftables.service", watch: ["/etc/nftables.conf"], onChange: "restart" as const }] : []),
+        ...ban.services,
+        // Before the roles after base start their daemons: Postfix, rspamd and
+        // Prosody find it answering (the handler then points resolv.conf at it).
+        ...resolver.services,
         { unit: "ssh.service", watch: ["/etc/ssh/"], ports: [22] },
         { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },
         ...(keepsOwnClock(ctx.profile) ? [{ unit: "systemd-timesyncd.service", watch: [] }] : []),

@@ -17,6 +17,8 @@ import { allowedLocalRanges, deniedPeerRanges } from "./turn-peers";
 /** Starts coturn with the host's own addresses denied as peers (only the host knows them). */
 const COTURN_START = "/usr/local/sbin/podkit-coturn";
 const COTURN_DROPIN = "/etc/systemd/system/coturn.service.d/20-podkit-peers.conf";
+/** Logs each failed login with the client's address: what podkit-ban (role base) counts. */
+const AUTH_LOG_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_auth_log.lua";
 
 /** What TURN may relay, per credential and in all (turnserver.conf says why these). */
 const TURN_QUOTA = { user: 12, total: 300, sessionBytesPerSecond: 400_000, totalBytesPerSecond: 12_500_000 };
@@ -60,7 +62,7 @@ export const xmpp: Role = {
   records: (stack) => chatRecords(stack),
   removal: {
     stop: ["prosody.service", "coturn.service"],
-    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, COTURN_START, COTURN_DROPIN, "/etc/podkit/tls/reload.d/xmpp"],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, COTURN_START, COTURN_DROPIN, "/etc/podkit/tls/reload.d/xmpp", AUTH_LOG_MODULE],
     keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
   },
   state(ctx: RoleContext): RoleState {
@@ -106,6 +108,7 @@ export const xmpp: Role = {
         { path: COTURN_DROPIN, content: t("etc/systemd/system/coturn.service.d/20-podkit-peers.conf") },
         { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { keep: accountFilesKept(ctx) }, ctx.profile.release) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
+        { path: AUTH_LOG_MODULE, content: t("usr/local/lib/prosody/modules/mod_podkit_auth_log.lua") },
         ...accounts,
       ],
       checks: [{
@@ -125,7 +128,7 @@ export const xmpp: Role = {
       }],
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
-        { unit: "prosody.service", watch: ["/etc/prosody/"], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload] },
+        { unit: "prosody.service", watch: ["/etc/prosody/", AUTH_LOG_MODULE], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload] },
         { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/", COTURN_START, COTURN_DROPIN], onChange: "restart", ports: [XMPP_PORTS.turn] },
       ],
     };

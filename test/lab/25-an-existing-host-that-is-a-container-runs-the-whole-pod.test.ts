@@ -48,14 +48,16 @@ function existingStackText(): string {
     `      address: ${a.address}`,
     `      hostKey: "${a.hostKey}"`,
     `      ssh: { user: ${a.user} }`,
-    // What no detection can know: the site's resolver, which serves the reserved .test zones.
-    `      profile: { resolver: { address: ${pods.lab.resolver}, privateZones: [test] } }`,
+    // What no detection can know: the site's resolver, which serves the reserved .test zones and the
+    // lab's reverse names, and passes no DNSSEC through (it forwards to the outer machine's, which strips it).
+    `      profile: { resolver: { address: ${pods.lab.resolver}, privateZones: [test, 10.in-addr.arpa], dnssec: false } }`,
   ].join("\n");
   // The admin's own key, the one in the agent podkit logs in with: sshd accepts only the stack's keys for root.
   const adminKey = readFileSync(`${a.sshPrivateKeyPath}.pub`, "utf8").trim();
-  const replaced = text.replace(/^ {4}lab: \{ name: a \}$/m, existing).replace("domains: [a.test]\n", `domains: [a.test]\nadmin:\n  sshKeys:\n    - ${adminKey}\n`);
+  const replaced = text.replace(/^ {4}lab: \{ name: a \}$/m, existing)
+    .replace("admin: { sshFrom: [10.77.0.1/32] }\n", `admin:\n  sshFrom: [10.77.0.1/32]\n  sshKeys:\n    - ${adminKey}\n`);
   assert.notEqual(replaced, text, "stacks/lab-a.yaml names lab host a as `lab: { name: a }`");
-  assert.match(replaced, /^admin:\n  sshKeys:\n    - ssh-/m);
+  assert.match(replaced, /^admin:\n  sshFrom: \[10\.77\.0\.1\/32\]\n  sshKeys:\n    - ssh-/m);
   assert.doesNotMatch(replaced, /^\s+lab:/m, "no lab key is left");
   return replaced;
 }

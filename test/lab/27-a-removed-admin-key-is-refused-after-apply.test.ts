@@ -41,7 +41,8 @@ async function logsIn(key: { file: string }): Promise<{ ok: boolean; said: strin
 before(async () => {
   pods = await ensurePods(["a"]);
   const original = readFileSync(path.join(REPO, "stacks/lab-a.yaml"), "utf8");
-  const edited = original.replace("domains: [a.test]\n", `domains: [a.test]\nadmin:\n  sshKeys:\n    - ${admin.pub}\n`);
+  // The lab stack's admin mapping, with the admin's key added (the admin machine stays the only SSH source).
+  const edited = original.replace("admin: { sshFrom: [10.77.0.1/32] }\n", `admin:\n  sshFrom: [10.77.0.1/32]\n  sshKeys:\n    - ${admin.pub}\n`);
   assert.notEqual(edited, original);
   writeFileSync(withAdmin, edited);
   const r = await onHost(pods.lab, "a", "cat /root/.ssh/authorized_keys 2>/dev/null");

@@ -28,7 +28,7 @@ const secret = (n: string) => `recorded value of ${n}`;
 test("a lab host is an IPv4-only container that asks the lab resolver and accepts .test and the lab's reverse names", () => {
   assert.deepEqual(labProfile(RECORDED_LAB), {
     virtualization: "container", ipv6: false,
-    resolver: { address: "10.77.0.1", privateZones: ["test", "10.in-addr.arpa"] },
+    resolver: { address: "10.77.0.1", privateZones: ["test", "10.in-addr.arpa"], dnssec: false },
     localRanges: ["10.0.0.0/8"], firewall: true, release: "bookworm",
   });
   assert.ok(LAB.subnet.startsWith("10."), "the lab subnet lies in the local range its profile names");
@@ -89,7 +89,7 @@ test("a host that cannot load nftables rules gets no firewall unit that could ne
 });
 
 test("the mail filter's config is the same with or without a resolver in the profile: no lab-only path", () => {
-  const resolver = { address: "192.0.2.53", privateZones: ["internal", "test"] };
+  const resolver = { address: "192.0.2.53", privateZones: ["internal", "test"], dnssec: true };
   const withIt = render("mail", { resolver });
   const without = render("mail", {});
   assert.deepEqual(withIt.files.map((f) => [f.path, f.secret ? "" : f.content]), without.files.map((f) => [f.path, f.secret ? "" : f.content]));
@@ -133,9 +133,9 @@ test("a lab host is found in the lab when the stack is loaded, with an error at 
 
 test("an existing host's stack may name the resolver OpenDKIM must ask; the facts it declares win, the rest stay the defaults", () => {
   const stack = structuredClone(hackspace);
-  stack.hosts.box.existing!.profile = { ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] } };
+  stack.hosts.box.existing!.profile = { ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"], dnssec: true } };
   assert.deepEqual(existingProvider.profile(stack, "box"), {
-    ...EXISTING_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"] },
+    ...EXISTING_PROFILE, ipv6: false, resolver: { address: "10.1.0.53", privateZones: ["internal"], dnssec: true },
   });
   assert.deepEqual(existingProvider.declaredFacts!(stack, "box"), { facts: { ipv6: false }, field: "hosts.box.existing.profile" });
 });

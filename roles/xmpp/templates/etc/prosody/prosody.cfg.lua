@@ -24,7 +24,10 @@ modules_enabled = {
 	"cloud_notify";                            -- push notifications for iOS and Android (XEP-0357)
 	"groups";                                  -- shared roster groups from the stack
 	"admin_shell";                             -- prosodyctl shell for the admins
+	"podkit_auth_log";                         -- failed logins with the client's address, for podkit-ban (role base)
 }
+-- podkit's own modules (mod_podkit_auth_log).
+plugin_paths = { "/usr/local/lib/prosody/modules" }
 -- No in-band registration: accounts come from the stack only. No dialback:
 -- servers prove who they are with certificates (s2s_secure_auth below).
 modules_disabled = { "register"; "dialback"; "s2s_bidi" }
