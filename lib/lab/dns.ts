@@ -225,17 +225,23 @@ async function change(zone: string, edit: () => Promise<void>): Promise<void> {
 
 /**
  * Adds a record to a lab zone at runtime (e.g. `_acme-challenge.mx.a.test TXT "..."` for
- * ACME dns-01). `owner` is absolute (with or without the final dot); rdata as in a zone file.
+ * ACME dns-01). `owner` is a name in the zone, absolute or relative to it ("relay"); rdata as in a zone file.
  */
 export function setLabRecord(zone: string, owner: string, type: string, rdata: string, ttl = 60): Promise<void> {
-  const fqdn = owner.endsWith(".") ? owner : `${owner}.`;
+  const fqdn = ownerIn(zone, owner);
   return change(zone, () => knotc("zone-set", zone, fqdn, String(ttl), type, ...splitRdata(rdata)));
 }
 
 /** Removes records at runtime: all of `owner`'s `type` records, or only the one with `rdata`. */
 export function removeLabRecord(zone: string, owner: string, type: string, rdata?: string): Promise<void> {
-  const fqdn = owner.endsWith(".") ? owner : `${owner}.`;
+  const fqdn = ownerIn(zone, owner);
   return change(zone, () => knotc("zone-unset", zone, fqdn, type, ...(rdata === undefined ? [] : splitRdata(rdata))));
+}
+
+/** An owner name as knotc wants it, absolute: "relay" or "relay.lab.test" in lab.test is "relay.lab.test.". */
+function ownerIn(zone: string, owner: string): string {
+  const name = owner.replace(/\.$/, "");
+  return name === zone || name.endsWith(`.${zone}`) ? `${name}.` : `${name}.${zone}.`;
 }
 
 /** knotc takes rdata as separate words; a quoted TXT string stays one word, quotes included. */
