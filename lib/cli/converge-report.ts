@@ -15,7 +15,8 @@ const unitName = (u: string) => u.replace(/\.service$/, "");
 /**
  * A role's change items ("+pkg postfix", "/etc/postfix/main.cf", "/etc/x/",
  * "-/etc/y", "reload-or-restart postfix.service", handler names) in a few
- * words: "14 files, 9 packages, restarted postfix dovecot".
+ * words: "14 files, 9 packages, restarted postfix dovecot". Steps (handlers)
+ * are named when one or two, counted when more: --verbose lists them.
  */
 export function summarizeChanges(items: string[]): string {
   const packages: string[] = [];
@@ -34,13 +35,21 @@ export function summarizeChanges(items: string[]): string {
     else if (verb === "reload-or-restart") verbs.reloaded.push(unit);
     else verbs.ran.push(item);
   }
+  // A unit enabled and (re)started is one that was not there: "started".
+  const started = verbs.restarted.filter((u) => verbs.enabled.includes(u));
+  const ran = verbs.ran.length > 2 ? `ran ${verbs.ran.length} steps` : verbs.ran.length ? `ran ${verbs.ran.join(", ")}` : "";
+  const units = (verb: string, xs: string[]) => (xs.length ? `${verb} ${xs.join(" ")}` : "");
   const parts = [
     files && plural(files, "file"),
     dirs && plural(dirs, "dir"),
     removed && `${plural(removed, "file")} removed`,
     packages.length && plural(packages.length, "package"),
     removedPackages.length && `${plural(removedPackages.length, "package")} removed`,
-    ...Object.entries(verbs).filter(([, xs]) => xs.length).map(([verb, xs]) => `${verb} ${xs.join(verb === "ran" ? ", " : " ")}`),
+    units("started", started),
+    units("enabled", verbs.enabled.filter((u) => !started.includes(u))),
+    units("restarted", verbs.restarted.filter((u) => !started.includes(u))),
+    units("reloaded", verbs.reloaded),
+    ran,
   ].filter(Boolean);
   return parts.join(", ");
 }

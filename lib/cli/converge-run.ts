@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import { convergeHost, ConvergeError, type HostReport, type RoleReport } from "../converge/apply";
 import { describePackageProgress } from "../converge/apt-progress";
 import { lockoutProblems, planWork, type HostWork } from "../converge/pod";
+import type { HostTarget } from "../ssh/connect";
 import { agentPublicKeys } from "../ssh/login-key";
 import { Session } from "../converge/ssh";
 import type { HostProvider, HostProviders } from "../stack/host-provider";
@@ -30,10 +31,12 @@ export const OPTIONS = {
   "exit-code": { type: "boolean" },
 } as const;
 
-/** Where the output goes (tests hand in their own streams). */
+/** Where the output goes, and how a host is reached (tests hand in their own). */
 export interface ConvergeIO {
   out: TerminalStream;
   err: TerminalStream;
+  open?: (target: HostTarget) => Promise<Session>;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** One stack file's pod and its work, loaded and checked before any connection. */
@@ -63,7 +66,8 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
   if (args.positionals.length < 1) throw new UsageError(`name a stack file (or several: their pods are applied side by side)\n\n${help}`);
   const { values } = args;
   // With --json, stdout is the report alone: the lines go to stderr.
-  const term = new Terminal(values.json ? io.err : io.out);
+  const term = new Terminal(values.json ? io.err : io.out, { env: io.env ?? process.env });
+  const open = io.open ?? ((target: HostTarget) => Session.open(target));
   const say = (line: string) => term.line(line);
 
   return withStackErrors(async () => {
@@ -89,12 +93,16 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
       let session: Session | undefined;
       term.setStatus(who, `${who}: connecting`);
       try {
-        session = await Session.open(w.target);
+        session = await open(w.target);
         term.setStatus(who, `${who}: gathering facts`);
         // Each host's roles are rendered again for what the host says it is, in the facts round-trip.
         outcome.report = await convergeHost(session, w.states, {
           dryRun,
-          progress: hostSay,
+          progress: (line) => {
+            hostSay(line);
+            // Converge says when packages are in: the live line moves on to the roles.
+            term.setStatus(who, `${who}: applying ${w.states.length} role(s)`);
+          },
           onHost: detection.onHost,
           onPackages: (p) => term.setStatus(who, `${who}: ${describePackageProgress(p)}`),
           onRole: (r) => {
