@@ -104,8 +104,21 @@ export interface FailureContext {
   lab?: boolean;
 }
 
+/** "(/a, /b, /c, /d, /e)" as "(/a, /b, /c and 2 more)": a cold apply's list of changed files fits no line. */
+function shortLists(line: string): string {
+  return line.replace(/\(([^()]*)\)/g, (all, inner: string) => {
+    const items = inner.split(", ");
+    return items.length > 3 && items.every((i) => i.startsWith("/")) ? `(${items.slice(0, 3).join(", ")} and ${items.length - 3} more)` : all;
+  });
+}
+
 /** Splits "first line: rest" into a one-line what and the message under it. */
 function split(text: string): { what: string; message: string } {
+  const { what, message } = splitLines(text);
+  return { what: shortLists(what), message };
+}
+
+function splitLines(text: string): { what: string; message: string } {
   const [first, ...more] = text.trim().split("\n");
   // "postfix check refused the new configuration (...); nothing was changed:" is followed by the checker's words.
   const m = /^(.*?):\s*$/.exec(first);

@@ -113,7 +113,8 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
         });
       } catch (err) {
         outcome.error = err as Error;
-        say(`${who}: FAILED: ${(err as Error).message.split("\n")[0]}`);
+        outcome.failure = describeFailure(outcome.error, { pod: run.name, stackFile: run.file, host: w.host, lab: run.pod.hosts[w.host]?.kind === "lab" });
+        say(`${who} ${outcome.failure.role}: FAILED: ${outcome.failure.what} (the message and what to do are at the end)`);
       } finally {
         session?.close();
         term.setStatus(who, undefined);
@@ -124,12 +125,14 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
 
     const hookErrors = (await alongside).filter((e): e is { run: PodRun; err: Error } => e !== undefined);
     const reports = outcomes.filter((o) => o.report);
-    for (const o of outcomes) if (o.error) o.failure = describeFailure(o.error, { pod: o.run.name, stackFile: o.run.file, host: o.work.host, lab: o.run.pod.hosts[o.work.host]?.kind === "lab" });
     const failures: Failure[] = [
       ...outcomes.flatMap((o) => (o.failure ? [o.failure] : [])),
       ...hookErrors.map(({ run, err }) => describeFailure(err, { pod: run.name, stackFile: run.file })),
     ];
-    const changes = outcomes.reduce((n, o) => n + o.roles.reduce((m, r) => m + r.changes.length, 0), 0);
+    // --json counts the hosts it reports (those that finished); the closing line every change made, on a host that failed too.
+    const changes = reports.reduce((n, o) => n + o.report!.roles.reduce((m, r) => m + r.changes.length, 0), 0);
+    const made = outcomes.reduce((n, o) => n + o.roles.reduce((m, r) => m + r.changes.length, 0), 0);
+    const touched = outcomes.filter((o) => o.roles.length).length;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
     if (dryRun && !values.json) for (const o of reports) for (const r of o.report!.roles) for (const d of r.diffs ?? []) io.out.write(d);
@@ -154,7 +157,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
       say("");
       for (const line of failureLines(failures)) say(line.startsWith("FAILED ") ? term.paint(line, "red") : line);
     }
-    const total = `${failures.length ? `FAILED on ${failures.length} host(s); ` : ""}${changes ? `${changes} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${reports.length} host(s) in ${seconds}s`;
+    const total = `${failures.length ? `FAILED on ${failures.length} host(s); ` : ""}${made ? `${made} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${touched} host(s) in ${seconds}s`;
     say(term.paint(total, failures.length ? "red" : changes ? "yellow" : "green"));
     // A role that failed is 1; a host not reached, or anything around the roles, 69.
     if (failures.length) return outcomes.some((o) => o.error instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;

@@ -152,10 +152,11 @@ test("a failing apply's last lines name the host, the role, what failed, the che
   const text = c.out();
   assert.doesNotMatch(text, CONTROL);
   const last = text.trimEnd().split("\n").slice(-4);
-  assert.match(last[0], /^FAILED hackspace\/box mail: postfix refused the new configuration \(.*\/etc\/postfix\/main\.cf.*\); nothing was changed$/);
+  assert.match(last[0], /^FAILED hackspace\/box mail: postfix refused the new configuration \(\/etc\/postfix\/main\.cf, \/etc\/postfix\/master\.cf, [^,]+ and \d+ more\); nothing was changed$/);
+  assert.match(text, /^hackspace\/box mail: FAILED: postfix refused .*\(the message and what to do are at the end\)$/m, "said where it happened, too");
   assert.equal(last[1], "    postfix: fatal: /etc/postfix/main.cf, line 12: missing '=' after attribute name: \"smtpd_tls_cert_file /x\"");
   assert.equal(last[2], `  next: podkit diff ${file} --host box --role mail   (the refused change; fix the stack, then podkit apply ${file} --host box)`);
-  assert.match(last[3], /^FAILED on 1 host\(s\); \d+ change\(s\) on 0 host\(s\)/);
+  assert.match(last[3], /^FAILED on 1 host\(s\); \d+ change\(s\) on 1 host\(s\)/, "the roles before it did change the host");
   // In the table: the roles before it applied, mail failed, the one after it not run.
   assert.match(text, /^hackspace\/box +web +\d+ +[\d.]+s +changed$/m);
   assert.match(text, /^hackspace\/box +mail +- +- +FAILED$/m);
