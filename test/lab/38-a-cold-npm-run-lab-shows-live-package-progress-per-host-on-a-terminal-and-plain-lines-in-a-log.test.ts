@@ -66,8 +66,9 @@ test("a cold npm run lab written to a log has no control characters and names po
 });
 
 test("a cold npm run lab on a terminal (tmux) shows one live line per host with apt's count and package while it installs", { timeout: 900_000 }, async (t) => {
-  const which = spawnSync("sh", ["-c", "command -v tmux"]);
-  assert.equal(which.status, 0, "tmux is installed (scripts/setup.sh installs it)");
+  const version = spawnSync("tmux", ["-V"], { encoding: "utf8" });
+  assert.equal(version.status, 0, `tmux is installed (scripts/setup.sh installs it): ${version.error?.message ?? version.stderr}`);
+  t.diagnostic(version.stdout.trim());
   await recreateBoth();
   tmux("kill-server");
   // The pane stays after npm ends (the sleep), with its exit code, for the last snapshot.
