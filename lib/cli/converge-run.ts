@@ -101,14 +101,14 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
           progress: (line) => {
             hostSay(line);
             // Converge says when packages are in: the live line moves on to the roles.
-            term.setStatus(who, `${who}: applying ${w.states.length} role(s)`);
+            term.setStatus(who, rolesStatus(who, w, outcome.roles.length));
           },
           onHost: detection.onHost,
           onPackages: (p) => term.setStatus(who, `${who}: ${describePackageProgress(p)}`),
           onRole: (r) => {
             outcome.roles.push(r);
             for (const line of roleLines(who, r, { dryRun, verbose: values.verbose })) say(line);
-            term.setStatus(who, `${who}: ${outcome.roles.length} of ${w.states.length} role(s) done`);
+            term.setStatus(who, rolesStatus(who, w, outcome.roles.length));
           },
         });
       } catch (err) {
@@ -163,6 +163,12 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     if (failures.length) return outcomes.some((o) => o.error instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
   });
+}
+
+/** A host's live line while its roles apply: "lab-a/mx: 3 of 6 role(s) done, now xmpp" (roles go in order). */
+function rolesStatus(who: string, w: HostWork, done: number): string {
+  const next = w.states[done]?.role;
+  return `${who}: ${done} of ${w.states.length} role(s) done${next ? `, now ${next}` : ""}`;
 }
 
 interface LoadOptions {

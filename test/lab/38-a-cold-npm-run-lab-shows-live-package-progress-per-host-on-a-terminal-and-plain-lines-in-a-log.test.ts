@@ -21,7 +21,7 @@ const SESSION = "npm-run-lab";
 const SNAPSHOT_EVERY_MS = 3000;
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f]/;
 /** A host's live status line, as podkit draws it (lib/cli/converge-run.ts). */
-const LIVE = /^(lab-[ab]\/mx): (connecting|gathering facts|refreshing package lists|downloading \d+%|installing \d+%|applying \d+ role|\d+ of \d+ role)/;
+const LIVE = /^(lab-[ab]\/mx): (connecting|gathering facts|refreshing package lists|downloading \d+%|installing \d+%|\d+ of \d+ role)/;
 
 async function recreateBoth(): Promise<void> {
   for (const host of ["a", "b"]) {
