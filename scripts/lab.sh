@@ -10,13 +10,12 @@ fi
 bash scripts/setup.sh
 npx --no-install podkit lab up
 
-# The two pods, a.test on host a and b.test on host b, applied as any user would.
+# The two pods, a.test on host a and b.test on host b, applied as any user would, side by
+# side by one podkit: on a terminal it keeps one live line per host (two processes would
+# draw over each other's), and every line names its pod (lab-a/mx, lab-b/mx).
 # (Secrets for lab stacks are random, in stacks/lab-*.secrets.yaml.)
-npx --no-install podkit apply stacks/lab-a.yaml &
-npx --no-install podkit apply stacks/lab-b.yaml &
 status=0
-wait %1 || status=1
-wait %2 || status=1
+npx --no-install podkit apply stacks/lab-a.yaml stacks/lab-b.yaml || status=1
 if [ "$status" = 0 ]; then
   echo "lab ready: pods a.test (10.77.0.11) and b.test (10.77.0.12); accounts and passwords in stacks/lab-*.secrets.yaml"
 fi

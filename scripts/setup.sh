@@ -23,8 +23,9 @@ LAB_PACKAGES=(systemd-container debootstrap iproute2 nftables openssh-client ope
 BY_HAND_PACKAGES=(knot-dnsutils procps)
 # Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone); the
 # roles' configs by their daemons' own checkers in a checker root per Debian release
-# (debootstrap builds them; unshare, mount and ip run them).
-CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2)
+# (debootstrap builds them; unshare, mount and ip run them). A lab test records `npm run lab`
+# on a terminal with tmux, to show what a person sees.
+CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2 tmux)
 
 missing=()
 for p in "${ADMIN_PACKAGES[@]}" "${LAB_PACKAGES[@]}" "${BY_HAND_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do

@@ -4,6 +4,7 @@
 // the run with the old config live (rolled back if it had been moved in).
 import { createTwoFilesPatch } from "diff";
 import { describeActions, hasWork, roleActions, type RoleActions } from "./actions";
+import { aptProgress, type PackageProgress } from "./apt-progress";
 import { queryFor, wantedPackages } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
 import type { HostFacts } from "./host-facts";
@@ -36,8 +37,12 @@ export class ConvergeError extends Error {
 export interface ConvergeOptions {
   /** Compute and show changes without writing anything. */
   dryRun?: boolean;
-  /** One line per role as it finishes. */
+  /** Lines as converge goes (packages installed, users created); one per role as it finishes unless `onRole` is given. */
   progress?: (line: string) => void;
+  /** Each role's report as it finishes (instead of its progress line). */
+  onRole?: (report: RoleReport) => void;
+  /** apt's progress while packages download and install. */
+  onPackages?: (p: PackageProgress) => void;
   /**
    * Ask the host what it is in each facts round-trip, and hand it here: the
    * answer is the roles rendered for that host (which replace the ones given),
@@ -84,7 +89,8 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
   if (missing.length && !opts.dryRun) {
     const t = Date.now();
     const debconf = roles.flatMap((r) => r.debconf ?? []);
-    await session.must(installScript(missing, debconf), `installing ${missing.join(" ")}`);
+    const watch = opts.onPackages ? { stdout: aptProgress(opts.onPackages) } : {};
+    await session.must(installScript(missing, debconf), `installing ${missing.join(" ")}`, watch);
     missing.forEach((p) => installed.add(p));
     opts.progress?.(`${host}: installed ${missing.length} package(s) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
     // Packages bring default configs and units: look again before comparing files.
@@ -112,7 +118,8 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
     else if (hasWork(actions)) await commitRole(session, role, actions);
     report.ms = Date.now() - t;
     reports.push(report);
-    opts.progress?.(`${host} ${role.role}: ${report.changes.length ? `${opts.dryRun ? "would change" : "changed"} ${report.changes.length}: ${report.changes.join(", ")}` : "unchanged"} (${(report.ms / 1000).toFixed(1)}s)`);
+    if (opts.onRole) opts.onRole(report);
+    else opts.progress?.(`${host} ${role.role}: ${report.changes.length ? `${opts.dryRun ? "would change" : "changed"} ${report.changes.length}: ${report.changes.join(", ")}` : "unchanged"} (${(report.ms / 1000).toFixed(1)}s)`);
   }
   return { host, roles: reports, ms: Date.now() - started };
 }

@@ -7,6 +7,9 @@ import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
 
 export const STATE_DIR = "/var/lib/podkit";
 
+/** The line the install script prints before it refreshes the package lists. */
+export const APT_UPDATING = "podkit:apt-update";
+
 export function installScript(packages: string[], debconf: string[]): string {
   const pkgs = packages.map(q).join(" ");
   return [
@@ -14,9 +17,11 @@ export function installScript(packages: string[], debconf: string[]): string {
     "export DEBIAN_FRONTEND=noninteractive",
     ...(debconf.length ? [`debconf-set-selections <<'PODKIT_EOF'\n${debconf.join("\n")}\nPODKIT_EOF`] : []),
     // Fresh package lists only when they are a day old or missing: a no-op apply never touches apt.
-    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then apt-get update -qq; fi`,
-    `apt_install() { apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold ${pkgs} >/dev/null; }`,
-    "apt_install || { apt-get update -qq && apt_install; }",
+    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then echo ${APT_UPDATING}; apt-get update -qq; fi`,
+    // apt's own progress (dlstatus:/pmstatus: lines, apt-get(8) APT::Status-Fd) is the script's
+    // only output: podkit shows it as it comes (./apt-progress.ts). Fd 3 is the old stdout.
+    `apt_install() { apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold -o APT::Status-Fd=3 ${pkgs} 3>&1 >/dev/null; }`,
+    `apt_install || { echo ${APT_UPDATING}; apt-get update -qq && apt_install; }`,
   ].join("\n");
 }
 

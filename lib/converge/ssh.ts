@@ -9,6 +9,11 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** Who sees a script's output while it runs. */
+export interface Watch {
+  stdout?: (chunk: string) => void;
+}
+
 export class Session {
   private constructor(readonly target: HostTarget, private readonly ssh: NodeSSH) {}
 
@@ -16,16 +21,20 @@ export class Session {
     return new Session(target, await connectPinned(target, policy));
   }
 
-  /** Runs a bash script (as root: through sudo -n when the user is not root). */
-  async run(script: string): Promise<ExecResult> {
+  /**
+   * Runs a bash script (as root: through sudo -n when the user is not root).
+   * `watch.stdout` sees the output as it arrives (apt's status lines, for progress).
+   */
+  async run(script: string, watch: Watch = {}): Promise<ExecResult> {
     const shell = this.target.user === "root" ? "bash -s" : "sudo -n bash -s";
-    const r = await this.ssh.execCommand(shell, { stdin: script });
+    const onStdout = watch.stdout;
+    const r = await this.ssh.execCommand(shell, { stdin: script, ...(onStdout ? { onStdout: (chunk: Buffer) => onStdout(chunk.toString("utf8")) } : {}) });
     return { code: r.code ?? 255, stdout: r.stdout, stderr: r.stderr };
   }
 
   /** Runs a script and fails with its output when it exits non-zero. */
-  async must(script: string, what: string): Promise<string> {
-    const r = await this.run(script);
+  async must(script: string, what: string, watch: Watch = {}): Promise<string> {
+    const r = await this.run(script, watch);
     if (r.code !== 0) throw new Error(`${this.target.name}: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-2000)}`);
     return r.stdout;
   }

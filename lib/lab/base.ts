@@ -59,12 +59,15 @@ export function baseBuildMs(): Record<string, number | null> {
  * run while clones are mounted on a tree it rebuilds (`up` calls it before mounting;
  * `recreate` only for a release no other running host uses).
  */
-export async function ensureBase(log: (line: string) => void, needed: LabRelease[] = LAB_HOSTS.map((h) => h.release)): Promise<number | null> {
+/** A live line about a long step, keyed so it can be replaced and removed (undefined); shown only on a terminal. */
+export type Status = (key: string, text: string | undefined) => void;
+
+export async function ensureBase(log: (line: string) => void, needed: LabRelease[] = LAB_HOSTS.map((h) => h.release), status?: Status): Promise<number | null> {
   adoptSingleTree();
   const releases = [...new Set(needed)].filter((r) => !baseIsCurrent(r));
   if (!releases.length) return null;
   const started = Date.now();
-  await Promise.all(releases.map((r) => buildTree(r, log)));
+  await Promise.all(releases.map((r) => buildTree(r, log, status)));
   return Date.now() - started;
 }
 
@@ -87,7 +90,7 @@ function adoptSingleTree(): void {
   }
 }
 
-async function buildTree(release: LabRelease, log: (line: string) => void): Promise<void> {
+async function buildTree(release: LabRelease, log: (line: string) => void, status?: Status): Promise<void> {
   const started = Date.now();
   const paths = baseTreePaths(release);
   fs.mkdirSync(paths.dir, { recursive: true });
@@ -98,7 +101,13 @@ async function buildTree(release: LabRelease, log: (line: string) => void): Prom
   const build = fs.mkdtempSync(path.join(paths.dir, ".build-"));
   const root = path.join(build, "rootfs");
   log(`lab: building the ${release} base tree (debootstrap, about a minute, once) ...`);
-  await $({ quiet: true })`debootstrap --variant=minbase --components=main --include=${BASE_PACKAGES.join(",")} ${release} ${root} ${LAB.mirror}`;
+  const watch = status ? watchDebootstrap(root, (text) => status(`base ${release}`, `lab: building the ${release} base tree: ${text}`)) : undefined;
+  try {
+    await $({ quiet: true })`debootstrap --variant=minbase --components=main --include=${BASE_PACKAGES.join(",")} ${release} ${root} ${LAB.mirror}`;
+  } finally {
+    if (watch) clearInterval(watch);
+    status?.(`base ${release}`, undefined);
+  }
   await customise(root, release);
   const buildMs = Date.now() - started;
   fs.writeFileSync(path.join(build, "manifest.json"), JSON.stringify({ ...wanted(release), builtAt: new Date().toISOString(), buildMs }, null, 2) + "\n");
@@ -112,6 +121,25 @@ async function buildTree(release: LabRelease, log: (line: string) => void): Prom
     fs.renameSync(build, paths.tree);
   }
   log(`lab: ${release} base tree built in ${(buildMs / 1000).toFixed(1)} s`);
+}
+
+/**
+ * How far debootstrap has got, from what it leaves in the tree (its output stays
+ * untouched): the packages fetched into the tree's apt cache, then unpacked.
+ */
+function watchDebootstrap(root: string, say: (text: string) => void): NodeJS.Timeout {
+  const count = (dir: string, suffix: string) => {
+    try {
+      return fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(suffix)).length;
+    } catch {
+      return 0;
+    }
+  };
+  return setInterval(() => {
+    const fetched = count("var/cache/apt/archives", ".deb");
+    const unpacked = count("var/lib/dpkg/info", ".list");
+    say(unpacked ? `${unpacked} of ${fetched} package(s) unpacked` : `${fetched} package(s) fetched`);
+  }, 1000);
 }
 
 /** Strips identity out of the fresh tree and sets what every lab host shares. */

@@ -10,7 +10,7 @@
 // Any failure tears down what was made, so a failed `up` leaves the machine as it was.
 import * as fs from "node:fs";
 import { Resolver } from "node:dns/promises";
-import { baseBuildMs, ensureBase } from "./base";
+import { baseBuildMs, ensureBase, type Status } from "./base";
 import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
 import { adoptLabSecrets, labCheckout } from "./checkout";
 import { LAB, LAB_HOSTS, PATHS, RUN_DIR, hostFqdn } from "./config";
@@ -31,7 +31,8 @@ type Log = (line: string) => void;
 
 const DAEMONS = ["knot", "unbound", "pebble"] as const;
 
-export async function labUp(log: Log): Promise<LabState> {
+/** `status`: a live line for the long steps (the base trees), shown on a terminal only. */
+export async function labUp(log: Log, status?: Status): Promise<LabState> {
   const started = Date.now();
   const release = acquireLabLock();
   try {
@@ -50,7 +51,7 @@ export async function labUp(log: Log): Promise<LabState> {
     if (conflict) throw new LabError(conflict);
     if (labMounts().length) throw new LabError(`lab overlay mounts are left from an earlier run (${labMounts().join(", ")}); run \`podkit lab down\` first`);
 
-    const [builtMs, labPublicKey] = await Promise.all([ensureBase(log), ensureLabKey(), ensureLabCa()]).then(([b, k]) => [b, k] as const);
+    const [builtMs, labPublicKey] = await Promise.all([ensureBase(log, undefined, status), ensureLabKey(), ensureLabCa()]).then(([b, k]) => [b, k] as const);
     try {
       return await bringUp(log, started, builtMs, labPublicKey);
     } catch (err) {

@@ -36,31 +36,27 @@ function recordingKind(calls: string[]): HostProvider {
   };
 }
 
+/** Streams that keep what apply prints, as a log file would (not a terminal). */
+function captured() {
+  const text: string[] = [];
+  const stream = { write: (t: string) => text.push(t), isTTY: false };
+  return { io: { out: stream, err: stream }, lines: () => text.join("").split("\n").filter((l) => l !== "") };
+}
+
 test("apply runs each host kind's hooks once, before and alongside converging, and counts a hook's failure", async () => {
   const calls: string[] = [];
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (line: string) => lines.push(line);
-  try {
-    const code = await runConverge([unreachableStack(), "--role", "mail"], "", false, { existing: recordingKind(calls) });
-    assert.equal(code, 69);
-  } finally {
-    console.log = log;
-  }
+  const out = captured();
+  const code = await runConverge([unreachableStack(), "--role", "mail"], "", false, { existing: recordingKind(calls) }, out.io);
+  assert.equal(code, 69);
   assert.deepEqual(calls, ["before mail", "alongside"]);
-  assert.ok(lines.includes("the backup target is unreachable"), lines.join("\n"));
+  const lines = out.lines();
+  assert.ok(lines.includes("FAILED hackspace around the apply: the backup target is unreachable"), lines.join("\n"));
   assert.match(lines.at(-1)!, /^FAILED on 2 host\(s\); no changes on 0 host\(s\)/);
 });
 
 test("diff runs no hook: it changes nothing, not even around the pod", async () => {
   const calls: string[] = [];
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    // 69: it got as far as connecting to the host.
-    assert.equal(await runConverge([unreachableStack()], "", true, { existing: recordingKind(calls) }), 69);
-  } finally {
-    console.log = log;
-  }
+  // 69: it got as far as connecting to the host.
+  assert.equal(await runConverge([unreachableStack()], "", true, { existing: recordingKind(calls) }, captured().io), 69);
   assert.deepEqual(calls, []);
 });

@@ -1,14 +1,19 @@
 // `podkit apply <stack>`: converge the stack's existing and lab hosts.
 import { runConverge } from "../converge-run";
 
-const HELP = `usage: podkit apply <stack.yaml> [--host NAME]... [--role ROLE]... [--json] [--secrets FILE] [-i KEY]
+const HELP = `usage: podkit apply <stack.yaml>... [--host NAME]... [--role ROLE]... [--json] [-v] [--secrets FILE] [-i KEY]
 
 Brings every host of the stack to what the stack describes, over one SSH
 connection per host (host keys pinned). Config is checked by each daemon's own
 checker before it goes live; a refused config leaves the old one running.
-A second apply of an unchanged stack changes nothing.
+A second apply of an unchanged stack changes nothing. Several stack files:
+their pods are applied side by side, each line naming its pod and host.
+Prints a line per role ("lab-a/mx mail: 14 files, 9 packages, reloaded postfix"),
+a closing table per host and, last, each failure with the command to run next;
+on a terminal, a live line per host while packages install (NO_COLOR: no colour).
   --host NAME     only these hosts          --role ROLE   only these roles
   --json          machine-readable report   --secrets F   secrets file
+  -v, --verbose   every file, package and unit a role changed, under its line
   -i, --identity  SSH private key for existing hosts (default: the SSH agent)
 Exit: 0 applied, 1 a role failed (rolled back), 65 invalid stack, 69 host unreachable.`;
 

@@ -8,6 +8,7 @@ import { readLabState } from "../../lab/state";
 import { BACKUP_PATHS } from "../../../roles/backup/role";
 import { parse } from "../args";
 import { COMMON_OPTIONS, loadBackupPod, openBackupHost, secs, withBackupHost } from "../backup-host";
+import { whose } from "../converge-report";
 import { EXIT, UsageError } from "../exit";
 import { withStackErrors } from "../report";
 
@@ -49,8 +50,12 @@ export async function run(argv: string[]): Promise<number> {
       const ok = r.code === 0;
       if (values.json) console.log(JSON.stringify({ ok, seconds: (Date.now() - t) / 1000, log: r.stdout.trim().split("\n") }, null, 2));
       else {
-        process.stdout.write(`${r.stdout}\n`);
-        console.log(`${values.check ? "check" : "backup"} ${ok ? "succeeded" : "FAILED (the postmaster gets a mail)"} in ${secs(Date.now() - t)}`);
+        // The run's log, each line naming pod and host like apply's; the result last.
+        const who = whose(pod.stack.pod, session.target.name);
+        const what = values.check ? "check" : "backup";
+        for (const line of r.stdout.trim().split("\n").filter((l) => l)) console.log(`${who} ${what}: ${line}`);
+        console.log(`${who}: ${what} ${ok ? "succeeded" : "FAILED (the postmaster gets a mail)"} in ${secs(Date.now() - t)}`);
+        if (!ok) console.log(`  next: podkit backup ${file} --list   (what the repository holds; the log above says what failed)`);
       }
       return ok ? EXIT.OK : EXIT.FAILED;
     } finally {

@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parse } from "../args";
+import { Terminal } from "../terminal";
 import { EXIT, UsageError } from "../exit";
 import * as lab from "../../lab/lab";
 import { pinnedByUserData } from "../../lab/cloud-init-seed";
@@ -47,12 +48,16 @@ export async function run(argv: string[]): Promise<number> {
     console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
     return EXIT.USAGE;
   }
-  const log = (line: string) => console.error(line);
+  // On a terminal, a long step (a base tree built) has a live line; elsewhere plain lines only.
+  const term = new Terminal(process.stderr);
+  const log = (line: string) => term.line(line);
   try {
     switch (args.positionals[0]) {
-      case "up":
-        printUp(await lab.labUp(log));
+      case "up": {
+        const state = await lab.labUp(log, (key, text) => term.setStatus(key, text)).finally(() => term.finish());
+        printUp(state);
         return EXIT.OK;
+      }
       case "down":
         await lab.labDown(log);
         return EXIT.OK;

@@ -5,6 +5,7 @@
 import { BACKUP_PATHS } from "../../../roles/backup/role";
 import { parse } from "../args";
 import { COMMON_OPTIONS, loadBackupPod, openBackupHost, secs, withBackupHost } from "../backup-host";
+import { whose } from "../converge-report";
 import { EXIT, UsageError } from "../exit";
 import { shellQuote } from "../../ssh/shell";
 import { withStackErrors } from "../report";
@@ -39,8 +40,10 @@ export async function run(argv: string[]): Promise<number> {
     const t = Date.now();
     try {
       const r = await session.run(`${BACKUP_PATHS.script} restore ${shellQuote(snapshot)} 2>&1`);
-      process.stdout.write(`${r.stdout}\n`);
-      console.log(`restore ${r.code === 0 ? "done" : "FAILED"} in ${secs(Date.now() - t)}`);
+      const who = whose(pod.stack.pod, session.target.name);
+      for (const line of r.stdout.trim().split("\n").filter((l) => l)) console.log(`${who} restore: ${line}`);
+      console.log(`${who}: restore ${r.code === 0 ? "done" : "FAILED"} in ${secs(Date.now() - t)}`);
+      if (r.code !== 0) console.log(`  next: podkit backup ${file} --list   (the pod's snapshots, with their times; the log above says what failed)`);
       return r.code === 0 ? EXIT.OK : EXIT.FAILED;
     } finally {
       session.close();

@@ -1,0 +1,219 @@
+// What a person sees while `podkit apply` works, with a fake host playing a
+// fresh Debian server (it answers apt's progress like apt does): in a log,
+// plain lines only, each naming pod and host, a short line per role, a closing
+// table and, last, a failure with the checker's words and the next command; on
+// a terminal, one live line per host that follows apt.
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { runConverge, type ConvergeIO } from "../../lib/cli/converge-run";
+import type { Session, Watch } from "../../lib/converge/ssh";
+import type { HostTarget } from "../../lib/ssh/connect";
+import { TEST_PROVIDERS } from "./host-profiles";
+
+const ROOT = join(__dirname, "..", "..");
+const DETECTION = readFileSync(join(ROOT, "test", "fixtures", "host-facts", "vm-hetzner-kvm.txt"), "utf8");
+
+/** The hackspace stack (host "box") as pod `pod`, with secrets, in a directory of its own. */
+function stackFile(pod = "hackspace"): string {
+  const dir = mkdtempSync(join(tmpdir(), "podkit-output-"));
+  const text = readFileSync(join(ROOT, "stacks", "hackspace.yaml"), "utf8").replace(/^pod: hackspace$/m, `pod: ${pod}`);
+  assert.match(text, new RegExp(`^pod: ${pod}$`, "m"));
+  writeFileSync(join(dir, `${pod}.yaml`), text);
+  const dkim = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  writeFileSync(join(dir, `${pod}.secrets.yaml`), `ada-password: a\ngrace-password: g\nrelay-password: r\npassword-salt: s\nturn-secret: t\ndkim-key: |\n${dkim.trimEnd().replace(/^/gm, "  ")}\n`, { mode: 0o600 });
+  return join(dir, `${pod}.yaml`);
+}
+
+/** What apt-get -o APT::Status-Fd prints while it installs postfix and its dependency (apt 2.6's lines). */
+const APT_STATUS = [
+  "dlstatus:1:0.0000:Retrieving file 1 of 2",
+  "dlstatus:2:50.0000:Retrieving file 2 of 2",
+  "pmstatus:dpkg-exec:0.0000:Running dpkg",
+  "pmstatus:ssl-cert:amd64:10.0000:Preparing ssl-cert (amd64)",
+  "pmstatus:ssl-cert:amd64:30.0000:Configuring ssl-cert (amd64)",
+  "pmstatus:postfix:amd64:60.0000:Unpacking postfix (amd64)",
+  "pmstatus:postfix:amd64:80.0000:Configuring postfix (amd64)",
+  "",
+].join("\n");
+
+/**
+ * A fresh server: nothing installed until apt ran (its progress streamed in two
+ * chunks, cut mid-line), every other script succeeds, unless `refuse` names a
+ * role whose checker refuses the staged config.
+ */
+function freshHost(opts: { refuse?: string; aptPauseMs?: number } = {}) {
+  let installed = false;
+  return async (target: HostTarget): Promise<Session> => {
+    const session = {
+      target,
+      async run(script: string, watch: Watch = {}) {
+        if (script.includes("APT::Status-Fd")) {
+          const cut = APT_STATUS.indexOf("Configuring postfix");
+          watch.stdout?.(APT_STATUS.slice(0, cut));
+          await new Promise((r) => setTimeout(r, opts.aptPauseMs ?? 0));
+          watch.stdout?.(APT_STATUS.slice(cut));
+          installed = true;
+          return { code: 0, stdout: APT_STATUS, stderr: "" };
+        }
+        if (script.includes("dpkg-query -W")) {
+          const asked = /dpkg-query -W -f='[^']*' (.*?) 2>/.exec(script)?.[1] ?? "";
+          const packages = installed ? asked.split(" ").map((p) => `P ${p.replace(/'/g, "")} installed 1.0`) : [];
+          return { code: 0, stdout: `${packages.join("\n")}\n${script.includes("systemd-detect-virt") ? DETECTION : ""}`, stderr: "" };
+        }
+        if (opts.refuse && script.includes(`stage/${opts.refuse}`) && script.includes(`rollback/${opts.refuse}`)) {
+          return { code: 3, stdout: "CHECK postfix\npostfix: fatal: /etc/postfix/main.cf, line 12: missing '=' after attribute name: \"smtpd_tls_cert_file /x\"\n", stderr: "" };
+        }
+        return { code: 0, stdout: "", stderr: "" };
+      },
+      async must(script: string, what: string, watch: Watch = {}) {
+        const r = await this.run(script, watch);
+        if (r.code !== 0) throw new Error(`${target.name}: ${what} failed (exit ${r.code}): ${r.stderr || r.stdout}`);
+        return r.stdout;
+      },
+      close() {},
+    };
+    return session as unknown as Session;
+  };
+}
+
+/** Streams that keep what apply writes: a log file, or a terminal 120 columns wide. */
+function capture(tty: boolean, open: ConvergeIO["open"], env: NodeJS.ProcessEnv = { TERM: "xterm-256color" }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: ConvergeIO = {
+    out: { write: (t: string) => out.push(t), isTTY: tty, columns: 120 },
+    err: { write: (t: string) => err.push(t), isTTY: tty, columns: 120 },
+    open, env,
+  };
+  return { io, out: () => out.join(""), err: () => err.join("") };
+}
+
+// Any C0 control character but the newline, and DEL: what a log must not hold.
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f]/;
+
+test("a cold apply written to a log has no control characters, names pod and host on every line and summarises each role in one line", async () => {
+  const c = capture(false, freshHost(), { TERM: "xterm-256color" });
+  assert.equal(await runConverge([stackFile()], "", false, TEST_PROVIDERS, c.io), 0);
+  const text = c.out();
+  assert.doesNotMatch(text, CONTROL, "no escape codes, no carriage returns, no tabs");
+  const lines = text.split("\n").filter((l) => l);
+  const tableAt = lines.findIndex((l) => l.startsWith("HOST "));
+  assert.ok(tableAt > 0, text);
+  for (const line of lines.slice(0, tableAt)) assert.match(line, /^hackspace\/box[: ]/, `a line that does not say whose it is: ${line}`);
+  // What scripts/bench.ts reads.
+  assert.match(text, /^hackspace\/box: installed \d+ package\(s\) in [\d.]+s$/m);
+  for (const role of ["base", "tls", "web", "mail", "xmpp"]) {
+    const said = lines.filter((l) => l.startsWith(`hackspace/box ${role}: `));
+    assert.equal(said.length, 1, `one line for ${role}, not one per file:\n${said.join("\n")}`);
+  }
+  assert.match(text, /^hackspace\/box mail: \d+ files, (\d+ dirs?, )?\d+ packages, started [a-z0-9@. -]*postfix, ran \d+ steps \(\d+\.\ds\)$/m);
+  assert.match(lines.at(-1)!, /^\d+ change\(s\) on 1 host\(s\) in [\d.]+s$/);
+});
+
+test("with --verbose each changed file and package is listed under its role's line, still named by pod and host", async () => {
+  const c = capture(false, freshHost());
+  assert.equal(await runConverge([stackFile(), "--verbose"], "", false, TEST_PROVIDERS, c.io), 0);
+  assert.match(c.out(), /^hackspace\/box mail: {3}\/etc\/postfix\/main\.cf$/m);
+  assert.match(c.out(), /^hackspace\/box mail: {3}\+pkg postfix$/m);
+});
+
+test("the closing table has a row per role of each host with its changes, time and result", async () => {
+  const c = capture(false, freshHost());
+  await runConverge([stackFile()], "", false, TEST_PROVIDERS, c.io);
+  const lines = c.out().split("\n");
+  const at = lines.findIndex((l) => l.startsWith("HOST "));
+  assert.match(lines[at], /^HOST +ROLE +CHANGES +TIME +RESULT$/);
+  const rows = lines.slice(at + 1, at + 6);
+  assert.deepEqual(rows.map((r) => r.split(/ +/)[1]), ["base", "tls", "web", "mail", "xmpp"]);
+  for (const r of rows) assert.match(r, /^hackspace\/box +[a-z]+ +\d+ +\d+\.\ds +changed$/);
+  // Columns line up: every row as wide as the header up to its last column.
+  assert.equal(new Set(rows.map((r) => r.indexOf("changed"))).size, 1, rows.join("\n"));
+});
+
+test("two pods whose hosts share a name are told apart on every line and in the table", async () => {
+  const c = capture(false, freshHost());
+  assert.equal(await runConverge([stackFile("lab-a"), stackFile("lab-b")], "", false, TEST_PROVIDERS, c.io), 0);
+  const text = c.out();
+  for (const pod of ["lab-a", "lab-b"]) {
+    assert.match(text, new RegExp(`^${pod}/box mail: \\d+ files`, "m"));
+    assert.match(text, new RegExp(`^${pod}/box +xmpp +\\d+`, "m"));
+  }
+  assert.doesNotMatch(text, /^box /m);
+});
+
+test("a failing apply's last lines name the host, the role, what failed, the checker's own message and the next command", async () => {
+  const file = stackFile();
+  const c = capture(false, freshHost({ refuse: "mail" }));
+  assert.equal(await runConverge([file], "", false, TEST_PROVIDERS, c.io), 1);
+  const text = c.out();
+  assert.doesNotMatch(text, CONTROL);
+  const last = text.trimEnd().split("\n").slice(-4);
+  assert.match(last[0], /^FAILED hackspace\/box mail: postfix refused the new configuration \(\/etc\/postfix\/main\.cf, \/etc\/postfix\/master\.cf, [^,]+ and \d+ more\); nothing was changed$/);
+  assert.match(text, /^hackspace\/box mail: FAILED: postfix refused .*\(the message and what to do are at the end\)$/m, "said where it happened, too");
+  assert.equal(last[1], "    postfix: fatal: /etc/postfix/main.cf, line 12: missing '=' after attribute name: \"smtpd_tls_cert_file /x\"");
+  assert.equal(last[2], `  next: podkit diff ${file} --host box --role mail   (the refused change; fix the stack, then podkit apply ${file} --host box)`);
+  assert.match(last[3], /^FAILED on 1 host\(s\); \d+ change\(s\) on 1 host\(s\)/, "the roles before it did change the host");
+  // In the table: the roles before it applied, mail failed, the one after it not run.
+  assert.match(text, /^hackspace\/box +web +\d+ +[\d.]+s +changed$/m);
+  assert.match(text, /^hackspace\/box +mail +- +- +FAILED$/m);
+  assert.match(text, /^hackspace\/box +xmpp +- +- +not run$/m);
+});
+
+test("--json keeps its report on stdout alone, in the same shape, with the lines on stderr", async () => {
+  const c = capture(false, freshHost());
+  assert.equal(await runConverge([stackFile(), "--json"], "", false, TEST_PROVIDERS, c.io), 0);
+  const report = JSON.parse(c.out());
+  assert.deepEqual(Object.keys(report), ["changes", "seconds", "hosts", "errors"]);
+  assert.deepEqual(Object.keys(report.hosts[0]), ["host", "profile", "ms", "roles"]);
+  const mail = report.hosts[0].roles.find((r: { role: string }) => r.role === "mail");
+  assert.ok(mail.items.includes("/etc/postfix/main.cf") && mail.items.includes("+pkg postfix"), "the full list is in --json");
+  assert.equal(report.changes, report.hosts[0].roles.reduce((n: number, r: { changes: number }) => n + r.changes, 0));
+  assert.match(c.err(), /^hackspace\/box mail: /m);
+  assert.doesNotMatch(c.err(), CONTROL);
+});
+
+test("on a terminal the installation is one live line per host with apt's count and package, gone when done", async () => {
+  const c = capture(true, freshHost({ aptPauseMs: 250 }), { TERM: "xterm-256color", NO_COLOR: "1" });
+  assert.equal(await runConverge([stackFile()], "", false, TEST_PROVIDERS, c.io), 0);
+  const raw = c.out();
+  // apt's lines come faster than the ten redraws a second: the one shown is the latest at the redraw.
+  assert.match(raw, /(^|\n|\x1b\[J)hackspace\/box: installing [68]0%, [12] of 2 package\(s\) configured, now postfix\n/, "the live line as apt reported it");
+  assert.match(raw, /\x1b\[1A\r\x1b\[J/, "redrawn in place: cursor up, erase down");
+  assert.doesNotMatch(raw, /\x1b\[\d+m/, "NO_COLOR: no colour");
+  const { final, mostLive } = replay(raw);
+  assert.equal(mostLive, 1, "never more than the one host's line on the screen: redrawn, not a scroll");
+  // Once done, what stays on the screen is the plain lines, not a status line.
+  assert.match(raw, /hackspace\/box: 3 of 5 role\(s\) done, now mail\n/, "then which role it is at");
+  assert.doesNotMatch(final, /installing \d+%|role\(s\) done/);
+  assert.match(final, /^hackspace\/box mail: \d+ files/m);
+});
+
+test("on a terminal without NO_COLOR the table header and a failure are in colour", async () => {
+  const c = capture(true, freshHost({ refuse: "mail" }));
+  await runConverge([stackFile()], "", false, TEST_PROVIDERS, c.io);
+  assert.match(c.out(), /\x1b\[31mFAILED hackspace\/box mail: /);
+  assert.match(c.out(), /\x1b\[1mHOST +ROLE/);
+});
+
+/**
+ * Replays cursor-up and erase-down over the written text: the lines a person
+ * sees at the end, and the most live lines (the host's "installing", "connecting",
+ * "role(s) done") on the screen at once.
+ */
+function replay(raw: string): { final: string; mostLive: number } {
+  const lines: string[] = [""];
+  const live = /^hackspace\/box: (connecting|gathering facts|installing|downloading|refreshing|\d+ of \d+ role)/;
+  let mostLive = 0;
+  for (const part of raw.split(/(\x1b\[\d+A\r\x1b\[J|\n)/)) {
+    const up = /^\x1b\[(\d+)A\r\x1b\[J$/.exec(part);
+    if (up) lines.splice(lines.length - 1 - Number(up[1]), Number(up[1]) + 1, "");
+    else if (part === "\n") lines.push("");
+    else lines[lines.length - 1] += part;
+    mostLive = Math.max(mostLive, lines.filter((l) => live.test(l)).length);
+  }
+  return { final: lines.join("\n").replace(/\x1b\[\d+m/g, ""), mostLive };
+}
