@@ -110,7 +110,7 @@ test("a cold apply written to a log has no control characters, names pod and hos
     const said = lines.filter((l) => l.startsWith(`hackspace/box ${role}: `));
     assert.equal(said.length, 1, `one line for ${role}, not one per file:\n${said.join("\n")}`);
   }
-  assert.match(text, /^hackspace\/box mail: \d+ files, (\d+ dirs?, )?\d+ packages, started [a-z0-9@. -]*postfix, ran \d+ steps \(\d+\.\ds\)$/m);
+  assert.match(text, /^hackspace\/box mail: \d+ files, (\d+ dirs?, )?\d+ packages, (\d+ packages removed, )?started [a-z0-9@. -]*postfix, ran \d+ steps \(\d+\.\ds\)$/m);
   assert.match(lines.at(-1)!, /^\d+ change\(s\) on 1 host\(s\) in [\d.]+s$/);
 });
 

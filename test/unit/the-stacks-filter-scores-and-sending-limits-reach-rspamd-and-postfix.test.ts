@@ -73,7 +73,9 @@ test("every module turned off says why in its own file, and the milter and contr
     assert.ok(f.includes(why), module);
   }
   for (const m of ["fuzzy_check", "rbl", "asn", "url_redirector", "history_redis", "neural", "reputation", "greylist"]) assert.ok(m in RSPAMD_MODULES_OFF, m);
-  assert.match(files.get("/etc/rspamd/override.d/worker-proxy.inc")!, /^bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;\nself_scan = yes;$/m);
+  assert.match(files.get("/etc/rspamd/override.d/worker-proxy.inc")!, /^bind_socket = "127\.0\.0\.1:11332";\nmilter = yes;$/m);
+  // The proxy scans itself: self_scan on its default upstream (at the worker's level rspamd ignores it).
+  assert.match(files.get("/etc/rspamd/override.d/worker-proxy.inc")!, /^upstream "local" \{\n  default = yes;\n  self_scan = yes;\n\}$/m);
   assert.match(files.get("/etc/rspamd/override.d/worker-controller.inc")!, /^bind_socket = "127\.0\.0\.1:11334";$/m);
   assert.match(files.get("/etc/rspamd/override.d/worker-normal.inc")!, /^enabled = false;$/m);
   assert.match(files.get("/etc/redis/redis.conf")!, /^port 0\nunixsocket \/run\/redis\/redis-server\.sock\nunixsocketperm 770$/m);
