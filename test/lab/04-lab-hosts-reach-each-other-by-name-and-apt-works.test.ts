@@ -11,20 +11,25 @@ before(async () => {
   state = await ensureLab();
 });
 
-test("host a finds host b by its lab name and by its pod's name, and reaches b's sshd", async () => {
+// Over the MX port: SSH is the admins' only (the lab stacks' admin.sshFrom is the outer machine),
+// and before the pods exist nothing but sshd listens, so the check is by whichever answers.
+const probe = (host: string) =>
+  `exec 3<>/dev/tcp/${host}/25 2>/dev/null && head -c 3 <&3 || { exec 3<>/dev/tcp/${host}/22 && head -c 3 <&3; }`;
+
+test("host a finds host b by its lab name and by its pod's name, and reaches b's MX (or sshd before the pod exists)", async () => {
   const b = state.hosts.b.address;
-  const r = await onHost(state, "a", "getent hosts b.lab.test; getent hosts mx.b.test; exec 3<>/dev/tcp/b.lab.test/22 && head -c 7 <&3");
+  const r = await onHost(state, "a", `getent hosts b.lab.test; getent hosts mx.b.test; ${probe("b.lab.test")}`);
   assert.equal(r.code, 0, r.stderr);
   const [lab, pod, banner] = r.stdout.trim().split("\n");
   assert.equal(lab.split(/\s+/)[0], b, `b.lab.test on a: ${lab}`);
   assert.equal(pod.split(/\s+/)[0], b, `mx.b.test on a: ${pod}`);
-  assert.equal(banner, "SSH-2.0", "b's sshd did not answer a");
+  assert.match(banner, /^(220|SSH)$/, "b's MX (or sshd) did not answer a");
 });
 
 test("host b reaches host a the other way round", async () => {
-  const r = await onHost(state, "b", "exec 3<>/dev/tcp/mx.a.test/22 && head -c 7 <&3");
+  const r = await onHost(state, "b", probe("mx.a.test"));
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, "SSH-2.0");
+  assert.match(r.stdout, /^(220|SSH)$/);
 });
 
 test("apt-get update succeeds inside a lab host", { timeout: 120_000 }, async (t) => {
