@@ -9,6 +9,7 @@ import { LAB_HOSTS } from "../../lib/lab/config";
 import { connectPinned, HostKeyMismatch } from "../../lib/ssh/connect";
 import { labTarget, sshArgs } from "../../lib/lab/ssh";
 import { readLabState } from "../../lib/lab/state";
+import { assertColdLabLog } from "./apply-output";
 import { onHost, reportTimings, run } from "./helpers";
 
 test("npm run lab brings up hosts a, b and backup and prints their pinned host keys", { timeout: 600_000 }, async (t) => {
@@ -24,6 +25,14 @@ test("npm run lab brings up hosts a, b and backup and prints their pinned host k
     if (!/already up/.test(r.stderr)) assert.match(r.stdout, new RegExp(`${name}\\s+${h.address.replace(/\./g, "\\.")}.*${h.fingerprint.replace(/[+/]/g, "\\$&")}`));
   }
   reportTimings(t, state);
+  // The log a person reads (a pipe: no control codes, every line whose it is), when this run applied
+  // the pods to empty hosts, as on every fresh machine and in CI; a lab already up has nothing to show.
+  if (/^lab ready: /m.test(r.stdout) && /^HOST +ROLE +CHANGES/m.test(r.stdout) && !/^no changes/m.test(r.stdout)) {
+    t.diagnostic(`npm run lab, stdout (a pipe):\n${r.stdout}`);
+    assertColdLabLog(r);
+  } else {
+    t.diagnostic("the lab's pods were applied already: the cold log form is not shown by this run");
+  }
 });
 
 test("every lab host answers SSH with exactly the host key the lab pinned", async () => {
