@@ -15,7 +15,7 @@ import { apply, ensurePods, type Pods } from "./pods";
 import { deliver } from "./smtp";
 
 const SECRETS = path.join(REPO, "stacks/lab-a.secrets.yaml");
-const WINDOW_S = 20;
+const WINDOW_S = 30;
 let pods: Pods;
 let limited: string;
 
