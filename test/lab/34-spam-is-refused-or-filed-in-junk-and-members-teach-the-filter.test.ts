@@ -4,9 +4,9 @@
 // message into Junk over IMAP teaches rspamd's Bayes classifier.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { ImapFlow } from "imapflow";
+import type { ImapFlow } from "imapflow";
 import { onHost } from "./helpers";
-import { token } from "./mailclients";
+import { imapClient, token } from "./mailclients";
 import { ensurePods, type Pods } from "./pods";
 import { deliver } from "./smtp";
 
@@ -17,13 +17,8 @@ before(async () => {
   pods = await ensurePods(["a"]);
 });
 
-async function imap(user: string, secret: string): Promise<ImapFlow> {
-  const client = new ImapFlow({
-    host: pods.a.ip, port: 993, secure: true, auth: { user, pass: pods.a.password(secret) }, logger: false,
-    tls: { servername: pods.a.mx, ca: pods.ca },
-  } as ConstructorParameters<typeof ImapFlow>[0]);
-  await client.connect();
-  return client;
+function imap(user: string, secret: string): Promise<ImapFlow> {
+  return imapClient(pods, pods.a, user, pods.a.password(secret));
 }
 
 /** UIDs of messages in `mailbox` whose subject contains `subject`. */

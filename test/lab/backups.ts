@@ -1,19 +1,15 @@
 // What the backup tests compare: every mailbox as a real client sees it, and
 // files on a lab host by content hash.
 import { createHash } from "node:crypto";
-import { ImapFlow } from "imapflow";
 import { onHost, podkit, type Run } from "./helpers";
+import { imapClient } from "./mailclients";
 import type { LabPod, Pods } from "./pods";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
 /** Each mailbox of an account (as IMAP lists it) -> sorted content hashes of its messages. Logging in is part of it. */
 export async function mailboxDigest(pods: Pods, pod: LabPod, user: string, password: string): Promise<Record<string, string[]>> {
-  const client = new ImapFlow({
-    host: pod.ip, port: 993, secure: true, auth: { user, pass: password }, logger: false,
-    tls: { servername: pod.mx, ca: pods.ca },
-  } as ConstructorParameters<typeof ImapFlow>[0]);
-  await client.connect();
+  const client = await imapClient(pods, pod, user, password);
   const out: Record<string, string[]> = {};
   try {
     for (const box of await client.list()) {

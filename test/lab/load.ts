@@ -1,7 +1,7 @@
 // A busy day at a pod's MX: several servers delivering at once, one connection
 // per message (as a mailing-list burst arrives), and the time each message takes
 // to become visible over IMAP. Used by the load test and by `npm run bench`.
-import { ImapFlow } from "imapflow";
+import { imapClient } from "./mailclients";
 import type { LabPod, Pods } from "./pods";
 import { deliver } from "./smtp";
 
@@ -44,11 +44,7 @@ export async function burst(pods: Pods, pod: LabPod, opts: { senders: number; ea
  * Returns how many copies of each subject arrived and when each was first seen.
  */
 export async function arrivals(pods: Pods, pod: LabPod, user: string, password: string, tag: string, expected: string[], ms = 120_000): Promise<{ copies: Map<string, number>; seenAt: Map<string, number> }> {
-  const client = new ImapFlow({
-    host: pod.ip, port: 993, secure: true, auth: { user, pass: password }, logger: false,
-    tls: { servername: pod.mx, ca: pods.ca },
-  } as ConstructorParameters<typeof ImapFlow>[0]);
-  await client.connect();
+  const client = await imapClient(pods, pod, user, password);
   const seenAt = new Map<string, number>();
   const copies = new Map<string, number>();
   const deadline = Date.now() + ms;

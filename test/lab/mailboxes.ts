@@ -1,18 +1,14 @@
 // Where a message landed in a member's mailbox: the inbox, or Junk, where the
 // filter files what it finds spammy. Tests about the SMTP edge (postscreen,
 // smuggling) prove delivery, not the filter's verdict, so they look in both.
-import { ImapFlow } from "imapflow";
+import { imapClient } from "./mailclients";
 import type { LabPod, Pods } from "./pods";
 
 const FOLDERS = ["INBOX", "Junk"];
 
 /** The folders (INBOX, Junk) holding a message whose subject contains `subject`, looked at once. */
 export async function foldersWith(pods: Pods, pod: LabPod, user: string, password: string, subject: string): Promise<string[]> {
-  const client = new ImapFlow({
-    host: pod.ip, port: 993, secure: true, auth: { user, pass: password }, logger: false,
-    tls: { servername: pod.mx, ca: pods.ca },
-  } as ConstructorParameters<typeof ImapFlow>[0]);
-  await client.connect();
+  const client = await imapClient(pods, pod, user, password);
   try {
     const existing = (await client.list()).map((m) => m.path).filter((p) => FOLDERS.includes(p));
     const found: string[] = [];

@@ -17,15 +17,21 @@ export async function submit(pods: Pods, from: LabPod, user: string, password: s
   }
 }
 
+/** A logged-in IMAPS session of `user` at the pod, certificate verified against the lab CA. */
+export async function imapClient(pods: Pods, pod: LabPod, user: string, password: string): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: pod.ip, port: 993, secure: true, auth: { user, pass: password }, logger: false,
+    tls: { servername: pod.mx, ca: pods.ca },
+  } as ConstructorParameters<typeof ImapFlow>[0]);
+  await client.connect();
+  return client;
+}
+
 /** Waits (up to `ms`) for a message whose subject contains `token` in the INBOX; returns its raw source. */
 export async function fetchBySubject(pods: Pods, pod: LabPod, user: string, password: string, token: string, ms = 30_000): Promise<Buffer> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const client = new ImapFlow({
-      host: pod.ip, port: 993, secure: true, auth: { user, pass: password }, logger: false,
-      tls: { servername: pod.mx, ca: pods.ca },
-    } as ConstructorParameters<typeof ImapFlow>[0]);
-    await client.connect();
+    const client = await imapClient(pods, pod, user, password);
     try {
       const lock = await client.getMailboxLock("INBOX");
       try {
