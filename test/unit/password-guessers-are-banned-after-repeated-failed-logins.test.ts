@@ -55,6 +55,15 @@ test("three failed logins within the window ban the address, for the configured 
   }
 });
 
+test("failures at today's epoch times are counted (each one's time is kept to the second, not rounded)", () => {
+  // Seen in the lab: 2026-12-02 12:29, three SMTP AUTH failures six seconds apart. Kept
+  // as "%.6g" text, each became 1796210000, 76 minutes old, and none was counted.
+  const out = bans([postfix(1796214562, "203.0.113.7"), postfix(1796214568, "203.0.113.7"), postfix(1796214574, "203.0.113.7")]);
+  assert.deepEqual(out, ["ban 4 203.0.113.7 3600 3 failures within 600s (SMTP AUTH)"]);
+  // And the window still closes: the third failure 601 s after the first bans nobody.
+  assert.deepEqual(bans([postfix(1796214562, "203.0.113.7"), postfix(1796214600, "203.0.113.7"), postfix(1796215163, "203.0.113.7")]), []);
+});
+
 test("a client that closes the connection instead of logging out is counted the same", () => {
   assert.equal(bans([1, 2, 3].map((t) => dovecot23(t, "203.0.113.7", 1, "imap", "a", "Connection closed"))).length, 1);
   assert.equal(bans([1, 2, 3].map((t) => dovecot24(t, "203.0.113.7", 1, "imap", "a", "Connection closed"))).length, 1);

@@ -31,7 +31,10 @@ BEGIN {
 }
 
 {
-    t = $1 + 0
+    # The stamp is kept as the journal wrote it: a number turned back into text
+    # goes through CONVFMT ("%.6g"), which rounds today's epoch seconds to ten
+    # thousands and would push most failures out of the window.
+    t = $1 + 0; stamp = $1
     addr = ""; n = 1; service = ""
     if (match($0, /warning: [^ ]*\[[0-9A-Fa-f:.]+\]: SASL [A-Za-z0-9_-]+ authentication failed/)) {
         m = substr($0, RSTART, RLENGTH)
@@ -67,7 +70,7 @@ BEGIN {
     if (!family || spared(addr, family)) next
 
     count = keep(addr, t)
-    for (i = 0; i < n; i++) { seen[addr] = seen[addr] " " t; count++ }
+    for (i = 0; i < n; i++) { seen[addr] = seen[addr] " " stamp; count++ }
     if (count >= failures) {
         print "ban", family, addr, banfor, count " failures within " within "s (" service ")"
         delete seen[addr]
