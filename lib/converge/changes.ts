@@ -75,9 +75,10 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
       return { unit: s.unit, enable: want && !ENABLED_STATES.has(now.enabled), start: want && now.active !== "active" };
     })
     .filter((u) => u.enable || u.start);
+  const packages = role.packages.filter((p) => !facts.packages[p]);
   return {
     role: role.role,
-    packages: role.packages.filter((p) => !facts.packages[p]),
+    packages,
     dirs,
     files,
     absent: (role.absent ?? []).filter((p) => facts.files[p]),
@@ -86,7 +87,12 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
     retire: {
       units: (role.retired?.units ?? []).filter((u) => {
         const now = facts.units[u];
-        return !!now && (now.active === "active" || now.active === "activating" || ENABLED_STATES.has(now.enabled));
+        // No such unit yet (systemd knows no unit file state). A role that retires
+        // units but no packages stops a unit its own packages bring; if this run
+        // installs them, Debian's scripts start it: retired in the same run, so one
+        // apply converges.
+        if (!now || now.enabled === "") return packages.length > 0 && !role.retired?.packages?.length;
+        return now.active === "active" || now.active === "activating" || ENABLED_STATES.has(now.enabled);
       }),
       packages: (role.retired?.packages ?? []).filter((p) => facts.packages[p]),
     },

@@ -34,7 +34,8 @@ export function retireScript(units: string[], packages: string[]): string {
   return [
     "set -eu",
     "export DEBIAN_FRONTEND=noninteractive",
-    ...(units.length ? [`systemctl disable --now ${units.map(q).join(" ")} >/dev/null 2>&1 || systemctl stop ${units.map(q).join(" ")}`] : []),
+    // A unit no package brought after all is skipped (see roleChanges).
+    ...units.map((u) => `if systemctl cat ${q(u)} >/dev/null 2>&1; then systemctl disable --now ${q(u)} >/dev/null 2>&1 || systemctl stop ${q(u)}; fi`),
     ...(packages.length ? [`apt-get remove -y -qq ${packages.map(q).join(" ")} >/dev/null`] : []),
   ].join("\n");
 }

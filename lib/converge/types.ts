@@ -92,6 +92,10 @@ export interface RoleState {
   retired?: RetiredSpec;
 }
 
+/**
+ * What a role no longer wants. Units alone (no packages): units the role's own
+ * packages bring but it keeps stopped and disabled, also on the run that installs them.
+ */
 export interface RetiredSpec {
   units?: string[];
   packages?: string[];

@@ -80,6 +80,12 @@ export const base: Role = {
         { unit: "systemd-journald.service", watch: ["/etc/systemd/journald.conf.d/"], onChange: "restart" },
         ...(keepsOwnClock(ctx.profile) ? [{ unit: "systemd-timesyncd.service", watch: [] }] : []),
       ],
+      // unattended-upgrades.service is not the upgrades (apt-daily-upgrade.timer runs
+      // those) but a Python process that sits idle all day (14 MB) to wait at shutdown
+      // for an upgrade still running. apt-daily-upgrade.service already gives a running
+      // upgrade that wait (KillMode=process, TimeoutStopSec=900), and unattended-upgrade
+      // stops cleanly between packages on SIGTERM: stopped and disabled, package kept.
+      retired: { units: ["unattended-upgrades.service"] },
     };
   },
 };

@@ -59,6 +59,23 @@ test("on a host that never had them, or where they are gone, there is nothing to
   assert.equal(hasWork(roleActions(role, removed)), false);
 });
 
+test("a unit that a package installed in the same run brings (and starts) is retired in that run, so one apply converges", () => {
+  // base keeps unattended-upgrades but not its idle shutdown helper.
+  const keeper: RoleState = { role: "base", packages: ["unattended-upgrades"], files: [], retired: { units: ["unattended-upgrades.service"] } };
+  const absent = { active: "inactive", enabled: "" };
+  const cold: Facts = { files: {}, dirs: {}, packages: {}, units: { "unattended-upgrades.service": absent }, dueHandlers: [], users: [] };
+  assert.deepEqual(roleActions(keeper, cold).retire, { units: ["unattended-upgrades.service"], packages: [] });
+  assert.match(retireScript(["unattended-upgrades.service"], []), /if systemctl cat 'unattended-upgrades\.service' >\/dev\/null 2>&1; then systemctl disable --now/);
+  // A role retiring a package too does not guess: on a cold host its old units are not there.
+  assert.deepEqual(roleActions({ ...role, packages: ["rspamd"] }, { ...facts("never"), packages: {} }).retire, { units: [], packages: [] });
+  // Installed and retired before: nothing more.
+  const done: Facts = { ...cold, packages: { "unattended-upgrades": "2.12" }, units: { "unattended-upgrades.service": { active: "inactive", enabled: "disabled" } } };
+  assert.equal(hasWork(roleActions(keeper, done)), false);
+  // Installed by hand and running: stopped and disabled, the package stays.
+  const running: Facts = { ...done, units: { "unattended-upgrades.service": { active: "active", enabled: "enabled" } } };
+  assert.deepEqual(roleActions(keeper, running).retire, { units: ["unattended-upgrades.service"], packages: [] });
+});
+
 test("the one facts round-trip asks about the retired units and packages, and apply never installs them", () => {
   const q = queryFor([role]);
   assert.deepEqual(q.packages, ["rspamd", "opendkim", "opendmarc"]);
