@@ -94,7 +94,10 @@ class Conversation {
   }
 
   connected(): Promise<void> {
-    return this.wait(() => !this.socket.connecting, "connect");
+    // Not `!connecting`: a refused connection is not connecting either.
+    let up = false;
+    this.socket.once("connect", () => { up = true; });
+    return this.wait(() => up, "connect");
   }
 
   send(text: string) {
