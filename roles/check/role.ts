@@ -61,6 +61,8 @@ export const check: Role = {
         { path: CHECK_PATHS.conf, content: t("etc/podkit/check/check.conf") },
         ...UNITS.map((u) => ({ path: `/etc/systemd/system/${u}`, content: t(`etc/systemd/system/${u}`) })),
       ],
+      // bash reads the script before it goes live (systemd-analyze verify reads the units: lib/checker).
+      checks: [{ name: "bash -n", reads: [CHECK_PATHS.script], run: `bash -n {stage}${CHECK_PATHS.script}` }],
       handlers: [
         { name: "systemctl daemon-reload", when: UNITS.map((u) => `/etc/systemd/system/${u}`), run: "systemctl daemon-reload" },
         // A first result right away: the next run has something to differ from, and `podkit check` sees the timer has run.
