@@ -58,7 +58,8 @@ export const check: Role = {
       dirs: [{ path: CHECK_PATHS.state, mode: 0o755 }],
       files: [
         { path: CHECK_PATHS.script, mode: 0o755, content: t("usr/local/sbin/podkit-check") },
-        { path: CHECK_PATHS.conf, content: t("etc/podkit/check/check.conf") },
+        // Root's alone: check.pingUrl is in it, and whoever knows that URL can ping it.
+        { path: CHECK_PATHS.conf, mode: 0o600, content: t("etc/podkit/check/check.conf") },
         ...UNITS.map((u) => ({ path: `/etc/systemd/system/${u}`, content: t(`etc/systemd/system/${u}`) })),
       ],
       // bash reads the script before it goes live (systemd-analyze verify reads the units: lib/checker).
