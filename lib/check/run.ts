@@ -36,6 +36,8 @@ export interface CheckOptions {
 const SSH_POLICY = { attemptTimeoutMs: 8000, waitMs: 0, retryEveryMs: 0 };
 const TIMEOUT_MS = 6000;
 const SMTP_TIMEOUT_MS = 15000;
+/** The host's check script (apt's simulated upgrade is its slowest part). */
+const POD_LIMIT_MS = 30000;
 /** No group may hold the whole command longer than this. */
 const GROUP_LIMIT_MS = 45000;
 
@@ -49,7 +51,10 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
   // The pod's state first: the DKIM comparison waits for the key it reads.
   const states = new Map(opts.hosts.map((h) => [h, podState(pod, h, opts, env)]));
   const mailHost = stack.mail?.host;
-  const podDkimKey = mailHost && states.has(mailHost) ? states.get(mailHost)!.then((s) => s.info["dkim-key"] || undefined) : Promise.resolve(undefined);
+  // A host that hangs must not take the DNS group with it: without the key in time, that one check is skipped.
+  const podDkimKey = mailHost && states.has(mailHost)
+    ? withTimeout(POD_LIMIT_MS, "the pod's DKIM key", () => states.get(mailHost)!.then((s) => s.info["dkim-key"] || undefined)).catch(() => undefined)
+    : Promise.resolve(undefined);
 
   const totalProbes = reachJobs({ stack, hosts: opts.hosts, addresses: pod.addresses }).length;
   let probed = 0;
@@ -89,7 +94,8 @@ async function podState(pod: Pod, host: string, opts: CheckOptions, env: CheckEn
   try {
     session = await Session.open({ name: host, ...target }, SSH_POLICY);
     const outbound = stack.mail?.host === host ? (opts.smtpProbe ?? env.outboundPeers ?? []) : [];
-    const r = await session.run(`test -x ${CHECK_PATHS.script} || exit 3\n${stateCommand({ diskFailPercent: opts.diskFailPercent, certDays: opts.certDays, outbound })}`);
+    const script = `test -x ${CHECK_PATHS.script} || exit 3\n${stateCommand({ diskFailPercent: opts.diskFailPercent, certDays: opts.certDays, outbound })}`;
+    const r = await withTimeout(POD_LIMIT_MS, "the check script", () => session!.run(script));
     if (r.code === 3) return { info: {}, results: [notApplied(host, opts.file)] };
     const parsed = parsePodState(r.stdout, host);
     if (r.code !== 0) {
