@@ -87,7 +87,7 @@ async function podState(pod: Pod, host: string, opts: CheckOptions, env: CheckEn
   const target = pod.hosts[host].target(stack, host, { identity: opts.identity });
   const unreachable = (why: string): PodState => ({
     info: {},
-    results: [problem("fail", "pod", "pod/ssh", `cannot log in to ${host}: ${why}`, "the pod's own state (services, queue, disk, backups) cannot be checked", `ssh root@${typeof target === "string" ? host : target.address} to see why; podkit apply ${opts.file} --host ${host} when it is up`, host)],
+    results: [problem("fail", "pod", "pod/ssh", `cannot check ${host} over SSH: ${why}`, "the pod's own state (services, queue, disk, backups) cannot be checked", `ssh root@${typeof target === "string" ? host : target.address} to see why; podkit apply ${opts.file} --host ${host} when it is up`, host)],
   });
   if (typeof target === "string") return unreachable(target);
   let session: Session | undefined;
