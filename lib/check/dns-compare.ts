@@ -26,6 +26,14 @@ export function plannedData(r: DnsRecord): string {
 /** The line to put in the zone (or the record to create at the DNS provider). */
 export const zoneLine = (r: DnsRecord): string => `${r.name}. ${r.ttl} IN ${r.type} ${rdata(r)}`;
 
+/** The dig command that asks `server` ("10.77.0.1:5353", "[2001:db8::53]", "192.0.2.53") directly. */
+export function dig(server?: string): string {
+  if (!server) return "dig @<name server>";
+  const m = server.match(/^\[(.+)\](?::(\d+))?$/) ?? server.match(/^([^:]+)(?::(\d+))?$/);
+  if (!m) return `dig @${server}`;
+  return `dig @${m[1]}${m[2] && m[2] !== "53" ? ` -p ${m[2]}` : ""}`;
+}
+
 const isSpf = (text: string) => /^v=spf1(\s|$)/i.test(text);
 const isDmarc = (text: string) => /^v=DMARC1(;|\s|$)/i.test(text);
 
@@ -57,7 +65,7 @@ export function impact(r: DnsRecord): { status: "warn" | "fail"; meaning: string
  * what the authoritative servers answered (or the error asking them).
  * `publishHow` says where records are changed ("in the zone file", "at Cloudflare: pulumi up").
  */
-export function compareRecords(planned: DnsRecord[], observed: Observed, publishHow: string): CheckResult[] {
+export function compareRecords(planned: DnsRecord[], observed: Observed, publishHow: string, servers: string[] = []): CheckResult[] {
   const results: CheckResult[] = [];
   const byKey = new Map<string, DnsRecord[]>();
   for (const r of planned) {
@@ -69,7 +77,7 @@ export function compareRecords(planned: DnsRecord[], observed: Observed, publish
     const seen = observed.get(key);
     if (seen instanceof Error || seen === undefined) {
       results.push(problem("fail", "dns", `dns/${type}/${name}`, `${name} ${type}: could not ask the zone's servers (${seen?.message ?? "not looked up"})`,
-        "nobody can tell whether the pod's records are published; resolvers may fail the same way", `check that the zone's name servers answer: dig @<name server> ${name} ${type}`));
+        "nobody can tell whether the pod's records are published; resolvers may fail the same way", `check that the zone's name servers answer: ${dig(servers[0])} ${name} ${type}`));
       continue;
     }
     const wanted = records.map(plannedData);

@@ -7,7 +7,7 @@ import type { DnsRecord } from "../dns/records";
 import { mtaStsPolicy } from "../../roles/mail/mta-sts";
 import type { CheckEnvironment } from "../stack/host-provider";
 import type { Stack } from "../stack/schema";
-import { compareRecords, rrKey } from "./dns-compare";
+import { compareRecords, dig, rrKey } from "./dns-compare";
 import { authoritativeServers, lookup, observe, resolverAt } from "./dns-lookup";
 import { type CheckResult, ok, problem, skip } from "./result";
 import { httpsGet } from "./tls-probe";
@@ -40,7 +40,13 @@ export async function dnsChecks(c: DnsCheckInput): Promise<CheckResult[]> {
     const resolver = resolverAt(servers);
     const records = c.records.filter((r) => r.zone === zone);
     const observed = await observe(resolver, records.map((r) => rrKey(r.name, r.type)));
-    return { zone, resolver, results: [ok("dns", `dns/zone/${zone}`, `${zone}: asked its name servers ${servers.join(", ")}`), ...compareRecords(records, observed, publishHow(c.stack, c.file))] };
+    // Servers that answer nothing get one line, not one per record.
+    const answers = [...observed.values()];
+    if (answers.every((a) => a instanceof Error)) {
+      return { zone, resolver: undefined, results: [problem("fail", "dns", `dns/zone/${zone}`, `the name servers of ${zone} (${servers.join(", ")}) do not answer: ${(answers[0] as Error).message}`,
+        "resolvers cannot find any of the pod's records: no mail is delivered to it and no client finds it", `check that they serve the zone: ${dig(servers[0])} ${zone} SOA`)] };
+    }
+    return { zone, resolver, results: [ok("dns", `dns/zone/${zone}`, `${zone}: asked its name servers ${servers.join(", ")}`), ...compareRecords(records, observed, publishHow(c.stack, c.file), servers)] };
   }));
   const results = perZone.flatMap((z) => z.results);
   const resolverFor = (name: string) => perZone.filter((z) => name === z.zone || name.endsWith(`.${z.zone}`)).sort((a, b) => b.zone.length - a.zone.length)[0]?.resolver;
@@ -64,7 +70,12 @@ async function dkimMatchesPod(c: DnsCheckInput, resolverFor: (name: string) => R
     if (!podKey) return skip("dns", id, `${name}: the key the pod signs with could not be read (see the pod checks)`);
     const resolver = resolverFor(name);
     if (!resolver) return skip("dns", id, `${name}: its zone could not be asked`);
-    const published = (await lookup(resolver, name, "TXT").catch(() => [] as string[])).map(dkimP).filter(Boolean);
+    let published: (string | undefined)[];
+    try {
+      published = (await lookup(resolver, name, "TXT")).map(dkimP).filter(Boolean);
+    } catch (err) {
+      return skip("dns", id, `${name}: could not ask (${(err as Error).message})`);
+    }
     if (published.includes(podKey)) return ok("dns", id, `${name}: the key the pod signs with is published`);
     const planned = c.records.find((r) => r.name === name && r.type === "TXT");
     const plannedKey = planned?.type === "TXT" ? dkimP(planned.value) : undefined;
@@ -111,8 +122,13 @@ async function caaPermitsCa(c: DnsCheckInput, resolverFor: (name: string) => Res
     const id = `dns/caa-permits/${d}`;
     const resolver = resolverFor(d);
     if (!resolver) return skip("dns", id, `${d} CAA: its zone could not be asked`);
-    const issuers = (await lookup(resolver, d, "CAA").catch(() => [] as string[]))
-      .map((v) => v.match(/^\d+ issue (.*)$/)?.[1]).filter((v): v is string => v !== undefined).map((v) => v.split(";")[0].trim());
+    let caa: string[];
+    try {
+      caa = await lookup(resolver, d, "CAA");
+    } catch (err) {
+      return skip("dns", id, `${d} CAA: could not ask (${(err as Error).message})`);
+    }
+    const issuers = caa.map((v) => v.match(/^\d+ issue (.*)$/)?.[1]).filter((v): v is string => v !== undefined).map((v) => v.split(";")[0].trim());
     if (!issuers.length) return ok("dns", id, `${d}: no CAA issue records, any CA may issue`);
     if (!identity) return skip("dns", id, `${d}: CAA names ${issuers.join(", ")}; which CAA name the ACME CA ${c.stack.tls.acme.directory} uses is not known to podkit`);
     if (issuers.includes(identity)) return ok("dns", id, `${d}: CAA lets ${identity} issue`);

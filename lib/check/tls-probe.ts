@@ -117,7 +117,7 @@ class Conversation {
     return new Promise((resolve, reject) => {
       const check = () => {
         if (done()) return finish(resolve);
-        if (this.failure) return finish(() => reject(new Error(`${this.where}: ${this.failure!.message} (waiting for ${what})`)));
+        if (this.failure) return finish(() => reject(new Error(`${this.where}: ${this.failure!.message}${what === "connect" ? "" : ` (waiting for ${what})`}`)));
       };
       const timer = setTimeout(() => finish(() => reject(new Error(`${this.where}: no ${what} in time`))), Math.max(0, this.deadline - Date.now()));
       const finish = (f: () => void) => { clearTimeout(timer); this.waiter = undefined; f(); };
