@@ -96,7 +96,7 @@ class Conversation {
   connected(): Promise<void> {
     // Not `!connecting`: a refused connection is not connecting either.
     let up = false;
-    this.socket.once("connect", () => { up = true; });
+    this.socket.once("connect", () => { up = true; this.waiter?.(); });
     return this.wait(() => up, "connect");
   }
 
@@ -122,7 +122,6 @@ class Conversation {
       const timer = setTimeout(() => finish(() => reject(new Error(`${this.where}: no ${what} in time`))), Math.max(0, this.deadline - Date.now()));
       const finish = (f: () => void) => { clearTimeout(timer); this.waiter = undefined; f(); };
       this.waiter = check;
-      this.socket.once("connect", check);
       check();
     });
   }
