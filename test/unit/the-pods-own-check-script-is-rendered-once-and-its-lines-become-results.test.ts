@@ -44,7 +44,8 @@ test("a ping URL from the stack lands in the config as one quoted shell word", (
   const s = roleNamed("check").state(roleContext(withPing, "mx", (name) => `value of ${name}`, labProfileWithResolver(undefined, "trixie")));
   const conf = s.files.find((f) => f.path === CHECK_PATHS.conf)!.content;
   const line = conf.match(/^PING_URL=.*$/m)![0];
-  const r = spawnSync("bash", ["-c", `${line}\nprintf %s "$PING_URL"`]);
+  // The line as the script sources it: one assignment, whatever the URL holds.
+  const r = spawnSync("bash", ["-c", 'eval "$1" && printf %s "$PING_URL"', "_", line]);
   assert.equal(r.stdout.toString(), "https://hc-ping.com/abc?x=1&y='2'");
 });
 
