@@ -8,3 +8,4 @@ export { mail } from "./mail/role";
 export { tls } from "./tls/role";
 export { web } from "./web/role";
 export { xmpp } from "./xmpp/role";
+export { check } from "./check/role";

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   schema: { summary: "print the JSON Schema of stack files", load: () => require("./commands/schema") },
   apply: { summary: "converge existing and lab hosts to the stack over SSH", load: () => require("./commands/apply") },
   diff: { summary: "show what apply would change (unified diffs), write nothing", load: () => require("./commands/diff") },
+  check: { summary: "check the live pod against its stack: DNS, TLS, ports, blocklists, its own state", load: () => require("./commands/check") },
   backup: { summary: "run the pod's backup now; --list snapshots, --check, --prune", load: () => require("./commands/backup") },
   restore: { summary: "restore a snapshot on the applied pod (services stopped meanwhile)", load: () => require("./commands/restore") },
   lab: { summary: "local lab: throwaway Debian hosts, lab DNS and CA (up|status|down)", load: () => require("./commands/lab") },

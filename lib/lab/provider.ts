@@ -2,6 +2,7 @@
 // found, reached and described through the running lab's state file, and the
 // lab's own services (its DNS, its backup target) are set up around an apply
 // of a lab pod, as Cloudflare and a rented storage box are for a real pod.
+import { readFileSync } from "node:fs";
 import { planDns } from "../dns/plan";
 import { renderZones } from "../dns/zonefile";
 import type { HostProvider } from "../stack/host-provider";
@@ -68,6 +69,17 @@ export function labProvider(given?: LabState | null): HostProvider {
     async beforeApply(pod, { log }) {
       const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
       for (const zone of await publishLabZones(zones, lab()!.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
+    },
+    // The lab is a world of its own: its resolver, knot on its own port, its CA, and only lab peers for port 25.
+    checkEnvironment(stack) {
+      const s = lab()!;
+      const own = Object.values(stack.hosts).map((h) => h.lab?.name);
+      return {
+        resolvers: [s.resolver],
+        authoritative: [`${s.authoritative.address}:${s.authoritative.port}`],
+        ca: readFileSync(s.acme.trustBundlePath, "utf8"),
+        outboundPeers: LAB_HOSTS.filter((h) => h.role.startsWith("pod") && !own.includes(h.name) && s.hosts[h.name]).map((h) => s.hosts[h.name].address),
+      };
     },
     // The lab's backup target is needed by the pod's first backup, not by apply: it is set up alongside.
     async alongsideApply(pod, { roles, log }) {

@@ -54,6 +54,24 @@ export interface HostProvider {
   beforeApply?(pod: Pod, ctx: ApplyHookContext): Promise<void>;
   /** Runs while the hosts converge (a service the pod uses later); a failure is reported with theirs. */
   alongsideApply?(pod: Pod, ctx: ApplyHookContext): Promise<void>;
+  /** Where `podkit check` asks DNS and what it trusts, when the kind's hosts live in a world of their own (the lab). */
+  checkEnvironment?(stack: Stack): CheckEnvironment;
+}
+
+/**
+ * What `podkit check` needs to know of a world that is not the Internet (the
+ * lab): without it, the machine's resolver, the zones' NS records and the
+ * system's CAs are used, as for any real pod.
+ */
+export interface CheckEnvironment {
+  /** Recursive resolvers ("10.77.0.1", "10.77.0.1:53") for NS, reverse names and blocklists. */
+  resolvers?: string[];
+  /** Authoritative servers ("10.77.0.1:5353") to ask for the pod's zones instead of the zones' NS addresses (which may listen on another port). */
+  authoritative?: string[];
+  /** PEM of the CAs the pod's certificates chain to, when not the system's. */
+  ca?: string;
+  /** Mail servers the pod may try port 25 on to see that outbound SMTP is open (in the lab: the other lab pods, never outside). */
+  outboundPeers?: string[];
 }
 
 export type HostProviders = Partial<Record<HostKind, HostProvider>>;

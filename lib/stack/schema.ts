@@ -386,6 +386,14 @@ export const stackSchema = z
       .prefault({})
       .meta({ examples: [{ failures: 5, within: "10m", for: "1d" }, false] })
       .describe("Banning password guessers: an address that fails to log in `failures` times within `within` is dropped by the host's firewall for `for`. `admin.sshFrom` addresses and the host itself are never banned. `false` turns it off. Needs the host's own firewall (a host without one bans nothing)."),
+    check: z
+      .strictObject({
+        pingUrl: httpsUrl.optional()
+          .describe("A dead-man's switch (healthchecks.io and the like): each host's daily check (role check) fetches this URL after every run, with `/fail` appended when a check failed, so a pod whose own mail is broken is still noticed: the service alerts you when the pings stop or fail. Treat it as a secret-ish value: whoever knows it can ping it."),
+      })
+      .prefault({})
+      .meta({ examples: [{ pingUrl: "https://hc-ping.com/0b7e0e3a-4f3c-4bd2-9f1e-0c4f5a1d2e3f" }] })
+      .describe("The pod's daily self-check (role check): every host checks its own services, mail queue, disk, backups, updates, certificates and clock, and mails the postmaster only when the result changes. `podkit check <stack>` runs the same checks, and DNS, TLS and reachability from outside, on demand."),
     privacy: z
       .strictObject({
         logRetentionDays: z.number().int().min(1).max(90).default(7)

@@ -52,6 +52,9 @@ function factsOutput(applied: RoleState[], detection: string, script: string): s
   return `${lines.join("\n")}\n${script.includes("systemd-detect-virt") ? detection : ""}`;
 }
 
+/** A facts round-trip (lib/converge/facts.ts), as opposed to a script that changes the host. */
+const isFactsLook = (script: string) => script.startsWith("set -u\nexport LC_ALL=C\n");
+
 /** A session that plays a host: answers facts scripts, counts round-trips, and fails on anything that would change the host. */
 function fakeHost(applied: RoleState[], detection: string) {
   const scripts: string[] = [];
@@ -100,8 +103,10 @@ test("a host whose roles need facts the first look did not ask for is looked at 
   const asVm = work.render(profileFromFacts(work.profile, parseHostFacts(detection), {}));
   const host = fakeHost(asVm, detection);
   const report = await convergeHost(host.session, work.states, { onHost: detectProfile(pod.stack, work, () => undefined).onHost });
-  // The declared fact wins: still rendered as a container, so one look is enough.
-  assert.equal(host.scripts.length, 1);
+  // The declared fact wins: still rendered as a container, so one look is enough. (What it then
+  // changes is not this test's business: the check role's unit list differs for a VM, which the
+  // host was rendered as, and a container; only the looks are counted.)
+  assert.equal(host.scripts.filter(isFactsLook).length, 1);
   assert.ok(!report.roles.some((r) => r.changes.includes("+pkg systemd-timesyncd")));
 
   const undeclared = hackspacePod();
