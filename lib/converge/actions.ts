@@ -4,7 +4,7 @@
 // `podkit diff` and the Pulumi provider's converge report it; nothing else
 // decides which unit reloads or which handler runs.
 import { changeVerb, roleChanges, under, wantsRunning, type FileChange, type RoleChanges } from "./changes";
-import type { DirSpec, Facts, HandlerSpec, RoleState } from "./types";
+import type { DirSpec, Facts, HandlerSpec, ProbeSpec, RoleState } from "./types";
 
 export interface ServiceAction {
   unit: string;
@@ -23,10 +23,19 @@ export interface RoleActions {
   /** Handlers to run, in the role's order: guards that failed, and those watching a changed path. */
   handlers: HandlerSpec[];
   services: ServiceAction[];
-  /** After the service actions: each unit that was (re)started or reloaded must be active with its ports answering. */
-  health: { unit: string; ports: number[] }[];
+  /**
+   * After the service actions: each unit that was (re)started or reloaded must be active with its ports
+   * answering, then pass its client probes. A unit left alone is not probed: a no-op apply costs nothing here.
+   */
+  health: Health[];
   /** Last, once the role's own services are healthy: retired units to stop and disable, retired packages to remove. */
   retire: { units: string[]; packages: string[] };
+}
+
+export interface Health {
+  unit: string;
+  ports: number[];
+  probes?: ProbeSpec[];
 }
 
 export function roleActions(role: RoleState, facts: Facts): RoleActions {
@@ -54,7 +63,7 @@ export function actionsFor(role: RoleState, changes: RoleChanges): RoleActions {
     services,
     health: (role.services ?? [])
       .filter((s) => wantsRunning(s) && services.some((a) => a.unit === s.unit && a.verb !== "enable"))
-      .map((s) => ({ unit: s.unit, ports: s.ports ?? [] })),
+      .map((s): Health => ({ unit: s.unit, ports: s.ports ?? [], ...(s.probes?.length ? { probes: s.probes } : {}) })),
     retire: changes.retire,
   };
 }

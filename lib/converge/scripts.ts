@@ -3,6 +3,8 @@
 // their content never appears on a command line or in a process list.
 import { dirModeOf, groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
 import { shellQuote as q } from "../ssh/shell";
+import type { Health } from "./actions";
+import { probeFunctions } from "./probes";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
 
 export const STATE_DIR = "/var/lib/podkit";
@@ -164,9 +166,13 @@ export function handlersScript(handlers: HandlerSpec[]): string {
 
 /**
  * Reload or restart units, then wait until each is active and its ports answer
- * on loopback (up to 20 s: a cold Dovecot or Prosody start takes a few).
+ * on loopback (up to 20 s: a cold Dovecot or Prosody start takes a few), then
+ * run its client probes (./probes.ts): each may take a few tries while a cold
+ * daemon warms up, and the first that keeps failing ends the script (exit 4)
+ * with "<service>: <check> failed: <what the client saw>".
  */
-export function serviceScript(actions: { unit: string; verb: string }[], health: { unit: string; ports: number[] }[]): string {
+export function serviceScript(actions: { unit: string; verb: string }[], health: Health[]): string {
+  const probed = health.filter((h) => h.probes?.length);
   return [
     "set -u",
     ...actions.map((a) => `systemctl ${a.verb} ${q(a.unit)} || { echo "systemctl ${a.verb} ${a.unit} failed"; systemctl status --no-pager -n 20 ${q(a.unit)} 2>&1 | tail -n 20; exit 4; }`),
@@ -177,7 +183,21 @@ export function serviceScript(actions: { unit: string; verb: string }[], health:
       "done",
       `[ -n "$ok" ] || { echo "${h.unit} is not healthy (active, ports ${h.ports.join(" ") || "-"}):"; journalctl -u ${q(h.unit)} -n 20 --no-pager 2>&1 | tail -n 20; exit 4; }`,
     ].join("\n")),
+    ...(probed.length ? probeLines(actions, probed) : []),
   ].join("\n");
+}
+
+/** The probes of the units that have them, after the functions they call. */
+function probeLines(actions: { unit: string; verb: string }[], probed: Health[]): string[] {
+  return [
+    probeFunctions(),
+    // Five tries a second apart: a daemon that just started may answer its port before it speaks TLS.
+    'probe_retry() { local i out; for i in 1 2 3 4 5; do out=$("$@") && return 0; [ $i = 5 ] || sleep 1; done; echo "$out"; return 1; }',
+    // A reload is asynchronous (a signal): give the old processes a moment to hand over, so the probe meets the new config.
+    ...(actions.some((a) => a.verb === "reload-or-restart") ? ["sleep 1"] : []),
+    ...probed.flatMap((h) => (h.probes ?? []).map((p) =>
+      `out=$(probe_retry ${p.run}) || { echo ${q(`${h.unit.replace(/\.service$/, "")}: ${p.name} failed: `)}"$out"; exit 4; }`)),
+  ];
 }
 
 /** Current content of files (for diffs), each as a base64 block after a marker line. */
