@@ -7,6 +7,7 @@ import { describeActions, hasWork, roleActions, type RoleActions } from "./actio
 import { aptProgress, type PackageProgress } from "./apt-progress";
 import { queryFor, wantedPackages } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
+import { watchPackageWait } from "./package-lock";
 import type { HostFacts } from "./host-facts";
 import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, retireScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
@@ -89,7 +90,8 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
   if (missing.length && !opts.dryRun) {
     const t = Date.now();
     const debconf = roles.flatMap((r) => r.debconf ?? []);
-    const watch = opts.onPackages ? { stdout: aptProgress(opts.onPackages) } : {};
+    // apt's progress for the live line; a wait for another package operation, or a repair, as lines of their own.
+    const watch = { stdout: watchPackageWait((line) => opts.progress?.(`${host}: ${line}`), opts.onPackages && aptProgress(opts.onPackages)) };
     await session.must(installScript(missing, debconf), `installing ${missing.join(" ")}`, watch);
     missing.forEach((p) => installed.add(p));
     opts.progress?.(`${host}: installed ${missing.length} package(s) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
@@ -115,7 +117,7 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
       ms: 0,
     };
     if (opts.dryRun) report.diffs = await diffs(session, actions);
-    else if (hasWork(actions)) await commitRole(session, role, actions);
+    else if (hasWork(actions)) await commitRole(session, role, actions, (line) => opts.progress?.(`${host}: ${line}`));
     report.ms = Date.now() - t;
     reports.push(report);
     if (opts.onRole) opts.onRole(report);
@@ -125,7 +127,7 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
 }
 
 /** Executes a role's actions: stage, check and move the files, then handlers, services, health; rolls back on failure. */
-async function commitRole(session: Session, role: RoleState, actions: RoleActions): Promise<void> {
+async function commitRole(session: Session, role: RoleState, actions: RoleActions, say: (line: string) => void): Promise<void> {
   const host = session.target.name;
   const changedPaths = [...actions.files.map((c) => c.file.path), ...actions.absent];
 
@@ -162,7 +164,7 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
   // Only now what the role no longer wants: until its replacement answered, the old daemon kept serving.
   const { units, packages } = actions.retire;
   if (units.length || packages.length) {
-    await session.must(retireScript(units, packages), `retiring ${[...units, ...packages].join(" ")}`);
+    await session.must(retireScript(units, packages), `retiring ${[...units, ...packages].join(" ")}`, { stdout: watchPackageWait(say) });
   }
 }
 

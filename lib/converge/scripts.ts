@@ -4,6 +4,7 @@
 import { dirModeOf, groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
 import { shellQuote as q } from "../ssh/shell";
 import type { Health } from "./actions";
+import { aptLockWait, packagesReadyLines } from "./package-lock";
 import { probeFunctions } from "./probes";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
 
@@ -17,13 +18,15 @@ export function installScript(packages: string[], debconf: string[]): string {
   return [
     "set -eu",
     "export DEBIAN_FRONTEND=noninteractive",
+    // An interrupted apply's apt may still run, or have left dpkg half done (./package-lock.ts).
+    ...packagesReadyLines(),
     ...(debconf.length ? [`debconf-set-selections <<'PODKIT_EOF'\n${debconf.join("\n")}\nPODKIT_EOF`] : []),
     // Fresh package lists only when they are a day old or missing: a no-op apply never touches apt.
-    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then echo ${APT_UPDATING}; apt-get update -qq; fi`,
+    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then echo ${APT_UPDATING}; apt-get update -qq ${aptLockWait()}; fi`,
     // apt's own progress (dlstatus:/pmstatus: lines, apt-get(8) APT::Status-Fd) is the script's
     // only output: podkit shows it as it comes (./apt-progress.ts). Fd 3 is the old stdout.
-    `apt_install() { apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold -o APT::Status-Fd=3 ${pkgs} 3>&1 >/dev/null; }`,
-    `apt_install || { echo ${APT_UPDATING}; apt-get update -qq && apt_install; }`,
+    `apt_install() { apt-get install -y -qq ${aptLockWait()} --no-install-recommends -o Dpkg::Options::=--force-confold -o APT::Status-Fd=3 ${pkgs} 3>&1 >/dev/null; }`,
+    `apt_install || { echo ${APT_UPDATING}; apt-get update -qq ${aptLockWait()} && apt_install; }`,
   ].join("\n");
 }
 
@@ -36,8 +39,9 @@ export function retireScript(units: string[], packages: string[]): string {
   return [
     "set -eu",
     "export DEBIAN_FRONTEND=noninteractive",
+    ...(packages.length ? packagesReadyLines() : []),
     ...(units.length ? [`systemctl disable --now ${units.map(q).join(" ")} >/dev/null 2>&1 || systemctl stop ${units.map(q).join(" ")}`] : []),
-    ...(packages.length ? [`apt-get remove -y -qq ${packages.map(q).join(" ")} >/dev/null`] : []),
+    ...(packages.length ? [`apt-get remove -y -qq ${aptLockWait()} ${packages.map(q).join(" ")} >/dev/null`] : []),
   ].join("\n");
 }
 
