@@ -10,6 +10,7 @@ import { lockoutProblems, planWork, type HostWork } from "../converge/pod";
 import type { HostTarget } from "../ssh/connect";
 import { agentPublicKeys } from "../ssh/login-key";
 import { Session } from "../converge/ssh";
+import { DEFAULT_LOCK_WAIT_S, HostBusy, lockHost, thisRun, type HostLock } from "../converge/host-lock";
 import type { HostProvider, HostProviders } from "../stack/host-provider";
 import { loadPod, StackError, type Pod } from "../stack/pod";
 import type { Problem } from "../stack/problems";
@@ -29,6 +30,7 @@ export const OPTIONS = {
   secrets: { type: "string" },
   identity: { type: "string", short: "i" },
   "exit-code": { type: "boolean" },
+  "lock-wait": { type: "string" },
 } as const;
 
 /** Where the output goes, and how a host is reached (tests hand in their own). */
@@ -69,6 +71,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
   const term = new Terminal(values.json ? io.err : io.out, { env: io.env ?? process.env });
   const open = io.open ?? ((target: HostTarget) => Session.open(target));
   const say = (line: string) => term.line(line);
+  const lockWait = lockWaitOption(values["lock-wait"]);
 
   return withStackErrors(async () => {
     // Everything that can be wrong with any of the stacks is found here, before any connection.
@@ -91,9 +94,17 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
       detections.set(w, detection);
       const outcome: HostOutcome = { run, work: w, roles: [] };
       let session: Session | undefined;
+      let lock: HostLock | undefined;
       term.setStatus(who, `${who}: connecting`);
       try {
         session = await open(w.target);
+        // One run changes a host at a time (lib/converge/host-lock.ts); a diff only reads.
+        if (!dryRun) {
+          lock = await lockHost(session, { holder: thisRun("apply"), waitS: lockWait, say: (line) => {
+            hostSay(line);
+            term.setStatus(who, `${who}: waiting for another run to finish`);
+          } });
+        }
         term.setStatus(who, `${who}: gathering facts`);
         // Each host's roles are rendered again for what the host says it is, in the facts round-trip.
         outcome.report = await convergeHost(session, w.states, {
@@ -116,6 +127,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
         outcome.failure = describeFailure(outcome.error, { pod: run.name, stackFile: run.file, host: w.host, lab: run.pod.hosts[w.host]?.kind === "lab" });
         say(`${who} ${outcome.failure.role}: FAILED: ${outcome.failure.what} (the message and what to do are at the end)`);
       } finally {
+        await lock?.release();
         session?.close();
         term.setStatus(who, undefined);
       }
@@ -159,10 +171,21 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     }
     const total = `${failures.length ? `FAILED on ${failures.length} host(s); ` : ""}${made ? `${made} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${touched} host(s) in ${seconds}s`;
     say(term.paint(total, failures.length ? "red" : changes ? "yellow" : "green"));
-    // A role that failed is 1; a host not reached, or anything around the roles, 69.
-    if (failures.length) return outcomes.some((o) => o.error instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;
+    // A role that failed is 1; a host another run holds, 75 (try again later); a host not reached, or anything around the roles, 69.
+    if (failures.length) {
+      if (outcomes.some((o) => o.error instanceof ConvergeError)) return EXIT.FAILED;
+      return outcomes.some((o) => o.error instanceof HostBusy) && outcomes.every((o) => !o.error || o.error instanceof HostBusy) && !hookErrors.length
+        ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
+    }
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
   });
+}
+
+/** --lock-wait: seconds to wait for another run holding a host (0: refuse at once). */
+export function lockWaitOption(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LOCK_WAIT_S;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--lock-wait: "${value}" is not a number of seconds`);
+  return Number(value);
 }
 
 /** A host's live line while its roles apply: "lab-a/mx: 3 of 6 role(s) done, now xmpp" (roles go in order). */

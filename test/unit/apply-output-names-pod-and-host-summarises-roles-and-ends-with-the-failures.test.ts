@@ -74,6 +74,13 @@ function freshHost(opts: { refuse?: string; aptPauseMs?: number } = {}) {
         if (r.code !== 0) throw new Error(`${target.name}: ${what} failed (exit ${r.code}): ${r.stderr || r.stdout}`);
         return r.stdout;
       },
+      // The host's lock: free, taken at once.
+      async hold(_command: string, onLine: (line: string) => void) {
+        let end!: () => void;
+        const closed = new Promise<{ code: number; stderr: string }>((r) => (end = () => r({ code: 0, stderr: "" })));
+        setImmediate(() => onLine("podkit:locked"));
+        return { write() {}, end, closed };
+      },
       close() {},
     };
     return session as unknown as Session;
