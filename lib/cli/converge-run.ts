@@ -10,11 +10,11 @@ import { lockoutProblems, planWork, type HostWork } from "../converge/pod";
 import type { HostTarget } from "../ssh/connect";
 import { agentPublicKeys } from "../ssh/login-key";
 import { Session } from "../converge/ssh";
-import { DEFAULT_LOCK_WAIT_S, HostBusy, lockHost, thisRun, type HostLock } from "../converge/host-lock";
+import { HostBusy } from "../converge/host-lock";
 import type { HostProvider, HostProviders } from "../stack/host-provider";
 import { loadPod, StackError, type Pod } from "../stack/pod";
 import type { Problem } from "../stack/problems";
-import { parse } from "./args";
+import { lockWaitOption, parse } from "./args";
 import { closingTable, describeFailure, failureLines, roleLines, whose, type Failure, type TableRow } from "./converge-report";
 import { EXIT, UsageError } from "./exit";
 import { detectProfile, type Detection } from "./host-detection";
@@ -94,17 +94,9 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
       detections.set(w, detection);
       const outcome: HostOutcome = { run, work: w, roles: [] };
       let session: Session | undefined;
-      let lock: HostLock | undefined;
       term.setStatus(who, `${who}: connecting`);
       try {
         session = await open(w.target);
-        // One run changes a host at a time (lib/converge/host-lock.ts); a diff only reads.
-        if (!dryRun) {
-          lock = await lockHost(session, { holder: thisRun("apply"), waitS: lockWait, say: (line) => {
-            hostSay(line);
-            term.setStatus(who, `${who}: waiting for another run to finish`);
-          } });
-        }
         term.setStatus(who, `${who}: gathering facts`);
         // Each host's roles are rendered again for what the host says it is, in the facts round-trip.
         outcome.report = await convergeHost(session, w.states, {
@@ -115,6 +107,11 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
             term.setStatus(who, rolesStatus(who, w, outcome.roles.length));
           },
           onHost: detection.onHost,
+          // One run changes a host at a time (lib/converge/host-lock.ts); a diff only reads.
+          lock: { what: "apply", waitS: lockWait, say: (line) => {
+            hostSay(line);
+            term.setStatus(who, `${who}: waiting for another run to finish`);
+          } },
           onPackages: (p) => term.setStatus(who, `${who}: ${describePackageProgress(p)}`),
           onRole: (r) => {
             outcome.roles.push(r);
@@ -127,7 +124,6 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
         outcome.failure = describeFailure(outcome.error, { pod: run.name, stackFile: run.file, host: w.host, lab: run.pod.hosts[w.host]?.kind === "lab" });
         say(`${who} ${outcome.failure.role}: FAILED: ${outcome.failure.what} (the message and what to do are at the end)`);
       } finally {
-        await lock?.release();
         session?.close();
         term.setStatus(who, undefined);
       }
@@ -179,13 +175,6 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     }
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
   });
-}
-
-/** --lock-wait: seconds to wait for another run holding a host (0: refuse at once). */
-export function lockWaitOption(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_LOCK_WAIT_S;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--lock-wait: "${value}" is not a number of seconds`);
-  return Number(value);
 }
 
 /** A host's live line while its roles apply: "lab-a/mx: 3 of 6 role(s) done, now xmpp" (roles go in order). */

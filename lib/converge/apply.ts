@@ -7,6 +7,7 @@ import { describeActions, hasWork, roleActions, type RoleActions } from "./actio
 import { aptProgress, type PackageProgress } from "./apt-progress";
 import { queryFor, wantedPackages } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
+import { thisRun, withHostLock } from "./host-lock";
 import { watchPackageWait } from "./package-lock";
 import type { HostFacts } from "./host-facts";
 import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, retireScript, rollbackScript, serviceScript, usersScript } from "./scripts";
@@ -50,6 +51,12 @@ export interface ConvergeOptions {
    * or an error when the host is not what they may be rendered for.
    */
   onHost?: (host: HostFacts | undefined) => RoleState[];
+  /**
+   * Hold the host's lock for the run (./host-lock.ts): `what` names this run
+   * to another that waits ("apply", "pulumi mail"), which waits up to `waitS`.
+   * Not taken in dry-run mode, which only reads.
+   */
+  lock?: { what: string; waitS?: number; say?: (line: string) => void };
 }
 
 /** Does a facts query ask at least everything `needed` asks? */
@@ -61,6 +68,12 @@ export function covers(asked: FactQuery, needed: FactQuery): boolean {
 }
 
 export async function convergeHost(session: Session, rendered: RoleState[], opts: ConvergeOptions = {}): Promise<HostReport> {
+  if (!opts.lock || opts.dryRun) return converge(session, rendered, opts);
+  const { what, waitS, say } = opts.lock;
+  return withHostLock(session, { holder: thisRun(what), waitS, say }, () => converge(session, rendered, opts));
+}
+
+async function converge(session: Session, rendered: RoleState[], opts: ConvergeOptions): Promise<HostReport> {
   const host = session.target.name;
   const started = Date.now();
   let roles = rendered;

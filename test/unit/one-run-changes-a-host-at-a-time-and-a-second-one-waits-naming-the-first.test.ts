@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { describeHolder, formatHolder, HostBusy, lockHost, parseHolder, thisRun, type Holder, type LockPlace } from "../../lib/converge/host-lock";
 import type { Channel, Session } from "../../lib/converge/ssh";
 import { describeFailure } from "../../lib/cli/converge-report";
-import { lockWaitOption } from "../../lib/cli/converge-run";
+import { lockWaitOption } from "../../lib/cli/args";
 
 const alice: Holder = { machine: "laptop", user: "alice", started: "2026-12-02T12:01:02.000Z", version: "0.1.0", pid: 4242, what: "apply" };
 
