@@ -7,6 +7,7 @@ import { describeActions, hasWork, roleActions, type RoleActions } from "./actio
 import { aptProgress, type PackageProgress } from "./apt-progress";
 import { queryFor, wantedPackages } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
+import { describeSpaceShort, parseSpaceShort, SPACE_EXIT } from "./disk-space";
 import { thisRun, withHostLock } from "./host-lock";
 import { watchPackageWait } from "./package-lock";
 import type { HostFacts } from "./host-facts";
@@ -151,6 +152,7 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
       throw new ConvergeError(host, role.role,
         `${head.replace(/^CHECK /, "")} refused the new configuration (${changedPaths.join(", ")}); nothing was changed:\n${rest.join("\n").trim()}`);
     }
+    if (r.code === SPACE_EXIT) throw new ConvergeError(host, role.role, describeSpaceShort(parseSpaceShort(r.stdout)));
     if (r.code !== 0) throw new ConvergeError(host, role.role, `writing files failed: ${(r.stderr || r.stdout).trim()}`);
   }
 

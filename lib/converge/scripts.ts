@@ -4,6 +4,7 @@
 import { dirModeOf, groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
 import { shellQuote as q } from "../ssh/shell";
 import type { Health } from "./actions";
+import { spaceCheckLines } from "./disk-space";
 import { aptLockWait, packagesReadyLines } from "./package-lock";
 import { probeFunctions } from "./probes";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
@@ -115,13 +116,16 @@ export function checkScript(role: string, files: FileChange[], checks: CheckSpec
  * only if all pass move each file into place (a rename: a reader sees the old
  * or the new file, never half). Previous versions go to a rollback dir so a
  * failed reload can put them back. Exit 3 with CHECK <name> when a checker
- * refuses; nothing live has changed then.
+ * refuses, exit 6 when a filesystem lacks the room all this takes
+ * (./disk-space.ts); nothing live has changed then.
  */
 export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[], absent: string[] = []): string {
   const stage = `${STATE_DIR}/stage/${role}`;
   const backup = `${STATE_DIR}/rollback/${role}`;
+  const reads = [...new Set(dueChecks(checks, [...files.map((c) => c.file.path), ...absent]).flatMap((c) => c.reads))];
   const lines = [
     "set -eu",
+    ...(files.length ? spaceCheckLines(files, { stage, rollback: backup, reads }) : []),
     ...stageAndCheck(role, files, checks, absent),
     // Previous versions, secret files among them, for root's eyes only. (Older podkit kept
     // them under backup/<role>, the backup role's status dir: nothing there should outlive them.)
