@@ -156,7 +156,7 @@ export function discardRollbackScript(role: string): string {
   return `rm -rf ${q(`${STATE_DIR}/rollback/${role}`)}`;
 }
 
-/** Puts back what commitScript replaced, removes what it created. */
+/** Puts back what commitScript replaced (renamed in, like the commit), removes what it created. */
 export function rollbackScript(role: string): string {
   const backup = `${STATE_DIR}/rollback/${role}`;
   return [
@@ -164,7 +164,8 @@ export function rollbackScript(role: string): string {
     `B=${q(backup)}`,
     '[ -d "$B" ] || exit 0',
     'while IFS= read -r f; do [ -n "$f" ] && rm -f "$f"; done < "$B/.new"',
-    '(cd "$B" && find . ! -type d ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}"; done)',
+    // Each copy beside its place, then renamed over it: a reader (or a full disk) never meets half a file.
+    '(cd "$B" && find . ! -type d ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}.podkit-new" && mv -f "/${f#./}.podkit-new" "/${f#./}"; done)',
   ].join("\n");
 }
 
