@@ -2,13 +2,17 @@
 # declares the probes, lib/converge/scripts.ts sends this file before them).
 # Each returns 0 when the client got what it wanted, else prints one line of
 # what it saw and returns 1. Bash only, plus openssl for TLS.
-# probe_tls PORT NAME STARTTLS|- SEND EXPECT: openssl as a client would be, trusting the host's CA bundle.
+# probe_tls PORT NAME STARTTLS|- SEND EXPECT: openssl as a client would be, trusting the host's CA
+# bundle, asking for NAME (SNI) and verifying the certificate is valid for it.
 probe_tls() {
   local port=$1 name=$2 proto=$3 send=$4 expect=$5 out said
-  local starttls=(); [ "$proto" = - ] || starttls=(-starttls "$proto")
-  [ "$proto" = xmpp ] && starttls+=(-xmpphost "$name")
-  out=$(printf "$send" | timeout 15 openssl s_client -connect "127.0.0.1:$port" "${starttls[@]}" -servername "$name" \
-    -verify_hostname "$name" -verify_return_error -CAfile /etc/ssl/certs/ca-certificates.crt -brief -ign_eof 2>&1)
+  local opts=()
+  [ "$proto" = - ] || opts+=(-starttls "$proto")
+  [ "$proto" != xmpp ] || opts+=(-xmpphost "$name")
+  # To see a greeting, read until the server closes (after SEND's goodbye); else end once the handshake is verified.
+  [ -z "$expect" ] || opts+=(-ign_eof)
+  out=$(printf "$send" | timeout 15 openssl s_client -connect "127.0.0.1:$port" "${opts[@]}" -servername "$name" \
+    -verify_hostname "$name" -verify_return_error -CAfile /etc/ssl/certs/ca-certificates.crt -brief 2>&1)
   if [ $? -eq 0 ] && { [ -z "$expect" ] || grep -qE "$expect" <<<"$out"; }; then return 0; fi
   # What the server said in plain text to STARTTLS, when it refused it (openssl does not show it).
   if [ "$proto" = smtp ]; then said=$(smtp_starttls_reply "$port"); [ "${said:0:3}" = 220 ] || { echo "$said"; return 1; }; fi
