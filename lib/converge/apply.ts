@@ -174,8 +174,8 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
     await session.run(serviceScript(services.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
     throw new ConvergeError(host, role.role, `rolled back ${changedPaths.join(", ")}: ${(err as Error).message}`);
   }
-  // Live and healthy: the copies of what was replaced (an old password hash, an old key) go.
-  if (changedPaths.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
+  // Live and healthy: the copies of what was replaced (an old password hash, an old key) go, and the note of what was pending.
+  if (changedPaths.length || actions.pending.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
   // Only now what the role no longer wants: until its replacement answered, the old daemon kept serving.
   const { units, packages } = actions.retire;
   if (units.length || packages.length) {

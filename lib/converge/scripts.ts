@@ -5,6 +5,7 @@ import { dirModeOf, groupOf, modeOf, ownerOf, under, type FileChange } from "./c
 import { shellQuote as q } from "../ssh/shell";
 import type { Health } from "./actions";
 import { spaceCheckLines } from "./disk-space";
+import { PENDING_DIR } from "./facts";
 import { aptLockWait, packagesReadyLines } from "./package-lock";
 import { probeFunctions } from "./probes";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
@@ -122,7 +123,8 @@ export function checkScript(role: string, files: FileChange[], checks: CheckSpec
 export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[], absent: string[] = []): string {
   const stage = `${STATE_DIR}/stage/${role}`;
   const backup = `${STATE_DIR}/rollback/${role}`;
-  const reads = [...new Set(dueChecks(checks, [...files.map((c) => c.file.path), ...absent]).flatMap((c) => c.reads))];
+  const moved = [...files.map((c) => c.file.path), ...absent];
+  const reads = [...new Set(dueChecks(checks, moved).flatMap((c) => c.reads))];
   const lines = [
     "set -eu",
     ...(files.length ? spaceCheckLines(files, { stage, rollback: backup, reads }) : []),
@@ -132,6 +134,9 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
     `install -d -m 700 ${STATE_DIR}/rollback && rm -rf ${q(`${STATE_DIR}/backup/${role}`)}`,
     `B=${q(backup)}`,
     'rm -rf "$B"; mkdir -p "$B"; : > "$B/.new"',
+    // Until the handlers and reloads are done, the paths moved in are noted: a run cut off after this
+    // line leaves them live, and the next one (whose facts find them the same as the stack) runs them.
+    ...(moved.length ? [`install -d -m 700 ${PENDING_DIR} && printf '%s\\n' ${moved.map(q).join(" ")} >> ${q(`${PENDING_DIR}/${role}`)}`] : []),
     ...dirs.map((d) => `install -d -m ${dirModeOf(d).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
     ...files.map((c) => {
       const p = c.file.path;
@@ -153,7 +158,7 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
  * outlives the apply on the host in a copy of its own.
  */
 export function discardRollbackScript(role: string): string {
-  return `rm -rf ${q(`${STATE_DIR}/rollback/${role}`)}`;
+  return `rm -rf ${q(`${STATE_DIR}/rollback/${role}`)} ${q(`${PENDING_DIR}/${role}`)}`;
 }
 
 /** Puts back what commitScript replaced (renamed in, like the commit), removes what it created. */

@@ -125,4 +125,9 @@ export interface Facts {
   dueHandlers: string[];
   /** What the host is, when the facts script asked (see ./host-facts.ts). */
   host?: HostFacts;
+  /**
+   * Paths an earlier apply moved into place whose handlers and reloads it
+   * never finished (it was cut off), by role: they count as changed once more.
+   */
+  pending?: Record<string, string[]>;
 }
