@@ -48,6 +48,8 @@ const DRIFT = {
 
 interface Started {
   done: Promise<Run & { ms: number }>;
+  /** What it printed so far (with --json, its lines are on stderr). */
+  output(): string;
   kill(signal: NodeJS.Signals): void;
   exited(): boolean;
 }
@@ -65,7 +67,7 @@ function startApply(...extra: string[]): Started {
     ended = true;
     resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - t });
   }));
-  return { done, kill: (s) => child.kill(s), exited: () => ended };
+  return { done, output: () => stdout + stderr, kill: (s) => child.kill(s), exited: () => ended };
 }
 
 /** Polls `condition` on host a over one connection until it holds; false when the apply ended first. */
@@ -152,27 +154,40 @@ test("two applies started together: one waits naming the other, both end converg
 });
 
 test("a holder gone silent (a laptop off the network) makes a second apply wait or refuse with exit 75 naming it, then is taken over", async (t) => {
-  // The lock as a podkit on a laptop that lost its network holds it: taken, then no heartbeat ever.
+  // The lock as a podkit on a laptop holds it: heartbeats while the test says so, then none (the network gone).
   const ghost = { machine: "hackspace-laptop", user: "ghost", started: new Date().toISOString(), version: "0.0.1", pid: 4242, what: "apply" };
   const ssh = await connectLabHost(pods.lab, "a");
+  let beat: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       ssh.connection!.exec(`bash -c ${shellQuote(lockScript(ghost, 0))}`, (err: Error | undefined, stream: any) => {
         if (err) return reject(err);
+        beat = setInterval(() => stream.write("."), 5000);
         stream.on("data", (d: Buffer) => d.toString().includes("podkit:locked") && resolve());
         stream.stderr.on("data", () => {});
       });
     });
     const refused = await podkit("apply", STACK, "--lock-wait", "2");
     assert.equal(refused.code, 75, refused.stdout + refused.stderr);
-    assert.match(refused.stdout + refused.stderr, /podkit apply by ghost on hackspace-laptop \(pid 4242, podkit 0\.0\.1\)/);
-    const started = Date.now();
-    const taken = await podkit("apply", STACK);
+    assert.match(refused.stdout + refused.stderr, /another run holds the host after 2s of waiting: podkit apply by ghost on hackspace-laptop \(pid 4242, podkit 0\.0\.1\)/);
+
+    // A second apply waits, naming the ghost; once it waits, the ghost's laptop drops off the network.
+    const run = startApply("--lock-wait", "120");
+    const deadline = Date.now() + 120_000;
+    let silentAt = 0;
+    while (!run.exited() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (!silentAt && /waiting for the host, which another run holds: podkit apply by ghost on hackspace-laptop/.test(run.output())) {
+        clearInterval(beat);
+        silentAt = Date.now();
+      }
+    }
+    const taken = await run.done;
     assert.equal(taken.code, 0, taken.stderr);
-    assert.match(taken.stdout, /waiting for the host, which another run holds: podkit apply by ghost on hackspace-laptop/);
-    t.diagnostic(`the silent holder's lock was taken over after ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    assert.ok(Date.now() - started < 90_000);
+    assert.ok(silentAt, `the apply waited, naming the ghost:\n${taken.stderr}`);
+    t.diagnostic(`the silent holder's lock was taken over ${((Date.now() - silentAt) / 1000).toFixed(1)}s after its last heartbeat (apply included)`);
   } finally {
+    clearInterval(beat);
     ssh.dispose();
   }
 });
