@@ -172,7 +172,8 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
     await session.run(discardRollbackScript(role.role));
     if (before.length) await session.run(handlersScript(before));
     await session.run(serviceScript(services.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
-    throw new ConvergeError(host, role.role, `rolled back ${changedPaths.join(", ")}: ${(err as Error).message}`);
+    // (A role finishing what an interrupted apply moved in names those files.)
+    throw new ConvergeError(host, role.role, `rolled back ${(changedPaths.length ? changedPaths : actions.pending).join(", ")}: ${(err as Error).message}`);
   }
   // Live and healthy: the copies of what was replaced (an old password hash, an old key) go, and the note of what was pending.
   if (changedPaths.length || actions.pending.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
