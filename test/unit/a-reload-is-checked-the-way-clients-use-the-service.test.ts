@@ -9,9 +9,11 @@ import * as net from "node:net";
 import { test } from "node:test";
 import { join } from "node:path";
 import { roleActions } from "../../lib/converge/actions";
+import { convergeHost, ConvergeError } from "../../lib/converge/apply";
 import { sha256 } from "../../lib/converge/changes";
 import { dnsAnswer, httpAnswer, smtpStarttls, stunBinding, xmppStarttls } from "../../lib/converge/probes";
 import { serviceScript } from "../../lib/converge/scripts";
+import type { Session } from "../../lib/converge/ssh";
 import type { Facts, RoleState } from "../../lib/converge/types";
 import { REPO_ROOT } from "../../lib/paths";
 
@@ -161,4 +163,38 @@ test("a resolver must answer a query for localhost. NOERROR over TCP", async (t)
   const servfail = await probe(dnsAnswer(port).run);
   assert.notEqual(servfail.code, 0);
   assert.match(servfail.out, /no NOERROR answer/);
+});
+
+test("a probe that fails after a reload rolls the role back, and the error names service, check and what the client saw", async () => {
+  const scripts: string[] = [];
+  const run = async (script: string) => {
+      scripts.push(script);
+      if (script.includes("sha256sum")) {
+        return { code: 0, stdout: `S 644 root root /etc/postfix/main.cf\nH ${sha256("old\n")}  /etc/postfix/main.cf\nS 644 root root /etc/dovecot/dovecot.conf\nH ${sha256("same\n")}  /etc/dovecot/dovecot.conf\nUId postfix.service\nUActiveState active\nUUnitFileState enabled\nUId dovecot.service\nUActiveState active\nUUnitFileState enabled\n`, stderr: "" };
+      }
+      // What the service script prints when Postfix, reloaded on a main.cf naming a missing certificate, refuses STARTTLS.
+      if (script.includes("probe_retry probe_tls 587")) return { code: 4, stdout: "postfix: STARTTLS on 587 failed: 454 4.7.0 TLS not available due to local problem\n", stderr: "" };
+      return { code: 0, stdout: "", stderr: "" };
+  };
+  const session = {
+    target: { name: "mx" },
+    run,
+    async must(script: string) {
+      const r = await run(script);
+      if (r.code !== 0) throw new Error(r.stdout);
+      return r.stdout;
+    },
+    close() {},
+  } as unknown as Session;
+  await assert.rejects(convergeHost(session, [role]), (err: Error) => {
+    assert.ok(err instanceof ConvergeError);
+    assert.equal(err.message, "mx/demo: rolled back /etc/postfix/main.cf: postfix: STARTTLS on 587 failed: 454 4.7.0 TLS not available due to local problem");
+    return true;
+  });
+  const probed = scripts.findIndex((s) => s.includes("probe_retry probe_tls 587"));
+  const rollback = scripts.findIndex((s, i) => i > probed && s.includes('(cd "$B" && find .'));
+  assert.ok(rollback > probed, "the old main.cf was put back");
+  const restart = scripts.findIndex((s, i) => i > rollback && s.includes("systemctl restart 'postfix.service'"));
+  assert.ok(restart > rollback, "and Postfix restarted on it");
+  assert.doesNotMatch(scripts[restart], /probe_/, "the restart on the old files is not probed again");
 });
