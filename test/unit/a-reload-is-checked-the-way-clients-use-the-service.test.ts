@@ -168,13 +168,13 @@ test("a resolver must answer a query for localhost. NOERROR over TCP", async (t)
 test("a probe that fails after a reload rolls the role back, and the error names service, check and what the client saw", async () => {
   const scripts: string[] = [];
   const run = async (script: string) => {
-      scripts.push(script);
-      if (script.includes("sha256sum")) {
-        return { code: 0, stdout: `S 644 root root /etc/postfix/main.cf\nH ${sha256("old\n")}  /etc/postfix/main.cf\nS 644 root root /etc/dovecot/dovecot.conf\nH ${sha256("same\n")}  /etc/dovecot/dovecot.conf\nUId postfix.service\nUActiveState active\nUUnitFileState enabled\nUId dovecot.service\nUActiveState active\nUUnitFileState enabled\n`, stderr: "" };
-      }
-      // What the service script prints when Postfix, reloaded on a main.cf naming a missing certificate, refuses STARTTLS.
-      if (script.includes("probe_retry probe_tls 587")) return { code: 4, stdout: "postfix: STARTTLS on 587 failed: 454 4.7.0 TLS not available due to local problem\n", stderr: "" };
-      return { code: 0, stdout: "", stderr: "" };
+    scripts.push(script);
+    if (script.includes("sha256sum")) {
+      return { code: 0, stdout: `S 644 root root /etc/postfix/main.cf\nH ${sha256("old\n")}  /etc/postfix/main.cf\nS 644 root root /etc/dovecot/dovecot.conf\nH ${sha256("same\n")}  /etc/dovecot/dovecot.conf\nUId postfix.service\nUActiveState active\nUUnitFileState enabled\nUId dovecot.service\nUActiveState active\nUUnitFileState enabled\n`, stderr: "" };
+    }
+    // What the service script prints when Postfix, reloaded on a main.cf naming a missing certificate, refuses STARTTLS.
+    if (script.includes("probe_retry probe_tls 587")) return { code: 4, stdout: "postfix: STARTTLS on 587 failed: 454 4.7.0 TLS not available due to local problem\n", stderr: "" };
+    return { code: 0, stdout: "", stderr: "" };
   };
   const session = {
     target: { name: "mx" },
