@@ -30,7 +30,7 @@ export const aptLockWait = (seconds = PACKAGE_WAIT_SECONDS) => `-o DPkg::Lock::T
 /**
  * Script lines (bash, run as root) that wait until no process holds the
  * package system, then repair an interrupted dpkg. Exit 75 when the wait ran
- * out, with the holder; exit 1 when the repair failed, with dpkg's words.
+ * out, with the holder; exit 1 when the repair failed, with dpkg's (or apt's) words.
  * (`lockFiles` is for tests.)
  */
 export function packagesReadyLines(seconds = PACKAGE_WAIT_SECONDS, lockFiles = LOCK_FILES): string[] {
@@ -47,7 +47,10 @@ export function packagesReadyLines(seconds = PACKAGE_WAIT_SECONDS, lockFiles = L
     // Nobody holds it: a dpkg that was interrupted (packages left unpacked or half-configured, journal entries in updates/) is finished first.
     'if [ -n "$(dpkg --audit 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ]; then',
     `  echo ${DPKG_REPAIR}`,
-    "  out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confold --configure -a 2>&1) || { echo \"dpkg --configure -a failed: $(tail -n 5 <<<\"$out\")\"; exit 1; }",
+    // A package cut off mid-unpack is beyond --configure: apt's own repair (install -f) reinstalls it.
+    "  out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confold --configure -a 2>&1) ||",
+    `    out=$(DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq ${aptLockWait(seconds)} -o Dpkg::Options::=--force-confold 2>&1) ||`,
+    "    { echo \"dpkg --configure -a and apt-get install -f failed: $(tail -n 5 <<<\"$out\")\"; exit 1; }",
     "fi",
   ];
 }
