@@ -10,10 +10,11 @@ import { lockoutProblems, planWork, type HostWork } from "../converge/pod";
 import type { HostTarget } from "../ssh/connect";
 import { agentPublicKeys } from "../ssh/login-key";
 import { Session } from "../converge/ssh";
+import { HostBusy } from "../converge/host-lock";
 import type { HostProvider, HostProviders } from "../stack/host-provider";
 import { loadPod, StackError, type Pod } from "../stack/pod";
 import type { Problem } from "../stack/problems";
-import { parse } from "./args";
+import { lockWaitOption, parse } from "./args";
 import { closingTable, describeFailure, failureLines, roleLines, whose, type Failure, type TableRow } from "./converge-report";
 import { EXIT, UsageError } from "./exit";
 import { detectProfile, type Detection } from "./host-detection";
@@ -29,6 +30,7 @@ export const OPTIONS = {
   secrets: { type: "string" },
   identity: { type: "string", short: "i" },
   "exit-code": { type: "boolean" },
+  "lock-wait": { type: "string" },
 } as const;
 
 /** Where the output goes, and how a host is reached (tests hand in their own). */
@@ -69,6 +71,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
   const term = new Terminal(values.json ? io.err : io.out, { env: io.env ?? process.env });
   const open = io.open ?? ((target: HostTarget) => Session.open(target));
   const say = (line: string) => term.line(line);
+  const lockWait = lockWaitOption(values["lock-wait"]);
 
   return withStackErrors(async () => {
     // Everything that can be wrong with any of the stacks is found here, before any connection.
@@ -104,6 +107,11 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
             term.setStatus(who, rolesStatus(who, w, outcome.roles.length));
           },
           onHost: detection.onHost,
+          // One run changes a host at a time (lib/converge/host-lock.ts); a diff only reads.
+          lock: { what: "apply", waitS: lockWait, say: (line) => {
+            hostSay(line);
+            term.setStatus(who, `${who}: waiting for another run to finish`);
+          } },
           onPackages: (p) => term.setStatus(who, `${who}: ${describePackageProgress(p)}`),
           onRole: (r) => {
             outcome.roles.push(r);
@@ -159,8 +167,12 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     }
     const total = `${failures.length ? `FAILED on ${failures.length} host(s); ` : ""}${made ? `${made} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${touched} host(s) in ${seconds}s`;
     say(term.paint(total, failures.length ? "red" : changes ? "yellow" : "green"));
-    // A role that failed is 1; a host not reached, or anything around the roles, 69.
-    if (failures.length) return outcomes.some((o) => o.error instanceof ConvergeError) ? EXIT.FAILED : EXIT.UNAVAILABLE;
+    // A role that failed is 1; a host another run holds, 75 (try again later); a host not reached, or anything around the roles, 69.
+    if (failures.length) {
+      if (outcomes.some((o) => o.error instanceof ConvergeError)) return EXIT.FAILED;
+      return outcomes.some((o) => o.error instanceof HostBusy) && outcomes.every((o) => !o.error || o.error instanceof HostBusy) && !hookErrors.length
+        ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
+    }
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
   });
 }

@@ -9,6 +9,8 @@ export const EXIT = {
   /** A host, the lab or a service could not be reached. */
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  /** The host is held by another podkit run (apply, backup, restore): try again later. */
+  TEMPFAIL: 75,
 } as const;
 
 /** Thrown for wrong command-line usage; main prints it and exits 64. */

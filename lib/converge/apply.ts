@@ -7,6 +7,9 @@ import { describeActions, hasWork, roleActions, type RoleActions } from "./actio
 import { aptProgress, type PackageProgress } from "./apt-progress";
 import { queryFor, wantedPackages } from "./changes";
 import { factsScript, parseFacts, type FactQuery } from "./facts";
+import { describeSpaceShort, parseSpaceShort, SPACE_EXIT } from "./disk-space";
+import { thisRun, withHostLock } from "./host-lock";
+import { watchPackageWait } from "./package-lock";
 import type { HostFacts } from "./host-facts";
 import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, retireScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
@@ -49,6 +52,12 @@ export interface ConvergeOptions {
    * or an error when the host is not what they may be rendered for.
    */
   onHost?: (host: HostFacts | undefined) => RoleState[];
+  /**
+   * Hold the host's lock for the run (./host-lock.ts): `what` names this run
+   * to another that waits ("apply", "pulumi mail"), which waits up to `waitS`.
+   * Not taken in dry-run mode, which only reads.
+   */
+  lock?: { what: string; waitS?: number; say?: (line: string) => void };
 }
 
 /** Does a facts query ask at least everything `needed` asks? */
@@ -60,6 +69,12 @@ export function covers(asked: FactQuery, needed: FactQuery): boolean {
 }
 
 export async function convergeHost(session: Session, rendered: RoleState[], opts: ConvergeOptions = {}): Promise<HostReport> {
+  if (!opts.lock || opts.dryRun) return converge(session, rendered, opts);
+  const { what, waitS, say } = opts.lock;
+  return withHostLock(session, { holder: thisRun(what), waitS, say }, () => converge(session, rendered, opts));
+}
+
+async function converge(session: Session, rendered: RoleState[], opts: ConvergeOptions): Promise<HostReport> {
   const host = session.target.name;
   const started = Date.now();
   let roles = rendered;
@@ -89,7 +104,8 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
   if (missing.length && !opts.dryRun) {
     const t = Date.now();
     const debconf = roles.flatMap((r) => r.debconf ?? []);
-    const watch = opts.onPackages ? { stdout: aptProgress(opts.onPackages) } : {};
+    // apt's progress for the live line; a wait for another package operation, or a repair, as lines of their own.
+    const watch = { stdout: watchPackageWait((line) => opts.progress?.(`${host}: ${line}`), opts.onPackages && aptProgress(opts.onPackages)) };
     await session.must(installScript(missing, debconf), `installing ${missing.join(" ")}`, watch);
     missing.forEach((p) => installed.add(p));
     opts.progress?.(`${host}: installed ${missing.length} package(s) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
@@ -115,7 +131,7 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
       ms: 0,
     };
     if (opts.dryRun) report.diffs = await diffs(session, actions);
-    else if (hasWork(actions)) await commitRole(session, role, actions);
+    else if (hasWork(actions)) await commitRole(session, role, actions, (line) => opts.progress?.(`${host}: ${line}`));
     report.ms = Date.now() - t;
     reports.push(report);
     if (opts.onRole) opts.onRole(report);
@@ -125,7 +141,7 @@ export async function convergeHost(session: Session, rendered: RoleState[], opts
 }
 
 /** Executes a role's actions: stage, check and move the files, then handlers, services, health; rolls back on failure. */
-async function commitRole(session: Session, role: RoleState, actions: RoleActions): Promise<void> {
+async function commitRole(session: Session, role: RoleState, actions: RoleActions, say: (line: string) => void): Promise<void> {
   const host = session.target.name;
   const changedPaths = [...actions.files.map((c) => c.file.path), ...actions.absent];
 
@@ -136,6 +152,7 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
       throw new ConvergeError(host, role.role,
         `${head.replace(/^CHECK /, "")} refused the new configuration (${changedPaths.join(", ")}); nothing was changed:\n${rest.join("\n").trim()}`);
     }
+    if (r.code === SPACE_EXIT) throw new ConvergeError(host, role.role, describeSpaceShort(parseSpaceShort(r.stdout)));
     if (r.code !== 0) throw new ConvergeError(host, role.role, `writing files failed: ${(r.stderr || r.stdout).trim()}`);
   }
 
@@ -155,14 +172,15 @@ async function commitRole(session: Session, role: RoleState, actions: RoleAction
     await session.run(discardRollbackScript(role.role));
     if (before.length) await session.run(handlersScript(before));
     await session.run(serviceScript(services.filter((a) => a.verb !== "enable").map((a) => ({ ...a, verb: "restart" })), []));
-    throw new ConvergeError(host, role.role, `rolled back ${changedPaths.join(", ")}: ${(err as Error).message}`);
+    // (A role finishing what an interrupted apply moved in names those files.)
+    throw new ConvergeError(host, role.role, `rolled back ${(changedPaths.length ? changedPaths : actions.pending).join(", ")}: ${(err as Error).message}`);
   }
-  // Live and healthy: the copies of what was replaced (an old password hash, an old key) go.
-  if (changedPaths.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
+  // Live and healthy: the copies of what was replaced (an old password hash, an old key) go, and the note of what was pending.
+  if (changedPaths.length || actions.pending.length) await session.must(discardRollbackScript(role.role), "removing the rollback copies");
   // Only now what the role no longer wants: until its replacement answered, the old daemon kept serving.
   const { units, packages } = actions.retire;
   if (units.length || packages.length) {
-    await session.must(retireScript(units, packages), `retiring ${[...units, ...packages].join(" ")}`);
+    await session.must(retireScript(units, packages), `retiring ${[...units, ...packages].join(" ")}`, { stdout: watchPackageWait(say) });
   }
 }
 

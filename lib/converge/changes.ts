@@ -22,6 +22,8 @@ export interface RoleChanges {
   units: { unit: string; enable: boolean; start: boolean }[];
   /** Retired units still running or enabled, retired packages still installed. */
   retire: { units: string[]; packages: string[] };
+  /** Paths an interrupted apply moved in without finishing their handlers and reloads (Facts.pending). */
+  pending?: string[];
 }
 
 /** `systemctl is-enabled` answers that mean the unit starts at boot without an enable of ours. */
@@ -96,6 +98,7 @@ export function roleChanges(role: RoleState, facts: Facts): RoleChanges {
       }),
       packages: (role.retired?.packages ?? []).filter((p) => facts.packages[p]),
     },
+    ...(facts.pending?.[role.role]?.length ? { pending: facts.pending[role.role] } : {}),
   };
 }
 

@@ -5,6 +5,9 @@ import { shellQuote as q } from "../ssh/shell";
 import { HOST_FACTS_SCRIPT, parseHostFacts } from "./host-facts";
 import type { Facts } from "./types";
 
+/** Where commitScript notes, per role, the paths it moved in until their handlers and reloads are done. */
+export const PENDING_DIR = "/var/lib/podkit/pending";
+
 export interface FactQuery {
   files: string[];
   dirs: string[];
@@ -38,6 +41,8 @@ export function factsScript(query: FactQuery, opts: { host?: boolean } = {}): st
     // One systemctl for every unit: blocks of Id/ActiveState/UnitFileState, in that order.
     ...(query.units.length ? [`systemctl show -p Id -p ActiveState -p UnitFileState ${list(query.units)} 2>/dev/null | sed -n 's/^\\(Id\\|ActiveState\\|UnitFileState\\)=/U\\1 /p'`] : []),
     ...(opts.host ? HOST_FACTS_SCRIPT : []),
+    // Changes an interrupted apply moved in but never reloaded (./scripts.ts, commitScript): "N <role> <path>".
+    `for f in ${PENDING_DIR}/*; do [ -f "$f" ] && sed "s|^|N \${f##*/} |" "$f"; done 2>/dev/null`,
     "true",
   ].join("\n");
 }
@@ -63,6 +68,9 @@ export function parseFacts(output: string, query: FactQuery): Facts {
       if (status === "installed") facts.packages[pkg] = version;
     } else if (kind === "W ") {
       facts.users.push(line.slice(2));
+    } else if (kind === "N ") {
+      const m = /^N (\S+) (.+)$/.exec(line);
+      if (m) (facts.pending ??= {})[m[1]] = [...(facts.pending?.[m[1]] ?? []), m[2]];
     } else if (kind === "G ") {
       facts.dueHandlers.push(line.slice(2));
     } else if (line.startsWith("UId ")) {

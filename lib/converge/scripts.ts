@@ -3,6 +3,11 @@
 // their content never appears on a command line or in a process list.
 import { dirModeOf, groupOf, modeOf, ownerOf, under, type FileChange } from "./changes";
 import { shellQuote as q } from "../ssh/shell";
+import type { Health } from "./actions";
+import { spaceCheckLines } from "./disk-space";
+import { PENDING_DIR } from "./facts";
+import { aptLockWait, packagesReadyLines } from "./package-lock";
+import { probeFunctions } from "./probes";
 import type { CheckSpec, DirSpec, HandlerSpec } from "./types";
 
 export const STATE_DIR = "/var/lib/podkit";
@@ -15,13 +20,15 @@ export function installScript(packages: string[], debconf: string[]): string {
   return [
     "set -eu",
     "export DEBIAN_FRONTEND=noninteractive",
+    // An interrupted apply's apt may still run, or have left dpkg half done (./package-lock.ts).
+    ...packagesReadyLines(),
     ...(debconf.length ? [`debconf-set-selections <<'PODKIT_EOF'\n${debconf.join("\n")}\nPODKIT_EOF`] : []),
     // Fresh package lists only when they are a day old or missing: a no-op apply never touches apt.
-    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then echo ${APT_UPDATING}; apt-get update -qq; fi`,
+    `if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mmin -1440 2>/dev/null | head -n1)" ]; then echo ${APT_UPDATING}; apt-get update -qq ${aptLockWait()}; fi`,
     // apt's own progress (dlstatus:/pmstatus: lines, apt-get(8) APT::Status-Fd) is the script's
     // only output: podkit shows it as it comes (./apt-progress.ts). Fd 3 is the old stdout.
-    `apt_install() { apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold -o APT::Status-Fd=3 ${pkgs} 3>&1 >/dev/null; }`,
-    `apt_install || { echo ${APT_UPDATING}; apt-get update -qq && apt_install; }`,
+    `apt_install() { apt-get install -y -qq ${aptLockWait()} --no-install-recommends -o Dpkg::Options::=--force-confold -o APT::Status-Fd=3 ${pkgs} 3>&1 >/dev/null; }`,
+    `apt_install || { echo ${APT_UPDATING}; apt-get update -qq ${aptLockWait()} && apt_install; }`,
   ].join("\n");
 }
 
@@ -34,9 +41,10 @@ export function retireScript(units: string[], packages: string[]): string {
   return [
     "set -eu",
     "export DEBIAN_FRONTEND=noninteractive",
+    ...(packages.length ? packagesReadyLines() : []),
     // A unit no package brought after all is skipped (see roleChanges).
     ...units.map((u) => `if systemctl cat ${q(u)} >/dev/null 2>&1; then systemctl disable --now ${q(u)} >/dev/null 2>&1 || systemctl stop ${q(u)}; fi`),
-    ...(packages.length ? [`apt-get remove -y -qq ${packages.map(q).join(" ")} >/dev/null`] : []),
+    ...(packages.length ? [`apt-get remove -y -qq ${aptLockWait()} ${packages.map(q).join(" ")} >/dev/null`] : []),
   ].join("\n");
 }
 
@@ -110,19 +118,26 @@ export function checkScript(role: string, files: FileChange[], checks: CheckSpec
  * only if all pass move each file into place (a rename: a reader sees the old
  * or the new file, never half). Previous versions go to a rollback dir so a
  * failed reload can put them back. Exit 3 with CHECK <name> when a checker
- * refuses; nothing live has changed then.
+ * refuses, exit 6 when a filesystem lacks the room all this takes
+ * (./disk-space.ts); nothing live has changed then.
  */
 export function commitScript(role: string, files: FileChange[], dirs: DirSpec[], checks: CheckSpec[], absent: string[] = []): string {
   const stage = `${STATE_DIR}/stage/${role}`;
   const backup = `${STATE_DIR}/rollback/${role}`;
+  const moved = [...files.map((c) => c.file.path), ...absent];
+  const reads = [...new Set(dueChecks(checks, moved).flatMap((c) => c.reads))];
   const lines = [
     "set -eu",
+    ...(files.length ? spaceCheckLines(files, { stage, rollback: backup, reads }) : []),
     ...stageAndCheck(role, files, checks, absent),
     // Previous versions, secret files among them, for root's eyes only. (Older podkit kept
     // them under backup/<role>, the backup role's status dir: nothing there should outlive them.)
     `install -d -m 700 ${STATE_DIR}/rollback && rm -rf ${q(`${STATE_DIR}/backup/${role}`)}`,
     `B=${q(backup)}`,
     'rm -rf "$B"; mkdir -p "$B"; : > "$B/.new"',
+    // Until the handlers and reloads are done, the paths moved in are noted: a run cut off after this
+    // line leaves them live, and the next one (whose facts find them the same as the stack) runs them.
+    ...(moved.length ? [`install -d -m 700 ${PENDING_DIR} && printf '%s\\n' ${moved.map(q).join(" ")} >> ${q(`${PENDING_DIR}/${role}`)}`] : []),
     ...dirs.map((d) => `install -d -m ${dirModeOf(d).toString(8)} -o ${q(ownerOf(d))} -g ${q(groupOf(d))} ${q(d.path)}`),
     ...files.map((c) => {
       const p = c.file.path;
@@ -144,10 +159,10 @@ export function commitScript(role: string, files: FileChange[], dirs: DirSpec[],
  * outlives the apply on the host in a copy of its own.
  */
 export function discardRollbackScript(role: string): string {
-  return `rm -rf ${q(`${STATE_DIR}/rollback/${role}`)}`;
+  return `rm -rf ${q(`${STATE_DIR}/rollback/${role}`)} ${q(`${PENDING_DIR}/${role}`)}`;
 }
 
-/** Puts back what commitScript replaced, removes what it created. */
+/** Puts back what commitScript replaced (renamed in, like the commit), removes what it created. */
 export function rollbackScript(role: string): string {
   const backup = `${STATE_DIR}/rollback/${role}`;
   return [
@@ -155,7 +170,8 @@ export function rollbackScript(role: string): string {
     `B=${q(backup)}`,
     '[ -d "$B" ] || exit 0',
     'while IFS= read -r f; do [ -n "$f" ] && rm -f "$f"; done < "$B/.new"',
-    '(cd "$B" && find . ! -type d ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}"; done)',
+    // Each copy beside its place, then renamed over it: a reader (or a full disk) never meets half a file.
+    '(cd "$B" && find . ! -type d ! -name .new -print0 | while IFS= read -r -d "" f; do cp -a "$f" "/${f#./}.podkit-new" && mv -f "/${f#./}.podkit-new" "/${f#./}"; done)',
   ].join("\n");
 }
 
@@ -165,9 +181,13 @@ export function handlersScript(handlers: HandlerSpec[]): string {
 
 /**
  * Reload or restart units, then wait until each is active and its ports answer
- * on loopback (up to 20 s: a cold Dovecot or Prosody start takes a few).
+ * on loopback (up to 20 s: a cold Dovecot or Prosody start takes a few), then
+ * run its client probes (./probes.ts): each may take a few tries while a cold
+ * daemon warms up, and the first that keeps failing ends the script (exit 4)
+ * with "<service>: <check> failed: <what the client saw>".
  */
-export function serviceScript(actions: { unit: string; verb: string }[], health: { unit: string; ports: number[] }[]): string {
+export function serviceScript(actions: { unit: string; verb: string }[], health: Health[]): string {
+  const probed = health.filter((h) => h.probes?.length);
   return [
     "set -u",
     ...actions.map((a) => `systemctl ${a.verb} ${q(a.unit)} || { echo "systemctl ${a.verb} ${a.unit} failed"; systemctl status --no-pager -n 20 ${q(a.unit)} 2>&1 | tail -n 20; exit 4; }`),
@@ -178,7 +198,21 @@ export function serviceScript(actions: { unit: string; verb: string }[], health:
       "done",
       `[ -n "$ok" ] || { echo "${h.unit} is not healthy (active, ports ${h.ports.join(" ") || "-"}):"; journalctl -u ${q(h.unit)} -n 20 --no-pager 2>&1 | tail -n 20; exit 4; }`,
     ].join("\n")),
+    ...(probed.length ? probeLines(actions, probed) : []),
   ].join("\n");
+}
+
+/** The probes of the units that have them, after the functions they call. */
+function probeLines(actions: { unit: string; verb: string }[], probed: Health[]): string[] {
+  return [
+    probeFunctions(),
+    // Five tries a second apart: a daemon that just started may answer its port before it speaks TLS.
+    'probe_retry() { local i out; for i in 1 2 3 4 5; do out=$("$@") && return 0; [ $i = 5 ] || sleep 1; done; echo "$out"; return 1; }',
+    // A reload is asynchronous (a signal): give the old processes a moment to hand over, so the probe meets the new config.
+    ...(actions.some((a) => a.verb === "reload-or-restart") ? ["sleep 1"] : []),
+    ...probed.flatMap((h) => (h.probes ?? []).map((p) =>
+      `out=$(probe_retry ${p.run}) || { echo ${q(`${h.unit.replace(/\.service$/, "")}: ${p.name} failed: `)}"$out"; exit 4; }`)),
+  ];
 }
 
 /** Current content of files (for diffs), each as a base64 block after a marker line. */

@@ -14,6 +14,24 @@ export interface Watch {
   stdout?: (chunk: string) => void;
 }
 
+/** What ssh2's exec hands back (node-ssh types its client loosely): the part Session.hold uses. */
+interface ExecStream {
+  writable: boolean;
+  write(text: string): void;
+  end(): void;
+  on(event: "data", f: (d: Buffer) => void): void;
+  on(event: "close", f: (code: number | null) => void): void;
+  stderr: { on(event: "data", f: (d: Buffer) => void): void };
+}
+
+/** A command held open on the host (Session.hold). */
+export interface Channel {
+  write(text: string): void;
+  end(): void;
+  /** Resolves when the command has ended, with its exit code and what it wrote to stderr. */
+  closed: Promise<{ code: number; stderr: string }>;
+}
+
 export class Session {
   private constructor(readonly target: HostTarget, private readonly ssh: NodeSSH) {}
 
@@ -37,6 +55,38 @@ export class Session {
     const r = await this.run(script, watch);
     if (r.code !== 0) throw new Error(`${this.target.name}: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-2000)}`);
     return r.stdout;
+  }
+
+  /**
+   * Starts a command (as root) that runs as long as this channel is open: its
+   * stdout lines go to `onLine`, `write` feeds its stdin, `end` closes the
+   * channel (the command then reads end-of-file). For the host lock
+   * (./host-lock.ts). The command travels on the command line, so holds no secret.
+   */
+  async hold(command: string, onLine: (line: string) => void): Promise<Channel> {
+    const client = this.ssh.connection;
+    if (!client) throw new Error(`${this.target.name}: not connected`);
+    const shell = this.target.user === "root" ? command : `sudo -n ${command}`;
+    return new Promise((resolve, reject) => {
+      client.exec(shell, (err: Error | undefined, stream: ExecStream) => {
+        if (err) return reject(err);
+        let rest = "";
+        let stderr = "";
+        stream.on("data", (d: Buffer) => {
+          const lines = (rest + d.toString("utf8")).split("\n");
+          rest = lines.pop() ?? "";
+          lines.forEach(onLine);
+        });
+        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+        const closed = new Promise<{ code: number; stderr: string }>((done) =>
+          stream.on("close", (code: number | null) => done({ code: code ?? 255, stderr: stderr.trim() })));
+        resolve({
+          write: (text: string) => { if (stream.writable) stream.write(text); },
+          end: () => stream.end(),
+          closed,
+        });
+      });
+    });
   }
 
   close(): void {

@@ -66,6 +66,20 @@ export interface ServiceSpec {
   watch: string[];
   /** Health: after a (re)load the unit is active and these TCP ports answer on loopback. */
   ports?: number[];
+  /**
+   * Health as a client sees it, checked after the ports answer and only when
+   * the unit was (re)loaded in this run: a failure rolls the change back. Built
+   * with ./probes.ts (STARTTLS on 587, IMAPS greeting on 993, ...).
+   */
+  probes?: ProbeSpec[];
+}
+
+/** A check a client would make, on the host over loopback (./probes.ts). */
+export interface ProbeSpec {
+  /** What the client does, as a failure names it: "STARTTLS on 587". */
+  name: string;
+  /** A call of a function of ./probes.sh: prints what the client saw and fails when the check fails. */
+  run: string;
 }
 
 export interface RoleState {
@@ -115,4 +129,9 @@ export interface Facts {
   dueHandlers: string[];
   /** What the host is, when the facts script asked (see ./host-facts.ts). */
   host?: HostFacts;
+  /**
+   * Paths an earlier apply moved into place whose handlers and reloads it
+   * never finished (it was cut off), by role: they count as changed once more.
+   */
+  pending?: Record<string, string[]>;
 }

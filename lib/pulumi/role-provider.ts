@@ -303,7 +303,8 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
           host: inputs.host, timeoutMs: Math.max(60_000, bootWaitMs - (Date.now() - started)), say: (m) => say(`${inputs.role}: ${m}`),
         });
       }
-      report = await convergeHost(session, [roleStateOf(inputs)], { onHost });
+      // The host's lock, as apply takes it: the roles of one host wait for each other, and for an admin's apply.
+      report = await convergeHost(session, [roleStateOf(inputs)], { onHost, lock: { what: `pulumi ${inputs.role}`, waitS: 1800, say: (m) => say(`${inputs.role}: ${m}`) } });
     } finally {
       session.close();
     }

@@ -10,6 +10,7 @@
 // runs whenever /etc/resolv.conf is not that file (a symlink to
 // systemd-resolved's stub, a DHCP client's rewrite), and a rename makes it a
 // regular file of its own.
+import { dnsAnswer } from "../../lib/converge/probes";
 import { renderTemplate } from "../../lib/converge/template";
 import type { CheckSpec, FileSpec, HandlerSpec, ServiceSpec } from "../../lib/converge/types";
 import type { HostProfile } from "../../lib/stack/profile";
@@ -84,6 +85,6 @@ export function localResolver(fqdn: string, profile: HostProfile): ResolverParts
       run: `systemctl is-active -q unbound.service && install -m 644 ${WANTED_RESOLV_CONF} ${live}.podkit-new && `
         + `{ mv -f ${live}.podkit-new ${live} 2>/dev/null || { cat ${live}.podkit-new > ${live} && rm -f ${live}.podkit-new; }; }`,
     }],
-    services: [{ unit: "unbound.service", watch: ["/etc/unbound/"], onChange: "restart", ports: [53] }],
+    services: [{ unit: "unbound.service", watch: ["/etc/unbound/"], onChange: "restart", ports: [53], probes: [dnsAnswer(53)] }],
   };
 }

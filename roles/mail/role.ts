@@ -16,6 +16,7 @@ import { mustRelease } from "../../lib/stack/releases";
 import { certPaths } from "../tls/role";
 import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
+import { httpAnswer, imapsGreeting, PROBE_PACKAGE, smtpStarttls, smtpTls } from "../../lib/converge/probes";
 
 const VMAIL_HOME = "/var/mail/vhosts";
 /** Debian runs Postfix's daemons chrooted here; its start script copies /etc/resolv.conf in. */
@@ -172,6 +173,8 @@ export const mail: Role = {
       packages: [
         "postfix", "dovecot-core", "dovecot-imapd", "dovecot-lmtpd", "dovecot-sieve", "dovecot-managesieved",
         "rspamd", "redis-server", "publicsuffix",
+        // openssl s_client: the health probes talk to Postfix and Dovecot as a mail client does.
+        PROBE_PACKAGE,
       ],
       // OpenDKIM and OpenDMARC did what rspamd does now: a pod set up before keeps neither running.
       retired: { units: ["opendkim.service", "opendmarc.service"], packages: ["opendkim", "opendmarc"] },
@@ -242,9 +245,15 @@ export const mail: Role = {
         // domains or DKIM key: then a restart (a few seconds of 4xx tempfail, mail retried), because a
         // reload keeps the main process's memory from every config loaded before (measured: its heap
         // is most of rspamd's memory).
-        { unit: "rspamd.service", watch: ["/etc/rspamd/local.d/", "/etc/rspamd/override.d/", "/etc/rspamd/rspamd.local.lua", `${DKIM_KEYS}/`], onChange: "restart", ports: [RSPAMD_MILTER_PORT, RSPAMD_CONTROLLER_PORT] },
-        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [MAIL_PORTS.imaps, MAIL_PORTS.managesieve] },
-        { unit: "postfix.service", watch: ["/etc/postfix/"], ports: [MAIL_PORTS.smtp, MAIL_PORTS.submissions, MAIL_PORTS.submission] },
+        { unit: "rspamd.service", watch: ["/etc/rspamd/local.d/", "/etc/rspamd/override.d/", "/etc/rspamd/rspamd.local.lua", `${DKIM_KEYS}/`], onChange: "restart", ports: [RSPAMD_MILTER_PORT, RSPAMD_CONTROLLER_PORT],
+          probes: [httpAnswer(RSPAMD_CONTROLLER_PORT, "/ping", "pong")] },
+        { unit: "dovecot.service", watch: ["/etc/dovecot/"], ports: [MAIL_PORTS.imaps, MAIL_PORTS.managesieve], probes: [imapsGreeting(MAIL_PORTS.imaps, fqdn)] },
+        // `postfix check` passes a main.cf naming a certificate that is not there; a client then gets
+        // "454 4.7.0 TLS not available": STARTTLS is what the probes check, with the host's name.
+        {
+          unit: "postfix.service", watch: ["/etc/postfix/"], ports: [MAIL_PORTS.smtp, MAIL_PORTS.submissions, MAIL_PORTS.submission],
+          probes: [smtpStarttls(MAIL_PORTS.smtp, fqdn), smtpStarttls(MAIL_PORTS.submission, fqdn), smtpTls(MAIL_PORTS.submissions, fqdn)],
+        },
       ],
     };
   },

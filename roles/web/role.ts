@@ -8,6 +8,7 @@ import { hostFqdn, primaryDomain } from "../../lib/stack/derive";
 import { mtaStsPolicy } from "../mail/mta-sts";
 import { MAIL_PORTS } from "../mail/ports";
 import { certPaths } from "../tls/role";
+import { https, PROBE_PACKAGE } from "../../lib/converge/probes";
 
 export const web: Role = {
   name: "web",
@@ -38,7 +39,7 @@ export const web: Role = {
     const t = (path: string) => renderTemplate("web", path, view, ctx.profile.release);
     return {
       role: "web",
-      packages: ["nginx"],
+      packages: ["nginx", PROBE_PACKAGE],
       files: [
         { path: "/etc/nginx/podkit.d/web.conf", content: t("etc/nginx/podkit.d/web.conf") },
         { path: "/var/www/podkit/mta-sts/.well-known/mta-sts.txt", content: mtaStsPolicy(stack) },
@@ -46,7 +47,8 @@ export const web: Role = {
         { path: "/etc/podkit/tls/reload.d/web", mode: 0o755, content: t("etc/podkit/tls/reload.d/web") },
       ],
       checks: [{ name: "nginx -t", reads: ["/etc/nginx"], run: "nginx -q -t -c {stage}/etc/nginx/nginx.conf" }],
-      services: [{ unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80, 443] }],
+      // The MTA-STS policy is what senders fetch: its name's certificate, over HTTPS.
+      services: [{ unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80, 443], probes: [https(443, `mta-sts.${primaryDomain(stack)}`)] }],
     };
   },
 };

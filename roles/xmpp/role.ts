@@ -12,6 +12,7 @@ import { GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
 import { chatRecords } from "./dns";
 import { XMPP_PORTS } from "./ports";
+import { PROBE_PACKAGE, stunBinding, xmppStarttls, xmppTls } from "../../lib/converge/probes";
 import { allowedLocalRanges, deniedPeerRanges } from "./turn-peers";
 
 /** Starts coturn with the host's own addresses denied as peers (only the host knows them). */
@@ -95,7 +96,7 @@ export const xmpp: Role = {
     return {
       role: "xmpp",
       // Push (cloud_notify) and stream management (smacks) are Prosody 13's own; 0.12 needs the community modules.
-      packages: ["prosody", ...(mustRelease(ctx.profile.release).prosody === "0.12" ? ["prosody-modules"] : []), "coturn"],
+      packages: ["prosody", ...(mustRelease(ctx.profile.release).prosody === "0.12" ? ["prosody-modules"] : []), "coturn", PROBE_PACKAGE],
       // Prosody's own data directory, owned as Debian makes it, said here because on a
       // host with a data volume it is a mount point the base role made before Prosody existed.
       dirs: [{ path: "/var/lib/prosody", mode: 0o750, owner: "prosody", group: "prosody" }, ...dirs],
@@ -128,8 +129,10 @@ export const xmpp: Role = {
       }],
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
-        { unit: "prosody.service", watch: ["/etc/prosody/", AUTH_LOG_MODULE], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload] },
-        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/", COTURN_START, COTURN_DROPIN], onChange: "restart", ports: [XMPP_PORTS.turn] },
+        { unit: "prosody.service", watch: ["/etc/prosody/", AUTH_LOG_MODULE], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload],
+          // A client asks for the XMPP domain, and the certificate must be valid for it.
+          probes: [xmppStarttls(XMPP_PORTS.client, primaryDomain(stack)), xmppTls(XMPP_PORTS.clientTls, primaryDomain(stack))] },
+        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/", COTURN_START, COTURN_DROPIN], onChange: "restart", ports: [XMPP_PORTS.turn], probes: [stunBinding(XMPP_PORTS.turn)] },
       ],
     };
   },

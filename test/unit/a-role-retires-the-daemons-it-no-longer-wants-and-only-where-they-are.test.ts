@@ -91,7 +91,7 @@ test("the one facts round-trip asks about the retired units and packages, and ap
 test("retiring removes the packages without purging their config and stops the units for good", () => {
   const s = retireScript(["opendkim.service"], ["opendkim"]);
   assert.match(s, /systemctl disable --now 'opendkim\.service'/);
-  assert.match(s, /apt-get remove -y -qq 'opendkim'/);
+  assert.match(s, /apt-get remove -y -qq -o DPkg::Lock::Timeout=\d+ 'opendkim'/);
   assert.doesNotMatch(s, /purge|autoremove/);
 });
 

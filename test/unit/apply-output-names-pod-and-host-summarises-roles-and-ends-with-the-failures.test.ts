@@ -74,6 +74,13 @@ function freshHost(opts: { refuse?: string; aptPauseMs?: number } = {}) {
         if (r.code !== 0) throw new Error(`${target.name}: ${what} failed (exit ${r.code}): ${r.stderr || r.stdout}`);
         return r.stdout;
       },
+      // The host's lock: free, taken at once.
+      async hold(_command: string, onLine: (line: string) => void) {
+        let end!: () => void;
+        const closed = new Promise<{ code: number; stderr: string }>((r) => (end = () => r({ code: 0, stderr: "" })));
+        setImmediate(() => onLine("podkit:locked"));
+        return { write() {}, end, closed };
+      },
       close() {},
     };
     return session as unknown as Session;
@@ -217,3 +224,31 @@ function replay(raw: string): { final: string; mostLive: number } {
   }
   return { final: lines.join("\n").replace(/\x1b\[\d+m/g, ""), mostLive };
 }
+
+test("a host another run holds: apply says who while it waits, then exits 75 naming the holder and what to run next", async () => {
+  const holder = "machine=laptop\tuser=alice\tstarted=2026-12-02T12:01:02.000Z\tversion=0.1.0\tpid=4242\twhat=apply";
+  const fresh = freshHost();
+  const held = async (target: HostTarget): Promise<Session> => {
+    const session = await fresh(target);
+    return Object.assign(session, {
+      // The lock script as it answers when the host stays held past --lock-wait.
+      async hold(_command: string, onLine: (line: string) => void) {
+        let end!: () => void;
+        const closed = new Promise<{ code: number; stderr: string }>((r) => (end = () => r({ code: 75, stderr: "" })));
+        setImmediate(() => {
+          onLine(`podkit:lock-busy ${holder}`);
+          onLine(`podkit:lock-timeout ${holder}`);
+          end();
+        });
+        return { write() {}, end() {}, closed };
+      },
+    });
+  };
+  const c = capture(false, held);
+  assert.equal(await runConverge([stackFile(), "--lock-wait", "5"], "", false, TEST_PROVIDERS, c.io), 75);
+  const text = c.out();
+  assert.match(text, /^hackspace\/box: waiting for the host, which another run holds: podkit apply by alice on laptop \(pid 4242, podkit 0\.1\.0\), started 12:01:02 UTC, .* \(up to 5s\)$/m);
+  assert.match(text, /^FAILED hackspace\/box lock: another podkit run holds the host$/m);
+  assert.match(text, /^ {4}another run holds the host after 5s of waiting: podkit apply by alice on laptop/m);
+  assert.match(text, /^ {2}next: podkit apply \S+hackspace\.yaml --host box {3}\(once that run has finished\)$/m);
+});

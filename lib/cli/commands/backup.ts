@@ -12,7 +12,7 @@ import { whose } from "../converge-report";
 import { EXIT, UsageError } from "../exit";
 import { withStackErrors } from "../report";
 
-const HELP = `usage: podkit backup <stack.yaml> [--list | --check | --prune] [--json] [--secrets FILE] [-i KEY]
+const HELP = `usage: podkit backup <stack.yaml> [--list | --check | --prune] [--json] [--secrets FILE] [-i KEY] [--lock-wait S]
 
 Without options: runs the pod's backup now on the backup host (the same unit
 the daily timer starts: a failure mails the postmaster) and shows the result.
@@ -21,8 +21,10 @@ the daily timer starts: a failure mails the postmaster) and shows the result.
   --prune   apply backup.retention (restic forget --prune) from THIS machine with
             backup.target.rest.prune's login, which never reaches the pod;
             needs restic here (scripts/setup.sh installs it)
+It takes the host's lock as apply does: while another podkit run (an apply, a
+restore) holds the host it waits, naming it, up to --lock-wait seconds (120).
 Exit: 0 ok, 1 the backup, check or prune failed (or the pod is not applied yet),
-65 invalid stack, 69 host unreachable.`;
+65 invalid stack, 69 host unreachable, 75 another run held the host too long.`;
 
 const OPTIONS = { ...COMMON_OPTIONS, list: { type: "boolean" }, check: { type: "boolean" }, prune: { type: "boolean" } } as const;
 
@@ -36,7 +38,8 @@ export async function run(argv: string[]): Promise<number> {
   return withStackErrors(() => withBackupHost(async () => {
     const pod = loadBackupPod(file, values.secrets);
     if (values.prune) return prune(pod);
-    const session = await openBackupHost(pod, file, values.identity);
+    // --list only reads: it does not wait for an apply.
+    const session = await openBackupHost(pod, file, values.identity, values.list ? undefined : { what: "backup", wait: values["lock-wait"] });
     try {
       if (values.list) {
         const r = await session.run(`${BACKUP_PATHS.script} snapshots${values.json ? " --json" : ""}`);

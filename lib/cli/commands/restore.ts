@@ -10,7 +10,7 @@ import { EXIT, UsageError } from "../exit";
 import { shellQuote } from "../../ssh/shell";
 import { withStackErrors } from "../report";
 
-const HELP = `usage: podkit restore <stack.yaml> --snapshot ID [--secrets FILE] [-i KEY]
+const HELP = `usage: podkit restore <stack.yaml> --snapshot ID [--secrets FILE] [-i KEY] [--lock-wait S]
 
 Restores snapshot ID (from \`podkit backup <stack> --list\`, with its time) on the
 backup host, once it has checked that ID is one of this pod's own backups (its
@@ -20,8 +20,10 @@ written the newest snapshot; choose one from before anything went wrong. It then
 stops Postfix, Dovecot and Prosody, puts back mailboxes, sieve scripts and chat data (accounts and passwords stay as the stack says), fixes
 ownership and starts them again. Mail delivered since the rebuild is kept.
 Refuses when the host is not applied yet: run \`podkit apply <stack>\` first.
+Holds the host's lock, as apply does: waits for another run up to --lock-wait
+seconds (120).
 Exit: 0 restored, 1 refused or failed, 64 no snapshot named, 65 invalid stack,
-69 host unreachable.`;
+69 host unreachable, 75 another run held the host too long.`;
 
 const OPTIONS = { ...COMMON_OPTIONS, snapshot: { type: "string" } } as const;
 
@@ -36,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   const snapshot = values.snapshot;
   return withStackErrors(() => withBackupHost(async () => {
     const pod = loadBackupPod(file, values.secrets);
-    const session = await openBackupHost(pod, file, values.identity);
+    const session = await openBackupHost(pod, file, values.identity, { what: "restore", wait: values["lock-wait"] });
     const t = Date.now();
     try {
       const r = await session.run(`${BACKUP_PATHS.script} restore ${shellQuote(snapshot)} 2>&1`);
