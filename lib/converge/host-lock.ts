@@ -19,9 +19,9 @@ import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../paths";
 import { shellQuote as q } from "../ssh/shell";
-import type { Channel, Session } from "./ssh";
+import { LOCK_DIR_ON_HOST, type Channel, type Session } from "./ssh";
 
-export const LOCK_DIR = "/run/podkit";
+export const LOCK_DIR = LOCK_DIR_ON_HOST;
 export const LOCK_FILE = `${LOCK_DIR}/apply.lock`;
 
 /** Where the lock lives and how long silence ends it (tests use a dir of their own and a short silence). */
@@ -39,6 +39,9 @@ export const HEARTBEAT_LOST_S = 30;
 const LOCKED = "podkit:locked";
 const BUSY = "podkit:lock-busy";
 const GAVE_UP = "podkit:lock-timeout";
+const LEFTOVERS = "podkit:leftovers";
+/** How long a run waits for the scripts a killed run left running (an apt install, a restart). */
+const LEFTOVERS_WAIT_S = 600;
 
 /** Who holds the lock: written by the holder, shown to whoever waits. */
 export interface Holder {
@@ -115,6 +118,14 @@ export function lockScript(holder: Holder, waitS: number, at: LockPlace = { dir:
     "  done",
     "fi",
     `printf '%s\\n' ${q(formatHolder(holder))} > ${q(`${holderFile}.new`)} && mv -f ${q(`${holderFile}.new`)} ${q(holderFile)}`,
+    // A killed run's scripts may still be running (each holds the work lock shared,
+    // lib/converge/ssh.ts): wait until they are done, then let go for this run's own.
+    `exec 8>>${q(`${at.dir}/work.lock`)}`,
+    `if ! flock -n -x 8; then`,
+    `  echo ${LEFTOVERS}`,
+    `  flock -w ${LEFTOVERS_WAIT_S} -x 8 || { echo "${GAVE_UP} $(cat ${q(holderFile)} 2>/dev/null)"; rm -f ${q(holderFile)}; exit 75; }`,
+    "fi",
+    "flock -u 8; exec 8>&-",
     `echo ${LOCKED}`,
     // Held while heartbeats come: end-of-file (podkit done, or killed) or silence ends it, and the lock with it.
     `while IFS= read -r -n 1 -t ${at.lostS} _; do :; done`,
@@ -154,6 +165,7 @@ export async function lockHost(session: Session, o: LockOptions): Promise<HostLo
   let refused = false;
   const channel: Channel = await session.hold(`bash -c ${q(lockScript(o.holder, waitS, o.at))}`, (line) => {
     if (line === LOCKED) return locked();
+    if (line === LEFTOVERS) o.say?.(`${host}: waiting for what a run that was cut off left running on the host to finish (up to ${LEFTOVERS_WAIT_S}s)`);
     if (line.startsWith(BUSY)) o.say?.(`${host}: waiting for the host, which another run holds: ${describeHolder(parseHolder(line.slice(BUSY.length)))} (up to ${waitS}s)`);
     if (line.startsWith(GAVE_UP)) {
       refused = true;

@@ -2,6 +2,11 @@
 // (lib/ssh/connect.ts): converge runs its scripts as root over it.
 import type { NodeSSH } from "node-ssh";
 import { connectPinned, ONE_ATTEMPT, type ConnectPolicy, type HostTarget } from "../ssh/connect";
+import { shellQuote as q } from "../ssh/shell";
+
+/** Where the host lock lives (./host-lock.ts), and the lock every script of a run holds shared. */
+export const LOCK_DIR_ON_HOST = "/run/podkit";
+export const WORK_LOCK = `${LOCK_DIR_ON_HOST}/work.lock`;
 
 export interface ExecResult {
   code: number;
@@ -44,7 +49,11 @@ export class Session {
    * `watch.stdout` sees the output as it arrives (apt's status lines, for progress).
    */
   async run(script: string, watch: Watch = {}): Promise<ExecResult> {
-    const shell = this.target.user === "root" ? "bash -s" : "sudo -n bash -s";
+    // Each script holds the work lock shared while it runs. A killed podkit leaves the
+    // script it had started running on the host (sshd does not stop a command whose
+    // channel closed); the next run's host lock waits for it (./host-lock.ts).
+    const held = `bash -c ${q(`mkdir -p ${LOCK_DIR_ON_HOST} && exec flock -s ${WORK_LOCK} bash -s`)}`;
+    const shell = this.target.user === "root" ? held : `sudo -n ${held}`;
     const onStdout = watch.stdout;
     const r = await this.ssh.execCommand(shell, { stdin: script, ...(onStdout ? { onStdout: (chunk: Buffer) => onStdout(chunk.toString("utf8")) } : {}) });
     return { code: r.code ?? 255, stdout: r.stdout, stderr: r.stderr };

@@ -95,3 +95,21 @@ test("a holder whose podkit went silent (killed, or its network gone) loses the 
   await lock.release();
   gone.kill();
 });
+
+test("a script a killed run left running on the host holds the next run back until it is done, with a line saying so", async () => {
+  const at = place();
+  // What Session.run starts for every script: the work lock held shared while it runs.
+  const leftover = spawn("flock", ["-s", join(at.dir, "work.lock"), "sleep", "2"]);
+  await new Promise((r) => setTimeout(r, 300));
+  const said: string[] = [];
+  const started = Date.now();
+  const lock = await lockHost(localSession().session, { holder: alice, waitS: 20, at, say: (l) => said.push(l) });
+  assert.ok(Date.now() - started >= 1500, "the run waited for the leftover script");
+  assert.deepEqual(said, ["mx: waiting for what a run that was cut off left running on the host to finish (up to 600s)"]);
+  await lock.release();
+  leftover.kill();
+  // Nothing left over: no wait, no line.
+  const quiet: string[] = [];
+  await (await lockHost(localSession().session, { holder: alice, at, say: (l) => quiet.push(l) })).release();
+  assert.deepEqual(quiet, []);
+});
