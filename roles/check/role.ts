@@ -66,8 +66,9 @@ export const check: Role = {
       checks: [{ name: "bash -n", reads: [CHECK_PATHS.script], run: `bash -n {stage}${CHECK_PATHS.script}` }],
       handlers: [
         { name: "systemctl daemon-reload", when: UNITS.map((u) => `/etc/systemd/system/${u}`), run: "systemctl daemon-reload" },
-        // A first result right away: the next run has something to differ from, and `podkit check` sees the timer has run.
-        { name: "first daily check", when: [], unless: `test -s ${CHECK_PATHS.state}/last-run.json`, run: `${CHECK_PATHS.script} run >/dev/null`, phase: "after-reload" },
+        // A first result right away, told to no one: the next run has something to differ from, and
+        // `podkit check` sees the check has run. (A new or rebuilt host has no backup yet: not news.)
+        { name: "first daily check", when: [], unless: `test -s ${CHECK_PATHS.state}/last-run.json`, run: `${CHECK_PATHS.script} baseline >/dev/null`, phase: "after-reload" },
       ],
       services: [{ unit: "podkit-check.timer", watch: ["/etc/systemd/system/podkit-check.timer"], onChange: "restart" }],
     };

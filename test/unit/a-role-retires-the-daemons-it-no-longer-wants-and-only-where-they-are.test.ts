@@ -126,6 +126,8 @@ test("the old daemons go only after the role's new service answered: mail is nev
   const retire = host.scripts.findIndex((s) => s.includes("apt-get remove"));
   assert.ok(reload >= 0 && retire > reload, host.scripts.join("\n----\n"));
   assert.equal(retire, host.scripts.length - 1, "retiring is the last step");
-  assert.ok(!host.scripts.some((s) => s.includes("apt-get install")), "nothing is installed: the retired packages are not wanted");
+  // (The retire script's first lines may finish a dpkg run a killed apply left half done,
+  // `apt-get install -f`: that installs nothing new.)
+  assert.ok(!host.scripts.some((s) => /apt_install|--no-install-recommends/.test(s)), "nothing is installed: the retired packages are not wanted");
   assert.deepEqual(report.roles[0].changes.filter((c) => /opend/.test(c)), ["stop and disable opendkim.service", "stop and disable opendmarc.service", "-pkg opendkim", "-pkg opendmarc"]);
 });

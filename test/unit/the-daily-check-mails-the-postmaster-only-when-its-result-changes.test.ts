@@ -5,7 +5,7 @@
 // break is the disk threshold (`--disk-fail 1`: every disk is "full").
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -48,6 +48,16 @@ test("the state lines the script prints are what podkit check reads: every line 
   assert.ok(ok.every((r) => r.id !== "pod/unreadable"), JSON.stringify(ok));
   const full = parsePodState(runScript("state", "--disk-fail", "1"), "mx").results.filter((r) => r.id.startsWith("pod/disk/"));
   assert.ok(full.length && full.every((r) => r.status === "fail" && /du -xh/.test(r.fix!)), JSON.stringify(full));
+});
+
+test("the first result, taken at apply, tells no one however it looks; the timer's runs differ from it", () => {
+  rmSync(join(dir, "state"), { recursive: true, force: true });
+  const before = sent().length;
+  runScript("baseline", "--disk-fail", "1");
+  assert.equal(sent().length, before, "no mail from the baseline, a problem in it or not");
+  assert.match(readFileSync(join(dir, "state", "last.tsv"), "utf8"), /^fail\tdisk\//m);
+  runScript("run", "--disk-fail", "1");
+  assert.equal(sent().length, before, "the same result from the timer: still no mail");
 });
 
 test("a change mails once, the same result again does not, and the fix mails once more", () => {
