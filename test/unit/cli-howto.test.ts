@@ -1,22 +1,74 @@
-// `podkit howto`: the DIY path. Same packages and files as apply, no secrets.
+// `podkit howto`: the DIY path. Same packages and files as apply, secrets only as
+// placeholders, and the commands it shows make the very hashes podkit would.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { howtoHtml } from "../../lib/howto/html";
+import { renderHowto } from "../../lib/howto/markdown";
+import { loadPod } from "../../lib/stack/pod";
+import { dovecotScramSha256, prosodyScramSha256 } from "../../lib/stack/passwords";
+import { commandCount, filesWritten, fill, makeValues, readHowto, unfilled } from "../lab/howto-reader";
+import { TEST_PROVIDERS } from "./host-profiles";
+
+const ROOT = join(__dirname, "..", "..");
+const secretsFile = (text: string) => {
+  const f = join(mkdtempSync(join(tmpdir(), "podkit-howto-")), "s.yaml");
+  writeFileSync(f, text, { mode: 0o600 });
+  return f;
+};
 
 test("podkit howto prints packages and real config files for each role, and never a secret", () => {
-  const secrets = join(mkdtempSync(join(tmpdir(), "podkit-howto-")), "s.yaml");
-  writeFileSync(secrets, "ada-password: correct-horse-battery\ngrace-password: tr0ub4dor\nrelay-password: relay-secret-value\n", { mode: 0o600 });
-  const r = spawnSync(process.execPath, ["bin/podkit.js", "howto", "stacks/hackspace.yaml", "--secrets", secrets], { cwd: `${__dirname}/../..`, encoding: "utf8" });
+  const secrets = secretsFile("ada-password: correct-horse-battery\ngrace-password: tr0ub4dor\nrelay-password: relay-secret-value\n");
+  const r = spawnSync(process.execPath, ["bin/podkit.js", "howto", "stacks/hackspace.yaml", "--secrets", secrets], { cwd: ROOT, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   const out = r.stdout;
   for (const role of ["base", "tls", "web", "mail", "xmpp"]) assert.match(out, new RegExp(`^### Role ${role}$`, "m"));
-  assert.match(out, /^apt-get install --no-install-recommends postfix dovecot-core/m);
-  assert.match(out, /^- `\/etc\/postfix\/main\.cf` \(mode 644, owner root:root\):/m);
+  assert.match(out, /^DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold postfix dovecot-core/m);
+  assert.match(out, /^- `\/etc\/postfix\/main\.cf`, mode 644, owner root:root:$/m);
+  assert.match(out, /^cat > \/etc\/postfix\/main\.cf <<'PODKIT_EOF'\n/m);
   assert.match(out, /^myhostname = box\.hackspace\.example$/m);
   assert.match(out, /^relayhost = \[smtp\.isp\.example\]:587$/m);
-  assert.match(out, /`\/etc\/postfix\/sasl_passwd` \(mode 600, owner root:root\): secret/);
-  for (const secret of ["correct-horse-battery", "tr0ub4dor", "relay-secret-value", "BEGIN PRIVATE KEY", "SCRAM-SHA-256}"]) assert.ok(!out.includes(secret), `${secret} must not be printed`);
+  assert.match(out, /^install -m 600 \/dev\/null \/etc\/postfix\/sasl_passwd$/m);
+  assert.match(out, /^\[smtp\.isp\.example\]:587 \S+:<RELAY_PASSWORD>$/m);
+  assert.match(out, /^# <DKIM_KEY> \(secret dkim-key\): .*\nopenssl genpkey -algorithm RSA/m);
+  assert.match(out, /^; DKIM public key.*\n.*p=<DKIM_PUBLIC_KEY>/m);
+  assert.match(out, /^systemctl is-active .*\bpostfix\.service\b/m);
+  for (const secret of ["correct-horse-battery", "tr0ub4dor", "relay-secret-value", "BEGIN PRIVATE KEY", "SCRAM-SHA-256}600000,", "__PODKIT_SECRET"]) assert.ok(!out.includes(secret), `${secret} must not be printed`);
+});
+
+test("the how-to's own OpenSSL commands make the password hashes podkit writes, so a pod built by hand is no diff", () => {
+  const values = { "alice-password": "pw of alice", "carol-password": "c4rol", "password-salt": "the-salt-key", "turn-secret": "t", "backup-passphrase": "p", "backup-rest-password": "r", "backup-prune-password": "q" };
+  const secrets = secretsFile(Object.entries(values).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n"));
+  const pod = loadPod(join(ROOT, "stacks/lab-a.yaml"), { providers: TEST_PROVIDERS, secretsFile: secrets, generate: true, log: () => {} });
+  const markdown = renderHowto(pod);
+  const steps = readHowto(markdown);
+  const made = makeValues(steps, (name) => pod.secrets.get(name));
+  assert.equal(made.get("<DOVECOT_HASH_ALICE_A_TEST>"), dovecotScramSha256("alice@a.test", "pw of alice", "the-salt-key"));
+  const prosody = prosodyScramSha256("carol@a.test", "c4rol", "the-salt-key");
+  assert.equal(made.get("<PROSODY_SALT_CAROL_A_TEST>"), prosody.salt);
+  assert.equal(made.get("<PROSODY_STORED_KEY_CAROL_A_TEST>"), prosody.stored_key);
+  assert.equal(made.get("<PROSODY_SERVER_KEY_CAROL_A_TEST>"), prosody.server_key);
+  assert.equal(made.get("<DKIM_PUBLIC_KEY>"), pod.dns.dkimPublicKey);
+  // Every placeholder a host step holds is made by some block before it.
+  for (const s of steps.filter((s) => s.kind === "run")) assert.deepEqual(unfilled(fill(s.script, made)).filter((p) => p !== "<message>"), [], s.script.slice(0, 200));
+  assert.ok(filesWritten(steps) > 40 && commandCount(steps) > 100, `${filesWritten(steps)} files, ${commandCount(steps)} commands`);
+  for (const v of Object.values(values)) assert.ok(!markdown.includes(`'${v}'`) && !markdown.includes(`:${v}\n`), `${v} is not printed`);
+});
+
+test("podkit howto --html writes one page with contents, a copy button per block, and nothing unescaped", () => {
+  const md = "# T\n\n## Host <x>\n\n### Role a & b\n\nText with `<code>` and <b>.\n\n- `f`, mode 644:\n\n```sh\ncat > f <<'PODKIT_EOF'\n<script>alert(1)</script>\nPODKIT_EOF\n```\n";
+  const html = howtoHtml(md);
+  assert.match(html, /<a href="#host-x">Host &lt;x&gt;<\/a>/);
+  assert.match(html, /<h3 id="role-a-b">Role a &amp; b<\/h3>/);
+  assert.equal(html.match(/<button type="button" class="copy"/g)?.length, 1);
+  assert.ok(html.includes("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.includes("<script>alert"));
+  assert.ok(!/https?:\/\//.test(html.replace(/<main>[\s\S]*<\/main>/, "")), "the page loads nothing from the network");
+  const out = join(mkdtempSync(join(tmpdir(), "podkit-howto-")), "h.html");
+  const secrets = secretsFile("ada-password: a\ngrace-password: g\nrelay-password: r\n");
+  const r = spawnSync(process.execPath, ["bin/podkit.js", "howto", "stacks/hackspace.yaml", "--secrets", secrets, "--html", "--out", out], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(readFileSync(out, "utf8"), /^<!doctype html>[\s\S]*<nav aria-label="contents">[\s\S]*id="role-mail"/);
 });
