@@ -14,6 +14,7 @@ import { planDns } from "../dns/plan";
 import { rdata } from "../dns/records";
 import { hostFqdn, rolesByHost } from "../stack/derive";
 import type { Pod } from "../stack/pod";
+import { publicKeyOfKeyFile } from "../ssh/login-key";
 import { mustRelease } from "../stack/releases";
 import { GENERATED } from "../stack/secrets";
 import { derivedValues, makeBlockLines, placeholder, placeholdersIn, secretMakeBlock, sentinel } from "./placeholders";
@@ -29,7 +30,7 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
   const hosts: { host: string; title: string; states: RoleState[] }[] = [];
   for (const [host, roles] of Object.entries(rolesByHost(stack))) {
     if (onlyHost && onlyHost !== host) continue;
-    const ctx = roleContext(stack, host, sentinel, pod.hosts[host].profile(stack, host));
+    const ctx = roleContext(stack, host, sentinel, pod.hosts[host].profile(stack, host), loginKeyOf(pod, host));
     const release = mustRelease(ctx.profile.release);
     hosts.push({ host, title: `Host ${host} (${hostFqdn(stack, host)}), Debian ${release.version} (${release.codename})`, states: roles.map((r) => roleNamed(r).state(ctx)) });
   }
@@ -68,6 +69,20 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
   for (const m of derivedUsed) out.push("", ...makeBlockLines(m));
   out.push(...dns, ...body);
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * The public half of the key podkit logs in to the host with, when podkit knows it:
+ * the pod's root keys keep it (roles/base), so `podkit apply` and `podkit diff` can
+ * still reach a pod built by hand. A public key, never a secret.
+ */
+function loginKeyOf(pod: Pod, host: string): string | undefined {
+  try {
+    const target = pod.hosts[host].target(pod.stack, host, {});
+    return typeof target !== "string" && target.privateKeyPath ? publicKeyOfKeyFile(target.privateKeyPath) : undefined;
+  } catch {
+    return undefined; // no key file here (a recorded lab, a machine that never ran podkit): the admins' keys only
+  }
 }
 
 /** DNS first: certificates are issued for names that resolve to the host. */
