@@ -125,7 +125,8 @@ function roleSection(s: RoleState, text: (v: string) => string): string[] {
     if (wantsRunning(sv)) services.push(`systemctl enable --now ${sv.unit}`, `systemctl ${changeVerb(sv)} ${sv.unit}`);
     else services.push(`systemctl disable --now ${sv.unit}`);
   }
-  for (const u of s.retired?.units ?? []) services.push(`systemctl disable --now ${u}    # not wanted: ${s.role} keeps it stopped`);
+  // Units of retired packages are not on a fresh host; units the role's own packages bring are, and stay off.
+  if (!s.retired?.packages?.length) for (const u of s.retired?.units ?? []) services.push(`systemctl disable --now ${u}    # not wanted: ${s.role} keeps it stopped`);
   if (services.length) out.push("Start the services, and have them read the files above:", "", "```sh", ...services, "```", "");
   if (after.length) out.push("With the services up:", "", "```sh", ...after.map((h) => `${h.run}    # ${h.name}`), "```", "");
   out.push(...checkStep(s));
