@@ -76,7 +76,7 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
  * the pod's root keys keep it (roles/base), so `podkit apply` and `podkit diff` can
  * still reach a pod built by hand. A public key, never a secret.
  */
-function loginKeyOf(pod: Pod, host: string): string | undefined {
+export function loginKeyOf(pod: Pod, host: string): string | undefined {
   try {
     const target = pod.hosts[host].target(pod.stack, host, {});
     return typeof target !== "string" && target.privateKeyPath ? publicKeyOfKeyFile(target.privateKeyPath) : undefined;
@@ -91,7 +91,7 @@ function dnsSection(pod: Pod, text: (s: string) => string): string[] {
   const records = planDns(pod.stack, { ...pod.dns, dkimPublicKey: pod.stack.mail ? key : undefined });
   const out = ["", "## DNS records", "", "Publish these at the pod's DNS provider before you begin on the hosts (zone-file notation; each record says why). A TXT text longer than 255 characters is split into quoted strings of at most 255, as below for a long key."];
   if (records.some((r) => r.type === "TXT" && r.value.includes(key))) {
-    out.push("", ...makeBlockLines({ placeholder: "<DKIM_PUBLIC_KEY>", what: "the DKIM key's public half, as p= wants it (base64 of its DER form)", commands: [`printf '%s\\n' '${placeholder(GENERATED.dkimKey)}' | openssl pkey -pubout -outform DER | base64 -w0; echo`] }));
+    out.push("", ...makeBlockLines({ placeholder: "<DKIM_PUBLIC_KEY>", what: "the DKIM key's public half, as p= wants it (base64 of its DER form)", commands: ["openssl pkey -pubout -outform DER <<'VALUE' | base64 -w0; echo", placeholder(GENERATED.dkimKey), "VALUE"] }));
   }
   if (!records.some((r) => r.type === "A" || r.type === "AAAA")) out.push("", "(The hosts' addresses are not known yet: each host name gets an A record, and an AAAA with IPv6.)");
   out.push("", "```dns");
@@ -122,7 +122,8 @@ function roleSection(s: RoleState, text: (v: string) => string): string[] {
   if (before.length) out.push("Then what the daemons need besides their files:", "", "```sh", ...before.map((h) => `${h.run}    # ${h.name}`), "```", "");
   const services: string[] = [];
   for (const sv of s.services ?? []) {
-    if (wantsRunning(sv)) services.push(`systemctl enable --now ${sv.unit}`, `systemctl ${changeVerb(sv)} ${sv.unit}`);
+    // A unit that reads none of the files above (a timer) needs no reload.
+    if (wantsRunning(sv)) services.push(`systemctl enable --now ${sv.unit}`, ...(sv.watch.length ? [`systemctl ${changeVerb(sv)} ${sv.unit}`] : []));
     else services.push(`systemctl disable --now ${sv.unit}`);
   }
   // Units of retired packages are not on a fresh host; units the role's own packages bring are, and stay off.

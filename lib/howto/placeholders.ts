@@ -50,14 +50,15 @@ export function derivedValues(stack: Stack, wanted: { dovecot: boolean; prosody:
   const saltKey = sentinel(GENERATED.passwordSalt);
   for (const [address, account] of Object.entries(stack.accounts)) {
     const pw = sentinel(account.password.secret);
-    const inputs = `pw='${placeholder(account.password.secret)}' key='${placeholder(GENERATED.passwordSalt)}' who='${address}'`;
+    // Heredocs, not quotes: a password may hold any character but a newline.
+    const inputs = [`pw=$(cat <<'VALUE'`, placeholder(account.password.secret), "VALUE", ")", `key=$(cat <<'VALUE'`, placeholder(GENERATED.passwordSalt), "VALUE", ")", `who='${address}'`];
     if (wanted.dovecot) {
       const p = `<DOVECOT_HASH_${who(address)}>`;
       replace.push([dovecotScramSha256(address, pw, saltKey), p]);
       make.push({
         placeholder: p, what: `${address}'s password as Dovecot's {SCRAM-SHA-256} entry (${PASSWORD_ITERATIONS} rounds)`,
         commands: [
-          inputs,
+          ...inputs,
           saltHex("dovecot"),
           `salted=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt pass:"$pw" -kdfopt hexsalt:"$salt" -kdfopt iter:${PASSWORD_ITERATIONS} -binary PBKDF2 | od -An -tx1 | tr -d ' \\n')`,
           `stored=$(printf 'Client Key' | openssl mac -digest SHA256 -macopt hexkey:"$salted" -binary HMAC | openssl dgst -sha256 -binary | base64)`,
@@ -69,7 +70,7 @@ export function derivedValues(stack: Stack, wanted: { dovecot: boolean; prosody:
     if (wanted.prosody) {
       const rec = prosodyScramSha256(address, pw, saltKey);
       const uuid = [
-        inputs,
+        ...inputs,
         `h=$(printf 'podkit/prosody\\0%s\\0%s' "$who" "$pw" | openssl mac -digest SHA256 -macopt key:"$key" -binary HMAC | od -An -tx1 | tr -d ' \\n')`,
         // Prosody's salt is UUID-shaped (version 4, variant 8), used as PBKDF2's salt as it stands.
         `salt=$(echo "$h" | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\\1-\\2-4\\3-8\\4-\\5/')`,

@@ -7,9 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { howtoHtml } from "../../lib/howto/html";
-import { renderHowto } from "../../lib/howto/markdown";
+import { loginKeyOf, renderHowto } from "../../lib/howto/markdown";
 import { loadPod } from "../../lib/stack/pod";
 import { dovecotScramSha256, prosodyScramSha256 } from "../../lib/stack/passwords";
+import { groupOf, modeOf, ownerOf } from "../../lib/converge/changes";
+import { roleContext } from "../../lib/converge/pod";
+import { roleNamed } from "../../lib/converge/registry";
+import { rolesByHost } from "../../lib/stack/derive";
 import { commandCount, filesWritten, fill, makeValues, readHowto, unfilled } from "../lab/howto-reader";
 import { TEST_PROVIDERS } from "./host-profiles";
 
@@ -72,4 +76,28 @@ test("podkit howto --html writes one page with contents, a copy button per block
   const r = spawnSync(process.execPath, ["bin/podkit.js", "howto", "stacks/hackspace.yaml", "--secrets", secrets, "--html", "--out", out], { cwd: ROOT, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.match(readFileSync(out, "utf8"), /^<!doctype html>[\s\S]*<nav aria-label="contents">[\s\S]*id="role-mail"/);
+});
+
+test("every file the lab-b how-to writes, its placeholders filled, is byte for byte the file apply writes, with its mode and owner", () => {
+  const values = { "bob-password": "b0b's pw", "dave-password": "d", "password-salt": "salt-key", "turn-secret": "turn", "backup-passphrase": "pass", "backup-rest-password": "rest", "backup-prune-password": "prune" };
+  const secrets = secretsFile(Object.entries(values).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n"));
+  const pod = loadPod(join(ROOT, "stacks/lab-b.yaml"), { providers: TEST_PROVIDERS, secretsFile: secrets, generate: true, log: () => {} });
+  const steps = readHowto(renderHowto(pod));
+  const made = makeValues(steps, (name) => pod.secrets.get(name));
+  const script = steps.filter((s) => s.kind === "run").map((s) => fill(s.script, made)).join("\n");
+  // What a shell makes of each file block: the heredoc's lines, less a final newline when truncated.
+  const written = new Map<string, { content: string; mode: string; owner: string }>();
+  const block = /^cat > (\S+) <<'PODKIT_EOF'\n([\s\S]*?)^PODKIT_EOF\n(truncate -s -1 \1\n)?chown (\S+) \1\nchmod (\d+) \1$/gm;
+  for (const m of script.matchAll(block)) written.set(m[1], { content: m[3] ? m[2].slice(0, -1) : m[2], owner: m[4], mode: m[5] });
+  const [host, roles] = Object.entries(rolesByHost(pod.stack))[0];
+  const ctx = roleContext(pod.stack, host, (n) => pod.secrets.get(n), TEST_PROVIDERS.lab!.profile(pod.stack, host), loginKeyOf(pod, host));
+  const files = roles.flatMap((r) => roleNamed(r).state(ctx).files);
+  assert.equal(written.size, files.length, "one block per file");
+  for (const f of files) {
+    const w = written.get(f.path);
+    assert.ok(w, `${f.path} is written`);
+    assert.ok(w.content === f.content, `${f.path}: the how-to's content is apply's`);
+    assert.equal(w.mode, modeOf(f).toString(8), `${f.path} mode`);
+    assert.equal(w.owner, `${ownerOf(f)}:${groupOf(f)}`, `${f.path} owner`);
+  }
 });
