@@ -22,6 +22,9 @@ import { derivedValues, makeBlockLines, placeholder, placeholdersIn, secretMakeB
 /** The end of every heredoc: a line no rendered file contains (checked). */
 export const HEREDOC_END = "PODKIT_EOF";
 
+/** Where the checkers below write what they derive (a compiled sieve script, a redis socket). */
+const CHECK_WORK = "/tmp/podkit-howto-check";
+
 const ROLES_DIR = join(__dirname, "..", "..", "roles");
 
 export function renderHowto(pod: Pod, onlyHost?: string): string {
@@ -111,10 +114,12 @@ function roleSection(s: RoleState, text: (v: string) => string): string[] {
   if (install.length) out.push("Packages, users and directories:", "", "```sh", ...install, "```", "");
   for (const f of s.files) out.push(...fileBlock(f, text));
 
-  const checks = (s.checks ?? []).map((c) => c.run.replaceAll("{stage}", "").replaceAll("{work}", "\"$work\""));
+  // The checkers read the live files ({stage} is the root); {work} is a scratch directory, a literal
+  // path because some checks name it inside quotes.
+  const checks = (s.checks ?? []).map((c) => c.run.replaceAll("{stage}", "").replaceAll("{work}", CHECK_WORK));
   if (checks.length) {
     out.push("Check the configuration with the daemons' own checkers before starting them (silence or their usual summary is good; an error names the file and line):", "", "```sh");
-    if (checks.some((c) => c.includes("$work"))) out.push("work=$(mktemp -d)");
+    if (checks.some((c) => c.includes(CHECK_WORK))) out.push(`rm -rf ${CHECK_WORK} && mkdir -m 700 ${CHECK_WORK}`);
     out.push(...checks, "```", "");
   }
   const before = (s.handlers ?? []).filter((h) => h.phase !== "after-reload");
