@@ -15,6 +15,7 @@ import { rdata } from "../dns/records";
 import { hostFqdn, rolesByHost } from "../stack/derive";
 import type { Pod } from "../stack/pod";
 import { publicKeyOfKeyFile } from "../ssh/login-key";
+import { shellQuote } from "../ssh/shell";
 import { mustRelease } from "../stack/releases";
 import { GENERATED } from "../stack/secrets";
 import { derivedValues, makeBlockLines, placeholder, placeholdersIn, secretMakeBlock, sentinel } from "./placeholders";
@@ -116,9 +117,11 @@ function roleSection(s: RoleState, text: (v: string) => string): string[] {
 
   // The checkers read the live files ({stage} is the root); {work} is a scratch directory, a literal
   // path because some checks name it inside quotes.
-  const checks = (s.checks ?? []).map((c) => c.run.replaceAll("{stage}", "").replaceAll("{work}", CHECK_WORK));
+  // Each in a subshell whose status is tested, as apply runs them (lib/converge/scripts.ts): a checker's
+  // last command decides, and a shell that stops at errors does not stop inside one.
+  const checks = (s.checks ?? []).map((c) => `if ( ${c.run.replaceAll("{stage}", "").replaceAll("{work}", CHECK_WORK)} ); then echo ${shellQuote(`${c.name}: ok`)}; else echo ${shellQuote(`${c.name}: FAILED (what it printed above names the file and line)`)}; fi`);
   if (checks.length) {
-    out.push("Check the configuration with the daemons' own checkers before starting them (silence or their usual summary is good; an error names the file and line):", "", "```sh");
+    out.push(`Check the configuration with the daemons' own checkers before starting them. Each prints what it found, then \`<checker>: ok\` (${(s.checks ?? []).map((c) => `\`${c.name}: ok\``).join(", ")}); fix anything that says FAILED before going on:`, "", "```sh");
     if (checks.some((c) => c.includes(CHECK_WORK))) out.push(`rm -rf ${CHECK_WORK} && mkdir -m 700 ${CHECK_WORK}`);
     out.push(...checks, "```", "");
   }

@@ -69,10 +69,10 @@ test("the how-to for lab-b, followed block by block on a fresh host b, builds a 
       const script = fill(step.script, values);
       // `<message>` is a log line's shape in a script's comment, not a value.
       assert.deepEqual(unfilled(script).filter((p) => p !== "<message>"), [], `block ${i + 1} (${step.section}) still has placeholders`);
-      // As a reader pastes it into a root shell that stops at the first error. The block goes to
+      // As a reader pastes it into a root shell, one that stops at the first error (as apply's handler scripts do). The block goes to
       // a private file first: run from stdin, a command that reads stdin would eat the rest of it
       // (and on a command line its secrets would be in the process list).
-      const runBlock = () => ssh.execCommand('f=$(mktemp) && cat > "$f" && { bash -e -o pipefail "$f" </dev/null; rc=$?; rm -f "$f"; exit $rc; }', { stdin: script });
+      const runBlock = () => ssh.execCommand('f=$(mktemp) && cat > "$f" && { bash -e "$f" </dev/null; rc=$?; rm -f "$f"; exit $rc; }', { stdin: script });
       let r = await runBlock();
       const activeCheck = /^systemctl is-active ([^\n]+)$/.exec(step.script);
       const portCheck = /^for p in ([\d ]+); do ss /.exec(step.script);
@@ -83,8 +83,13 @@ test("the how-to for lab-b, followed block by block on a fresh host b, builds a 
         r = await runBlock();
       }
       if (expected) assert.equal(r.stdout.trim(), expected.join("\n"), `${step.section}: the check prints what the how-to says`);
+      // The daemons' checkers print `<name>: ok` each, or FAILED.
+      else if (/^if \( /m.test(step.script)) {
+        assert.doesNotMatch(r.stdout, /: FAILED \(/, `${step.section}: a checker failed:\n${r.stdout.slice(-2000)}`);
+        assert.equal(r.stdout.match(/: ok$/gm)?.length, step.script.match(/^if \( /gm)!.length, `${step.section}: every checker says ok`);
+      }
       // Only the block's section and first line are reported: its body may hold secrets.
-      else assert.equal(r.code, 0, `block ${i + 1} of ${runs.length} (${step.section}, \`${step.script.split("\n")[0]}\`) failed:\n${r.stderr.slice(-2000)}`);
+      if (!expected) assert.equal(r.code, 0, `block ${i + 1} of ${runs.length} (${step.section}, \`${step.script.split("\n")[0]}\`) failed:\n${r.stderr.slice(-2000)}`);
     }
   } finally {
     ssh.dispose();
