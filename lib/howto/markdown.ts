@@ -93,7 +93,10 @@ export function loginKeyOf(pod: Pod, host: string): string | undefined {
 function dnsSection(pod: Pod, text: (s: string) => string): string[] {
   const key = "PODKITDKIMPUBLICKEY";
   const records = planDns(pod.stack, { ...pod.dns, dkimPublicKey: pod.stack.mail ? key : undefined });
-  const out = ["", "## DNS records", "", "Publish these at the pod's DNS provider before you begin on the hosts (zone-file notation; each record says why). A TXT text longer than 255 characters is split into quoted strings of at most 255, as below for a long key."];
+  const out = ["", "## DNS records", "",
+    "Publish these at the pod's DNS provider before you begin on the hosts (zone-file notation; each record says why). A TXT text longer than 255 characters is split into quoted strings of at most 255 (the DKIM key is).",
+    "",
+    `The hosts' certificates depend on them: they come from the ACME CA the stack names (\`tls.acme.directory\`: ${pod.stack.tls.acme.directory}) by certbot over http-01, which the CA checks by fetching from each name on port 80. The tls role below writes the request and the script that runs certbot (\`/usr/local/sbin/podkit-cert\`) and runs it once nginx answers; nothing in it needs podkit.`];
   if (records.some((r) => r.type === "TXT" && r.value.includes(key))) {
     out.push("", ...makeBlockLines({ placeholder: "<DKIM_PUBLIC_KEY>", what: "the DKIM key's public half, as p= wants it (base64 of its DER form)", commands: ["openssl pkey -pubout -outform DER <<'VALUE' | base64 -w0; echo", placeholder(GENERATED.dkimKey), "VALUE"] }));
   }
