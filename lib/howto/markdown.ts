@@ -150,7 +150,7 @@ function fileBlock(f: FileSpec, text: (v: string) => string): string[] {
   if (content.split("\n").includes(HEREDOC_END)) throw new Error(`${f.path} contains a line ${HEREDOC_END}, which would end its heredoc`);
   const mode = modeOf(f).toString(8);
   const dir = f.path.slice(0, f.path.lastIndexOf("/")) || "/";
-  const lines = [`- \`${f.path}\`, mode ${mode}, owner ${ownerOf(f)}:${groupOf(f)}${f.secret ? " (holds secrets: fill in its placeholders)" : ""}:`, "", "```sh", `mkdir -p ${dir}`];
+  const lines = [`- \`${f.path}\`, mode ${mode}, owner ${ownerOf(f)}:${groupOf(f)}${f.secret ? " (holds secrets: fill in its placeholders)" : ""}:`, "", "```sh", ...(dir === "/etc" ? [] : [`mkdir -p ${dir}`])];
   // A secret file is never readable by others, not even while it is written.
   if (f.secret) lines.push(`install -m 600 /dev/null ${f.path}`);
   lines.push(`cat > ${f.path} <<'${HEREDOC_END}'`, ...(content.endsWith("\n") ? content.slice(0, -1) : content).split("\n"), HEREDOC_END);

@@ -84,7 +84,13 @@ test("every file the lab-b how-to writes, its placeholders filled, is byte for b
   const pod = loadPod(join(ROOT, "stacks/lab-b.yaml"), { providers: TEST_PROVIDERS, secretsFile: secrets, generate: true, log: () => {} });
   const steps = readHowto(renderHowto(pod));
   const made = makeValues(steps, (name) => pod.secrets.get(name));
-  const script = steps.filter((s) => s.kind === "run").map((s) => fill(s.script, made)).join("\n");
+  const blocks = steps.filter((s) => s.kind === "run").map((s) => fill(s.script, made));
+  // Every block a reader pastes is whole shell, as bash reads it.
+  for (const b of blocks) {
+    const syntax = spawnSync("bash", ["-n"], { input: b, encoding: "utf8" });
+    assert.equal(syntax.status, 0, `bash -n: ${syntax.stderr} in a block starting ${b.split("\n")[0]}`);
+  }
+  const script = blocks.join("\n");
   // What a shell makes of each file block: the heredoc's lines, less a final newline when truncated.
   const written = new Map<string, { content: string; mode: string; owner: string }>();
   const block = /^cat > (\S+) <<'PODKIT_EOF'\n([\s\S]*?)^PODKIT_EOF\n(truncate -s -1 \1\n)?chown (\S+) \1\nchmod (\d+) \1$/gm;
