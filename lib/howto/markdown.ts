@@ -56,7 +56,7 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
     `# Building pod ${stack.pod} by hand`, "",
     `From \`${pod.file}\`, as \`podkit apply\` would build it. Follow the steps in order on fresh Debian hosts: every command is in a shell block, every file is written by one, and each role ends with a check and what it should print.`,
     "", "## Secrets", "",
-    "The files below hold secrets as placeholders such as `<ALICE_PASSWORD>`. Make each value with the block under it, on your own machine (any with OpenSSL 3: passwords and the salt key need never reach the server), and put its output wherever the placeholder appears. Make them in this order: later ones are made from earlier ones.",
+    "The files below hold secrets as placeholders such as `<ALICE_PASSWORD>`. Make each value with the block under it, on your own machine (any with OpenSSL 3: passwords and the salt key need never reach the server), and put its output wherever the placeholder appears. Make them in this order: later ones are made from earlier ones. (The hash blocks hand the password to \`openssl kdf\` on its command line, where other users of the same machine could see it in the process list: use a machine only you use.)",
     "",
     `If you will ever run podkit against this pod, use the values in its secrets file (\`${pod.file.replace(/\.ya?ml$/, "")}.secrets.yaml\`, under the name in brackets) instead of new ones: the password hashes are salted from the salt key the way podkit salts them, so \`podkit diff\` then finds nothing to change. Dovecot's own \`doveadm pw -s SCRAM-SHA-256 -r 600000\` makes an equally good hash with a random salt, which podkit would rewrite.`,
   ];
