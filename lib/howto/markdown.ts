@@ -51,6 +51,8 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
     for (const s of h.states) body.push(...roleSection(s, text));
   }
   const dns = dnsSection(pod, text);
+  // The DKIM record's key is made from the DKIM key, also where this host holds no mail.
+  if (dns.some((l) => l.includes(placeholder(GENERATED.dkimKey)))) met.add(GENERATED.dkimKey);
 
   const out = [
     `# Building pod ${stack.pod} by hand`, "",
