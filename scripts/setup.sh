@@ -24,8 +24,10 @@ BY_HAND_PACKAGES=(knot-dnsutils procps)
 # Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone); the
 # roles' configs by their daemons' own checkers in a checker root per Debian release
 # (debootstrap builds them; unshare, mount and ip run them). A lab test records `npm run lab`
-# on a terminal with tmux, to show what a person sees.
-CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2 tmux)
+# on a terminal with tmux, to show what a person sees. The HTML how-to is loaded by Debian's
+# chromium, headless, with DejaVu fonts (its stylesheet names them), and screenshotted.
+CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2 tmux
+  chromium fonts-dejavu-core)
 
 missing=()
 for p in "${ADMIN_PACKAGES[@]}" "${LAB_PACKAGES[@]}" "${BY_HAND_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do

@@ -11,7 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   validate: { summary: "check stack files, report every problem with file:line:column", load: () => require("./commands/validate") },
   plan: { summary: "show hosts, roles and DNS records a stack makes (--json)", load: () => require("./commands/plan") },
   zone: { summary: "print the stack's DNS records as zone files", load: () => require("./commands/zone") },
-  howto: { summary: "the pod as a by-hand how-to (Markdown): packages, files, commands", load: () => require("./commands/howto") },
+  howto: { summary: "the pod as a by-hand how-to (Markdown, or --html): secrets to make, DNS, packages, files, checks, services", load: () => require("./commands/howto") },
   secrets: { summary: "create the generated secrets (DKIM keys) a stack needs", load: () => require("./commands/secrets") },
   schema: { summary: "print the JSON Schema of stack files", load: () => require("./commands/schema") },
   apply: { summary: "converge existing and lab hosts to the stack over SSH", load: () => require("./commands/apply") },

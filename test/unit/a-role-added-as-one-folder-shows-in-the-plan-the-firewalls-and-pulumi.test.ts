@@ -42,7 +42,7 @@ test("podkit plan shows the added role on the mail host, after base, and its DNS
 test("the base role's nftables rules open the added role's port with its reason, and the role's file and service are rendered", () => {
   const howto = podkit("howto", "stacks/hackspace.yaml");
   assert.match(howto, /tcp dport 8080 accept comment "the hello page \(a test role\)"/);
-  assert.match(howto, /`\/etc\/hello\/httpd\.conf` \(mode 644, owner root:root\)/);
+  assert.match(howto, /^- `\/etc\/hello\/httpd\.conf`, mode 644, owner root:root:$/m);
   assert.match(howto, /systemctl enable --now podkit-hello\.service/);
 });
 
