@@ -74,9 +74,10 @@ test("the how-to for lab-b, followed block by block on a fresh host b, builds a 
       // (and on a command line its secrets would be in the process list).
       const runBlock = () => ssh.execCommand('f=$(mktemp) && cat > "$f" && { bash -e "$f" </dev/null; rc=$?; rm -f "$f"; exit $rc; }', { stdin: script });
       let r = await runBlock();
-      const activeCheck = /^systemctl is-active ([^\n]+)$/.exec(step.script);
+      // A role's check block is `systemctl is-active` and unit names alone (a handler may use `is-active -q` too).
+      const activeCheck = /^systemctl is-active ((?:[\w@.-]+\.(?:service|timer|socket|mount|path) ?)+)$/.exec(step.script);
       const portCheck = /^for p in ([\d ]+); do ss /.exec(step.script);
-      const expected = activeCheck ? activeCheck[1].split(" ").map(() => "active") : portCheck ? portCheck[1].trim().split(" ") : undefined;
+      const expected = activeCheck ? activeCheck[1].trim().split(" ").map(() => "active") : portCheck ? portCheck[1].trim().split(" ") : undefined;
       // A check says what it prints; a daemon restarted a moment ago may need the few seconds a reader takes to look again.
       for (let tries = 0; expected && r.stdout.trim() !== expected.join("\n") && tries < 15; tries++) {
         await new Promise((ok) => setTimeout(ok, 1000));
