@@ -51,12 +51,27 @@ async function targetCertificate(address: string): Promise<{ cert: string; key: 
 
 /** htpasswd lines (apr1: a hash rclone's htpasswd reader knows; lab only). */
 async function htpasswd(logins: TargetLogin[]): Promise<string> {
-  const lines = [];
-  for (const l of logins) {
-    const salt = createHash("sha256").update(`${l.username}\0${l.password}`).digest("hex").slice(0, 8); // stable: unchanged logins, unchanged file
-    const hash = (await $({ quiet: true, input: l.password })`openssl passwd -apr1 -salt ${salt} -stdin`).stdout.trim();
-    lines.push(`${l.username}:${hash}\n`);
+  // Every apply of a lab pod comes here: the hashes of logins seen before are kept in the
+  // lab's run dir (root's, gone with the lab), so a no-op apply starts no openssl.
+  const cacheFile = path.join(path.dirname(PATHS.state), "htpasswd-cache.json");
+  let cache: Record<string, string> = {};
+  try {
+    cache = JSON.parse(fs.readFileSync(cacheFile, "utf8"));
+  } catch {
+    // none yet
   }
+  const lines = [];
+  let grew = false;
+  for (const l of logins) {
+    const id = createHash("sha256").update(`${l.username}\0${l.password}`).digest("hex");
+    const salt = id.slice(0, 8); // stable: unchanged logins, unchanged file
+    if (!cache[id]) {
+      cache[id] = (await $({ quiet: true, input: l.password })`openssl passwd -apr1 -salt ${salt} -stdin`).stdout.trim();
+      grew = true;
+    }
+    lines.push(`${l.username}:${cache[id]}\n`);
+  }
+  if (grew) fs.writeFileSync(cacheFile, JSON.stringify(cache), { mode: 0o600 });
   return lines.join("");
 }
 
