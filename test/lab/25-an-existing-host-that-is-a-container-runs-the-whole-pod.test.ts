@@ -18,7 +18,7 @@ import { mustRelease } from "../../lib/stack/releases";
 import { onHost, REPO, type Run } from "./helpers";
 import { fetchBySubject, submit, token } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
-import { chatBody, sessionPool, xmlLib } from "./xmppclients";
+import { chatBothWays, sessionPool } from "./xmppclients";
 
 /** What apply and plan must find host a to be: its release is the one the lab gave it (Debian 13 by default). */
 let EXPECTED = "";
@@ -156,13 +156,7 @@ test("mail from b reaches the existing host a, and mail from a reaches b, both w
 });
 
 test("chat crosses between the existing host a and pod b, both ways", async () => {
-  const { xml } = xmlLib();
   const alice = await pool.login(pods, pods.a, "alice", pods.a.password("alice-password"));
   const bob = await pool.login(pods, pods.b, "bob", pods.b.password("bob-password"));
-  const hello = token("existing-hello");
-  await alice.xmpp.send(xml("message", { to: "bob@b.test", type: "chat" }, xml("body", {}, hello)));
-  await bob.waitFor((el) => el.is("message") && chatBody(el) === hello, 20_000, "alice's message");
-  const reply = token("existing-reply");
-  await bob.xmpp.send(xml("message", { to: "alice@a.test", type: "chat" }, xml("body", {}, reply)));
-  await alice.waitFor((el) => el.is("message") && chatBody(el) === reply, 20_000, "bob's reply");
+  await chatBothWays(alice, bob, "existing");
 });

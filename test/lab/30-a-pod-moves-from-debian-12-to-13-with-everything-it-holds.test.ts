@@ -17,7 +17,7 @@ import { onHost } from "./helpers";
 import { fetchBySubject, submit, token } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
 import { podRequest, upload } from "./uploads";
-import { chatBody, login, xmlLib, type Session } from "./xmppclients";
+import { chatBody, chatBothWays, login, xmlLib, type Session } from "./xmppclients";
 
 let pods: Pods;
 const open: Session[] = [];
@@ -160,10 +160,5 @@ test("after the move, b (Debian 13) and a sign and verify mail both ways, and ch
   assert.ok(items.includes("alice@a.test"), `bob's roster came along: ${items.join(", ")}`);
   const alice = await login(pods, pods.a, "alice", pods.a.password("alice-password"));
   open.push(alice);
-  const hello = token("chat-after-move");
-  await alice.xmpp.send(xml("message", { to: "bob@b.test", type: "chat" }, xml("body", {}, hello)));
-  await bob.waitFor((el) => el.is("message") && chatBody(el) === hello, 30_000, "alice's message");
-  const reply = token("chat-reply-after-move");
-  await bob.xmpp.send(xml("message", { to: "alice@a.test", type: "chat" }, xml("body", {}, reply)));
-  await alice.waitFor((el) => el.is("message") && chatBody(el) === reply, 30_000, "bob's reply");
+  await chatBothWays(alice, bob, "after-move", 30_000);
 });

@@ -16,7 +16,7 @@ import { readLabState } from "../../lib/lab/state";
 import { unwrap } from "../unit/provider-model";
 import { editedHetznerStack, hetznerConfig, runProgram } from "../unit/pulumi-runs";
 import { onHost, podkit, run } from "./helpers";
-import { fetchBySubject, submit, token } from "./mailclients";
+import { mailBothWays } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
 
 let pods: Pods;
@@ -63,10 +63,5 @@ test("podkit's first converge of the cloud host succeeds, after it only podkit's
   const sshd = await onHost(readLabState()!, "b", "sshd -T | grep -i '^authorizedkeysfile'");
   assert.equal(sshd.stdout.trim(), "authorizedkeysfile /etc/ssh/authorized_keys.d/%u", "what cloud-init wrote to /root/.ssh grants nothing any more");
 
-  const there = token("to-cloud-host");
-  await submit(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), { to: "bob@b.test", subject: there, text: "to the cloud-booted pod" });
-  await fetchBySubject(pods, pods.b, "bob@b.test", pods.b.password("bob-password"), there, 60_000);
-  const back = token("from-cloud-host");
-  await submit(pods, pods.b, "bob@b.test", pods.b.password("bob-password"), { to: "alice@a.test", subject: back, text: "from the cloud-booted pod" });
-  await fetchBySubject(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), back, 60_000);
+  await mailBothWays(pods, "the cloud-booted pod");
 });

@@ -26,9 +26,9 @@ import { connectLabHost } from "../../lib/lab/ssh";
 import { readLabState } from "../../lib/lab/state";
 import { commandCount, filesWritten, fill, makeValues, readHowto, type RunStep, unfilled } from "./howto-reader";
 import { podkit } from "./helpers";
-import { fetchBySubject, submit, token } from "./mailclients";
+import { mailBothWays } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
-import { chatBody, sessionPool, xmlLib } from "./xmppclients";
+import { chatBothWays, sessionPool } from "./xmppclients";
 
 const STACK = "stacks/lab-b.yaml";
 let pods: Pods;
@@ -113,22 +113,11 @@ test("the how-to for lab-b, followed block by block on a fresh host b, builds a 
 });
 
 test("mail crosses both ways between a.test and the hand-built b.test", async () => {
-  const there = token("to-hand-built");
-  await submit(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), { to: "bob@b.test", subject: there, text: "to the pod built from the how-to" });
-  await fetchBySubject(pods, pods.b, "bob@b.test", pods.b.password("bob-password"), there, 60_000);
-  const back = token("from-hand-built");
-  await submit(pods, pods.b, "bob@b.test", pods.b.password("bob-password"), { to: "alice@a.test", subject: back, text: "from the pod built from the how-to" });
-  await fetchBySubject(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), back, 60_000);
+  await mailBothWays(pods, "the pod built from the how-to");
 });
 
 test("chat crosses both ways between a.test and the hand-built b.test over verified TLS", async () => {
-  const { xml } = xmlLib();
   const alice = await pool.login(pods, pods.a, "alice", pods.a.password("alice-password"));
   const bob = await pool.login(pods, pods.b, "bob", pods.b.password("bob-password"), { directTls: true });
-  const hello = token("hello-hand-built");
-  await alice.xmpp.send(xml("message", { to: "bob@b.test", type: "chat" }, xml("body", {}, hello)));
-  await bob.waitFor((el) => el.is("message") && chatBody(el) === hello, 20_000, "alice's message on the hand-built pod");
-  const reply = token("reply-hand-built");
-  await bob.xmpp.send(xml("message", { to: "alice@a.test", type: "chat" }, xml("body", {}, reply)));
-  await alice.waitFor((el) => el.is("message") && chatBody(el) === reply, 20_000, "bob's reply from the hand-built pod");
+  await chatBothWays(alice, bob, "hand-built");
 });

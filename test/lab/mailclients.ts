@@ -27,6 +27,16 @@ export async function imapClient(pods: Pods, pod: LabPod, user: string, password
   return client;
 }
 
+/** alice@a.test mails bob@b.test and bob mails back, over submission; each arrives in the INBOX within a minute. */
+export async function mailBothWays(pods: Pods, label: string): Promise<void> {
+  const there = token(`to-${label}`);
+  await submit(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), { to: "bob@b.test", subject: there, text: `to ${label}` });
+  await fetchBySubject(pods, pods.b, "bob@b.test", pods.b.password("bob-password"), there, 60_000);
+  const back = token(`from-${label}`);
+  await submit(pods, pods.b, "bob@b.test", pods.b.password("bob-password"), { to: "alice@a.test", subject: back, text: `from ${label}` });
+  await fetchBySubject(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), back, 60_000);
+}
+
 /** Waits (up to `ms`) for a message whose subject contains `token` in the INBOX; returns its raw source. */
 export async function fetchBySubject(pods: Pods, pod: LabPod, user: string, password: string, token: string, ms = 30_000): Promise<Buffer> {
   const deadline = Date.now() + ms;

@@ -5,6 +5,7 @@ import type * as TLS from "node:tls";
 // The module object itself (an `import * as` namespace is read-only): @xmpp/client calls tls.connect on it.
 const tls = require("node:tls") as typeof TLS;
 import type { Pods, LabPod } from "./pods";
+import { token } from "./mailclients";
 
 type Element = { name: string; attrs: Record<string, string>; children: unknown[]; getChild(n: string, ns?: string): Element | undefined; getChildren(n: string, ns?: string): Element[]; getChildText(n: string, ns?: string): string | null; is(n: string, ns?: string): boolean; getText(): string; toString(): string };
 export type { Element };
@@ -109,6 +110,17 @@ export async function login(pods: Pods, pod: LabPod, user: string, password: str
 }
 
 export const chatBody = (el: Element) => el.getChildText("body");
+
+/** alice@a.test writes to bob@b.test, who answers: each message must arrive within `ms`. */
+export async function chatBothWays(alice: Session, bob: Session, label: string, ms = 20_000): Promise<void> {
+  const { xml } = xmlLib();
+  const hello = token(`${label}-hello`);
+  await alice.xmpp.send(xml("message", { to: "bob@b.test", type: "chat" }, xml("body", {}, hello)));
+  await bob.waitFor((el) => el.is("message") && chatBody(el) === hello, ms, `alice's message (${label})`);
+  const reply = token(`${label}-reply`);
+  await bob.xmpp.send(xml("message", { to: "alice@a.test", type: "chat" }, xml("body", {}, reply)));
+  await alice.waitFor((el) => el.is("message") && chatBody(el) === reply, ms, `bob's reply (${label})`);
+}
 
 /** Sessions a test file opens, all stopped when it ends (`after(pool.stopAll)`). */
 export function sessionPool() {
