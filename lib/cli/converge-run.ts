@@ -128,8 +128,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
         term.setStatus(who, undefined);
       }
       return outcome;
-    })));
-    term.finish();
+    }))).finally(() => term.finish());
 
     const hookErrors = (await alongside).filter((e): e is { run: PodRun; err: Error } => e !== undefined);
     const reports = outcomes.filter((o) => o.report);

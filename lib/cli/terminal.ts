@@ -3,15 +3,25 @@
 // below the lines printed so far, redrawn in place. Anywhere else (CI, a log
 // file, a pipe, TERM=dumb): plain lines only, not one control character.
 //
-// Hand-written rather than a library: the few escape codes a block of status
-// lines needs (cursor up, erase down) are what log-update (sindresorhus) does,
-// and no such library is among podkit's dependencies; log-update is the one to
-// take if this grows (spinners, wrapping of wide characters).
+// The live block is drawn by log-update (https://github.com/sindresorhus/log-update,
+// 7.2.0: the last release for Node 20; 8.x needs Node 22). It is small, kept
+// by the author of most of the terminal packages CLIs stand on, and used by
+// thousands of them; what it does that a few hand-written escape codes did not:
+// it wraps wide and coloured text and still erases every row it drew, wraps
+// each frame in synchronized output (a terminal that knows DEC mode 2026
+// paints it at once, no flicker) and redraws only the rows that changed.
+// Its `persist` writes a line that stays above the block. It hides the cursor
+// while the block is drawn (cli-cursor, on process.stderr) and shows it again
+// at `done()`, and, through restore-cursor (signal-exit), when the process
+// exits, Ctrl-C included.
+
+import { createLogUpdate } from "log-update";
 
 export interface TerminalStream {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 export interface TerminalOptions {
@@ -40,14 +50,20 @@ export class Terminal {
   readonly live: boolean;
   readonly color: boolean;
   private readonly status = new Map<string, string>();
-  /** Status lines drawn below the printed lines now. */
-  private drawn = 0;
+  /** Draws the live block; only made on a terminal, so nothing else ever writes a control character. */
+  private readonly block: ReturnType<typeof createLogUpdate> | undefined;
+  /** Whether the block was drawn since the last done(): the cursor is hidden then. */
+  private drawn = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly stream: TerminalStream, opts: TerminalOptions = {}) {
     const env = opts.env ?? process.env;
     this.live = opts.live ?? wantsLive(stream, env);
     this.color = opts.color ?? (this.live && !env.NO_COLOR);
+    // cli-cursor hides the cursor of process.stderr: that is the terminal drawn on only when
+    // podkit draws on its own output (a stream of a test's is not).
+    const own = stream === process.stdout || stream === process.stderr;
+    if (this.live) this.block = createLogUpdate(sized(stream), { showCursor: !own });
   }
 
   /** `text` in a colour, or as it is where colour is not wanted. */
@@ -59,44 +75,85 @@ export class Terminal {
 
   /** A line that stays. On a terminal, above the live status lines. */
   line(text: string): void {
-    if (!this.live) {
+    if (!this.block) {
       this.stream.write(`${text}\n`);
       return;
     }
-    this.stream.write(`${this.erase()}${text}\n${this.draw()}`);
+    // Not log-update's persist: it cuts a line wider than the terminal with a newline (a command
+    // copied from it would run half) and keeps only the last screenful of a long text. Its
+    // clear() and a plain write do what persist does otherwise: the block is drawn anew below.
+    this.block.clear();
+    this.stream.write(`${text}\n`);
+    this.draw();
   }
 
   /** Sets (or with undefined, removes) the live status line of `key`; only drawn on a terminal. */
   setStatus(key: string, text: string | undefined): void {
-    if (!this.live) return;
+    if (!this.block) return;
     if (text === undefined) this.status.delete(key);
     else this.status.set(key, text);
     // apt reports many times a second: redraw at most ten times a second.
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.stream.write(`${this.erase()}${this.draw()}`);
+      this.draw();
     }, 100);
   }
 
-  /** Removes every status line: the run is over. */
+  /** Removes every status line and shows the cursor again: the run is over. */
   finish(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.status.clear();
-    if (this.live && this.drawn) this.stream.write(this.erase());
+    if (!this.block || !this.drawn) return;
+    this.block.clear();
+    this.block.done();
+    this.drawn = false;
   }
 
-  private erase(): string {
-    const up = this.drawn ? `${ESC}${this.drawn}A\r${ESC}J` : "";
-    this.drawn = 0;
-    return up;
+  private draw(): void {
+    if (!this.block) return;
+    if (!this.status.size) {
+      this.block.clear();
+      return;
+    }
+    // A host's line stays one line: log-update would wrap a wider one onto the next row.
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
+    this.block([...this.status.values()].map((s) => cut(s, width)).join("\n"));
+    this.drawn = true;
   }
+}
 
-  private draw(): string {
-    // A line wider than the terminal wraps and would no longer be erased: cut it.
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
-    const lines = [...this.status.values()].map((s) => (s.length > width ? `${s.slice(0, width - 1)}…` : s));
-    this.drawn = lines.length;
-    return lines.map((l) => `${l}\n`).join("");
+/**
+ * The stream as log-update reads it. A terminal that reports no size (0 x 0: a
+ * pseudo-terminal nobody sized, as `script` or `docker run -t` can make) counts as
+ * the usual 80 x 24: log-update takes 0 rows for "write nothing at all", the lines
+ * that stay included.
+ */
+function sized(stream: TerminalStream): NodeJS.WritableStream {
+  return {
+    write: (text: string) => stream.write(text),
+    isTTY: stream.isTTY,
+    get columns() { return stream.columns || undefined; },
+    get rows() { return stream.rows || undefined; },
+  } as unknown as NodeJS.WritableStream;
+}
+
+/** `text` cut to `width` columns with an ellipsis; its colour codes stay (they take no column, and close what they opened). */
+export function cut(text: string, width: number): string {
+  const parts = text.split(/(\x1b\[[0-9;]*m)/);
+  if (parts.reduce((n, p, i) => n + (i % 2 ? 0 : [...p].length), 0) <= width) return text;
+  let room = width - 1;
+  let out = "";
+  for (const [i, p] of parts.entries()) {
+    const chars = [...p];
+    if (i % 2) out += p;
+    else if (room >= 0 && chars.length > room) {
+      out += `${chars.slice(0, room).join("")}…`;
+      room = -1;
+    } else if (room >= 0) {
+      out += p;
+      room -= chars.length;
+    }
   }
+  return out;
 }

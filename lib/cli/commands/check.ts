@@ -73,8 +73,7 @@ export async function run(argv: string[]): Promise<number> {
         const now = GROUPS.filter((x) => running.has(x)).map((x) => (running.get(x) === "running" ? x : `${x} ${running.get(x)}`));
         term.setStatus("check", now.length ? `${pod.stack.pod}: checking ${now.join(", ")} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)}s)` : undefined);
       },
-    });
-    term.finish();
+    }).finally(() => term.finish());
     const report = buildReport({ pod: pod.stack.pod, stack: file, hosts, startedAt, seconds: (Date.now() - startedAt.getTime()) / 1000, results, strict: !!values.strict });
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else for (const line of formatReport(report, { paint: (t, how) => term.paint(t, how), hostNames: all.length > 1 })) term.line(line);
