@@ -8,8 +8,9 @@ import { ConvergeError } from "../../lib/converge/apply";
 import { aptProgress, describePackageProgress, type PackageProgress } from "../../lib/converge/apt-progress";
 import { APT_UPDATING, installScript } from "../../lib/converge/scripts";
 import { closingTable, describeFailure, failureLines, summarizeChanges } from "../../lib/cli/converge-report";
-import { Terminal } from "../../lib/cli/terminal";
+import { cut, Terminal } from "../../lib/cli/terminal";
 import { HostKeyMismatch } from "../../lib/ssh/connect";
+import { replay, Screen } from "./screen";
 
 test("the install script asks apt for its status lines and prints nothing else", () => {
   const script = installScript(["postfix"], []);
@@ -69,16 +70,48 @@ test("each kind of failure names host, step, what failed, the message and a next
   ]);
 });
 
-test("off a terminal nothing is redrawn and nothing coloured; on one, NO_COLOR keeps the live line and drops the colour", () => {
+test("off a terminal nothing is redrawn and nothing coloured; on one, NO_COLOR keeps the live line and drops the colour", async () => {
+  // A log, a pipe, and a terminal that cannot move the cursor (TERM=dumb): the lines that stay, plain.
+  for (const [isTTY, TERM] of [[false, "xterm"], [true, "dumb"]] as const) {
+    const written: string[] = [];
+    const log = new Terminal({ write: (t: string) => written.push(t), isTTY, columns: 40 }, { env: { TERM } });
+    assert.equal(log.live, false);
+    log.setStatus("a", "lab-a/mx: installing 10%, 1 of 2 package(s) configured, now postfix");
+    log.line(log.paint("FAILED", "red"));
+    log.line("two\nlines");
+    await new Promise((r) => setTimeout(r, 150));
+    log.finish();
+    assert.deepEqual(written, ["FAILED\n", "two\nlines\n"], `isTTY ${isTTY}, TERM=${TERM}`);
+    assert.doesNotMatch(written.join(""), /[\x00-\x09\x0b-\x1f\x7f]/, "not one control character");
+  }
   const written: string[] = [];
-  const log = new Terminal({ write: (t: string) => written.push(t), isTTY: false }, { env: { TERM: "xterm" } });
-  log.setStatus("a", "installing");
-  log.line(log.paint("FAILED", "red"));
-  log.finish();
-  assert.deepEqual(written, ["FAILED\n"]);
-  const tty = new Terminal({ write: () => undefined, isTTY: true }, { env: { TERM: "xterm", NO_COLOR: "1" } });
+  const tty = new Terminal({ write: (t: string) => written.push(t), isTTY: true, columns: 80, rows: 24 }, { env: { TERM: "xterm", NO_COLOR: "1" } });
   assert.equal(tty.live, true);
-  assert.equal(tty.paint("FAILED", "red"), "FAILED");
-  assert.equal(new Terminal({ write: () => undefined, isTTY: true }, { env: { TERM: "dumb" } }).live, false, "TERM=dumb cannot move the cursor");
+  tty.setStatus("a", "lab-a/mx: connecting");
+  tty.line(tty.paint("FAILED", "red"));
+  tty.finish();
+  const screen = new Screen(80, 24);
+  await replay(screen, written);
+  assert.deepEqual(screen.all(), ["FAILED"], "the live line came and went; the line stays, plain");
+  assert.match(written.join(""), /lab-a\/mx: connecting/);
+  assert.doesNotMatch(written.join(""), /\x1b\[[\d;]*m/, "NO_COLOR: no colour code");
   assert.equal(new Terminal({ write: () => undefined, isTTY: true }, { env: { TERM: "xterm" } }).paint("x", "red"), "\x1b[31mx\x1b[39m");
+});
+
+test("on a terminal a live line wider than the window stays one row, cut with an ellipsis, its colour ended; finish leaves only what stays", async () => {
+  const written: string[] = [];
+  const term = new Terminal({ write: (t: string) => written.push(t), isTTY: true, columns: 40, rows: 10 }, { env: { TERM: "xterm" } });
+  const screen = new Screen(40, 10);
+  term.line("lab: up");
+  term.setStatus("a", `lab-a/mx: ${term.paint("installing 60%, 1 of 2 package(s) configured, now postfix", "yellow")}`);
+  term.setStatus("b", "lab-b/mx: gathering facts");
+  term.line("lab-a/mx: Debian 12 (bookworm), vm (kvm), IPv4 and IPv6 (a line that stays, wider than the window)");
+  const rows = (await replay(screen, written.splice(0))).at(-1)!;
+  const shown = rows.slice(0, rows.findLastIndex((r) => r !== "") + 1);
+  assert.deepEqual(shown.slice(-2), ["lab-a/mx: installing 60%, 1 of 2 packa…", "lab-b/mx: gathering facts"], "one row per host, below the lines that stay");
+  assert.equal(shown.length, 6, `the line that stays wraps (three rows), the live ones do not:\n${shown.join("\n")}`);
+  term.finish();
+  await replay(screen, written.splice(0));
+  assert.deepEqual(screen.all(), ["lab: up", "lab-a/mx: Debian 12 (bookworm), vm (kvm), IPv4 and IPv6 (a line that stays, wider than the window)"]);
+  assert.equal(cut(term.paint("installing 60%, now postfix", "yellow"), 12), "\x1b[33minstalling …\x1b[39m", "the colour is closed after the cut");
 });
