@@ -4,16 +4,18 @@
 // file, a pipe, TERM=dumb): plain lines only, not one control character.
 //
 // The live block is drawn by log-update (https://github.com/sindresorhus/log-update,
-// 7.2.0: the last release for Node 20; 8.x needs Node 22). It is small, kept
-// by the author of most of the terminal packages CLIs stand on, and used by
-// thousands of them; what it does that a few hand-written escape codes did not:
-// it wraps wide and coloured text and still erases every row it drew, wraps
-// each frame in synchronized output (a terminal that knows DEC mode 2026
-// paints it at once, no flicker) and redraws only the rows that changed.
-// Its `persist` writes a line that stays above the block. It hides the cursor
-// while the block is drawn (cli-cursor, on process.stderr) and shows it again
-// at `done()`, and, through restore-cursor (signal-exit), when the process
-// exits, Ctrl-C included.
+// 7.2.0: the last release for Node 20; 8.x needs Node 22): small, kept by Sindre
+// Sorhus together with the ANSI, cursor and wrapping packages it stands on, and
+// widely used by CLIs. What it does that a few hand-written escape codes did not:
+// it counts the rows of wide and coloured text as the terminal wraps them, so it
+// erases every row it drew; it wraps each frame in synchronized output (a
+// terminal that knows DEC mode 2026 paints it at once, without flicker); it
+// redraws only the rows that changed. It hides the cursor while the block is up
+// (cli-cursor, on process.stderr) and shows it again at done() and, through
+// restore-cursor (signal-exit), when the process exits, Ctrl-C included.
+// Two things podkit still does itself: a host's line is cut to one row (a
+// wrapped one would push the others down), and a line that stays is written as
+// it is, not through log-update's persist (see line()).
 
 import { createLogUpdate } from "log-update";
 
@@ -55,6 +57,8 @@ export class Terminal {
   /** Whether the block was drawn since the last done(): the cursor is hidden then. */
   private drawn = false;
   private timer: NodeJS.Timeout | undefined;
+  /** While a line that stays is written: what log-update writes, to go out with it in one write. */
+  private batch: string[] | undefined;
 
   constructor(private readonly stream: TerminalStream, opts: TerminalOptions = {}) {
     const env = opts.env ?? process.env;
@@ -63,7 +67,8 @@ export class Terminal {
     // cli-cursor hides the cursor of process.stderr: that is the terminal drawn on only when
     // podkit draws on its own output (a stream of a test's is not).
     const own = stream === process.stdout || stream === process.stderr;
-    if (this.live) this.block = createLogUpdate(sized(stream), { showCursor: !own });
+    const write = (text: string) => (this.batch ? this.batch.push(text) : stream.write(text));
+    if (this.live) this.block = createLogUpdate(sized(stream, write), { showCursor: !own });
   }
 
   /** `text` in a colour, or as it is where colour is not wanted. */
@@ -81,10 +86,18 @@ export class Terminal {
     }
     // Not log-update's persist: it cuts a line wider than the terminal with a newline (a command
     // copied from it would run half) and keeps only the last screenful of a long text. Its
-    // clear() and a plain write do what persist does otherwise: the block is drawn anew below.
-    this.block.clear();
-    this.stream.write(`${text}\n`);
-    this.draw();
+    // clear() and a plain write do what persist does otherwise: the block is drawn anew below,
+    // all in one write, so the terminal does not show the block gone in between.
+    this.batch = [];
+    try {
+      this.block.clear();
+      this.batch.push(`${text}\n`);
+      this.draw();
+    } finally {
+      const out = this.batch.join("");
+      this.batch = undefined;
+      this.stream.write(out);
+    }
   }
 
   /** Sets (or with undefined, removes) the live status line of `key`; only drawn on a terminal. */
@@ -129,9 +142,9 @@ export class Terminal {
  * the usual 80 x 24: log-update takes 0 rows for "write nothing at all", the lines
  * that stay included.
  */
-function sized(stream: TerminalStream): NodeJS.WritableStream {
+function sized(stream: TerminalStream, write: (text: string) => unknown): NodeJS.WritableStream {
   return {
-    write: (text: string) => stream.write(text),
+    write,
     isTTY: stream.isTTY,
     get columns() { return stream.columns || undefined; },
     get rows() { return stream.rows || undefined; },
