@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { onHost, REPO } from "./helpers";
-import { arrivals, burst, percentile } from "./load";
+import { burst, percentile, watchInbox } from "./load";
 import { token } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
 
@@ -43,6 +43,7 @@ test(`${SENDERS} servers deliver ${SENDERS * EACH} messages at once during an ap
   const since = (await onHost(pods.lab, "a", "date +%s")).stdout.trim();
   const before = await restarts();
   const tag = token("load");
+  const inbox = await watchInbox(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), tag);
   const started = Date.now();
   const sending = burst(pods, pods.a, { senders: SENDERS, each: EACH, to: "alice@a.test", tag });
   // The apply lands in the middle of the burst.
@@ -56,10 +57,11 @@ test(`${SENDERS} servers deliver ${SENDERS * EACH} messages at once during an ap
 
   const accepted = sent.filter((s) => s.code === 250);
   const refused = sent.filter((s) => s.code !== 250);
+  // Before any assertion: the watch ends (and logs out) whatever the outcome.
+  const { copies, seenAt } = await inbox.until(accepted.map((s) => s.subject));
   t.diagnostic(`${accepted.length}/${sent.length} accepted in ${seconds.toFixed(1)} s (${(accepted.length / seconds).toFixed(1)} msg/s); SMTP time median ${percentile(sent.map((s) => s.ms), 50)} ms, p95 ${percentile(sent.map((s) => s.ms), 95)} ms`);
   assert.deepEqual(refused.map((s) => `${s.subject}: ${s.response}`), [], "no message deferred or refused");
 
-  const { copies, seenAt } = await arrivals(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), tag, accepted.map((s) => s.subject));
   const latency = accepted.filter((s) => seenAt.has(s.subject)).map((s) => seenAt.get(s.subject)! - s.at);
   t.diagnostic(`accepted -> visible over IMAP: median ${percentile(latency, 50)} ms, p95 ${percentile(latency, 95)} ms`);
   const missing = accepted.filter((s) => !copies.has(s.subject)).map((s) => s.subject);

@@ -39,51 +39,70 @@ export async function burst(pods: Pods, pod: LabPod, opts: { senders: number; ea
   return sent;
 }
 
+export interface Arrivals {
+  /** How many copies of each subject arrived. */
+  copies: Map<string, number>;
+  /** When each subject was first seen over IMAP (epoch ms). */
+  seenAt: Map<string, number>;
+}
+
 /**
- * Watches `user`'s INBOX until every subject in `expected` is there (or `ms` passes).
- * Returns how many copies of each subject arrived and when each was first seen.
+ * Watches `user`'s INBOX from now on: started before the mail is sent, so the time a
+ * message is first seen is when it became visible, not when someone looked. Each look
+ * fetches only the messages that came since the last one (UIDs from UIDNEXT on), every
+ * 200 ms, however full the mailbox already is. `until(expected)` waits for every
+ * subject in `expected` (or `ms`), looks once more for late duplicates, and logs out.
  */
-export async function arrivals(pods: Pods, pod: LabPod, user: string, password: string, tag: string, expected: string[], ms = 120_000): Promise<{ copies: Map<string, number>; seenAt: Map<string, number> }> {
+export async function watchInbox(pods: Pods, pod: LabPod, user: string, password: string, tag: string): Promise<{ until(expected: string[], ms?: number): Promise<Arrivals> }> {
   const client = await imapClient(pods, pod, user, password);
+  const lock = await client.getMailboxLock("INBOX");
+  const box = client.mailbox;
+  let next = box ? Number(box.uidNext) : 1;
   const seenAt = new Map<string, number>();
   const copies = new Map<string, number>();
-  const deadline = Date.now() + ms;
-  try {
-    const lock = await client.getMailboxLock("INBOX");
-    try {
-      const known = new Set<number>();
-      for (;;) {
-        const uids = ((await client.search({ subject: tag }, { uid: true })) || []) as number[];
-        const fresh = uids.filter((u) => !known.has(u));
-        if (fresh.length) {
-          const now = Date.now();
-          for await (const msg of client.fetch(fresh.join(","), { envelope: true }, { uid: true })) {
-            known.add(msg.uid);
-            const subject = msg.envelope?.subject ?? "";
-            copies.set(subject, (copies.get(subject) ?? 0) + 1);
-            if (!seenAt.has(subject)) seenAt.set(subject, now);
-          }
-        }
-        if (expected.every((s) => seenAt.has(s)) || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      // A late duplicate would arrive right after the original: look once more.
-      await new Promise((r) => setTimeout(r, 2000));
-      const uids = ((await client.search({ subject: tag }, { uid: true })) || []) as number[];
-      const late = uids.filter((u) => !known.has(u));
-      if (late.length) {
-        for await (const msg of client.fetch(late.join(","), { envelope: true }, { uid: true })) {
-          const subject = msg.envelope?.subject ?? "";
-          copies.set(subject, (copies.get(subject) ?? 0) + 1);
-        }
-      }
-    } finally {
-      lock.release();
+  const look = async () => {
+    // "n:*" names the newest message even when its UID is below n: only UIDs from n on are new.
+    for await (const msg of client.fetch(`${next}:*`, { envelope: true }, { uid: true })) {
+      if (msg.uid < next) continue;
+      next = msg.uid + 1;
+      const subject = msg.envelope?.subject ?? "";
+      if (!subject.startsWith(tag)) continue;
+      copies.set(subject, (copies.get(subject) ?? 0) + 1);
+      if (!seenAt.has(subject)) seenAt.set(subject, Date.now());
     }
-  } finally {
-    await client.logout().catch(() => undefined);
-  }
-  return { copies, seenAt };
+  };
+  let stopped = false;
+  let failed: unknown;
+  // A failed look (the connection dropped) ends the watch; until() reports it.
+  const polling = (async () => {
+    while (!stopped) {
+      await look();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })().catch((err) => {
+    failed = err;
+    stopped = true;
+  });
+  return {
+    async until(expected: string[], ms = 120_000): Promise<Arrivals> {
+      const deadline = Date.now() + ms;
+      try {
+        while (!stopped && !expected.every((s) => seenAt.has(s)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        // A late duplicate would arrive right after the original: look once more.
+        if (!stopped) await new Promise((r) => setTimeout(r, 2000));
+        stopped = true;
+        await polling;
+        if (failed) throw failed;
+        await look();
+      } finally {
+        stopped = true;
+        await polling;
+        lock.release();
+        await client.logout().catch(() => undefined);
+      }
+      return { copies, seenAt };
+    },
+  };
 }
 
 export const percentile = (xs: number[], p: number) => {
