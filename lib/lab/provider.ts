@@ -9,9 +9,9 @@ import type { HostProvider } from "../stack/host-provider";
 import type { HostProfile } from "../stack/profile";
 import { provideLabBackupTarget } from "./backup-target";
 import { labSecretsAdvice } from "./checkout";
-import { LAB, LAB_HOSTS } from "./config";
+import { LAB, SEATS, labHosts, seatNumber } from "./config";
 import { LAB_REVERSE_PARENT, publishLabZones } from "./dns";
-import { type LabState, labHostRelease, readLabState } from "./state";
+import { type LabState, labHostRelease, labHostsOf, readLabState } from "./state";
 
 /**
  * A lab host: an nspawn container (the outer machine keeps the clock) on an
@@ -49,13 +49,15 @@ export function labProvider(given?: LabState | null): HostProvider {
     kind: "lab",
     locate(stack, name) {
       const wanted = stack.hosts[name].lab!.name;
-      if (!LAB_HOSTS.some((h) => h.name === wanted)) {
-        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${LAB_HOSTS.map((h) => h.name).join(", ")}` };
+      if (!labHosts(SEATS.max).some((h) => h.name === wanted)) {
+        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${labHosts().map((h) => h.name).join(", ")} and the seats seat1 to seat${SEATS.max}` };
       }
+      const seat = seatNumber(wanted);
       const s = lab();
-      if (!s) return { problem: "the lab is not running: start it with `npx podkit lab up`" };
+      if (!s) return { problem: `the lab is not running: start it with \`npx podkit lab up${seat ? ` --seats ${seat}` : ""}\`` };
       const found = s.hosts[wanted];
-      return found ? { addresses: { ipv4: found.address } } : { problem: `lab host "${wanted}" is not running` };
+      if (found) return { addresses: { ipv4: found.address } };
+      return { problem: seat ? `the lab has no seat ${seat} (it has ${s.seats ?? 0}): add it with \`npx podkit lab up --seats ${seat}\`` : `lab host "${wanted}" is not running` };
     },
     target(stack, name) {
       const h = lab()?.hosts[stack.hosts[name].lab!.name];
@@ -78,7 +80,7 @@ export function labProvider(given?: LabState | null): HostProvider {
         resolvers: [s.resolver],
         authoritative: [`${s.authoritative.address}:${s.authoritative.port}`],
         ca: readFileSync(s.acme.trustBundlePath, "utf8"),
-        outboundPeers: LAB_HOSTS.filter((h) => h.role.startsWith("pod") && !own.includes(h.name) && s.hosts[h.name]).map((h) => s.hosts[h.name].address),
+        outboundPeers: labHostsOf(s).filter((h) => h.role.startsWith("pod") && !own.includes(h.name) && s.hosts[h.name]).map((h) => s.hosts[h.name].address),
       };
     },
     // The lab's backup target is needed by the pod's first backup, not by apply: it is set up alongside.
