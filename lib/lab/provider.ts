@@ -50,7 +50,7 @@ export function labProvider(given?: LabState | null): HostProvider {
     locate(stack, name) {
       const wanted = stack.hosts[name].lab!.name;
       if (!labHosts(SEATS.max).some((h) => h.name === wanted)) {
-        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${labHosts().map((h) => h.name).join(", ")} and the seats seat1 to seat${SEATS.max}` };
+        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${labHosts().map((h) => h.name).join(", ")}, and the workshop seats seat1 to seat${SEATS.max} (\`podkit lab up --seats N\`)` };
       }
       const seat = seatNumber(wanted);
       const s = lab();
