@@ -9,9 +9,9 @@ import type { HostProvider } from "../stack/host-provider";
 import type { HostProfile } from "../stack/profile";
 import { provideLabBackupTarget } from "./backup-target";
 import { labSecretsAdvice } from "./checkout";
-import { LAB, SEATS, labHosts, seatNumber } from "./config";
+import { LAB, LAB_HOSTS, SEATS, labHosts, seatNumber } from "./config";
 import { LAB_REVERSE_PARENT, publishLabZones } from "./dns";
-import { type LabState, labHostRelease, labHostsOf, readLabState } from "./state";
+import { type LabState, labHostRelease, readLabState } from "./state";
 
 /**
  * A lab host: an nspawn container (the outer machine keeps the clock) on an
@@ -72,7 +72,9 @@ export function labProvider(given?: LabState | null): HostProvider {
       const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
       for (const zone of await publishLabZones(zones, lab()!.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
     },
-    // The lab is a world of its own: its resolver, knot on its own port, its CA, and only lab peers for port 25.
+    // The lab is a world of its own: its resolver, knot on its own port, its CA, and only lab peers for port 25:
+    // the fixed pods a.test and b.test (`npm run lab` applies them), for a seat's pod too, so
+    // a pod's check does not grow a line per seat.
     checkEnvironment(stack) {
       const s = lab()!;
       const own = Object.values(stack.hosts).map((h) => h.lab?.name);
@@ -80,7 +82,7 @@ export function labProvider(given?: LabState | null): HostProvider {
         resolvers: [s.resolver],
         authoritative: [`${s.authoritative.address}:${s.authoritative.port}`],
         ca: readFileSync(s.acme.trustBundlePath, "utf8"),
-        outboundPeers: labHostsOf(s).filter((h) => h.role.startsWith("pod") && !own.includes(h.name) && s.hosts[h.name]).map((h) => s.hosts[h.name].address),
+        outboundPeers: LAB_HOSTS.filter((h) => h.role.startsWith("pod") && !own.includes(h.name) && s.hosts[h.name]).map((h) => s.hosts[h.name].address),
       };
     },
     // The lab's backup target is needed by the pod's first backup, not by apply: it is set up alongside.
