@@ -83,7 +83,7 @@ test("the second seat's packages came through the shared cache, each fetched fro
   const fromMirror = lines.filter((l) => l.kind === "I" && l.file.endsWith(".deb"));
   const toClients = lines.filter((l) => l.kind === "O" && l.file.endsWith(".deb"));
   t.diagnostic(`cache: ${toClients.length} package files delivered to lab hosts, ${fromMirror.length} fetched from the mirror (${(fromMirror.reduce((n, l) => n + l.bytes, 0) / 1e6).toFixed(0)} MB); seat2 got ${delivered}`);
-  assert.ok(delivered > 50, `seat2 got only ${delivered} package files through the cache: its apt did not use it`);
+  assert.ok(delivered > 20, `seat2 got only ${delivered} package files through the cache: its apt did not use it`);
   assert.deepEqual(fetchedTwice, [], "package files seat2 got were fetched from the mirror more than once");
   assert.ok(toClients.length > fromMirror.length, "the cache served no package file twice");
 });
