@@ -1,10 +1,13 @@
 // Benchmark: cold apply, no-op apply and pod memory (per systemd unit) for each
 // Debian release podkit supports, measured on lab host b in one run, so the
 // figures compare; then inbound mail throughput and delivery latency with the
-// filter on, with 1, 4 and 8 parallel senders, on both lab pods.
+// filter on, with 1, 4 and 8 parallel senders, on both lab pods; with --seats, then the
+// workshop's scale: 1, 4 and 8 seat pods applied side by side by one `podkit apply`, cold and no-op.
 // Prints medians (this machine is noisy).
 //   npm run bench                 (needs root; brings the lab up if it is down)
 //   npm run bench -- trixie       (one release only)
+//   npm run bench -- --seats      (everything, then the seats' scale figures: ~15 min more)
+//   npm run bench -- --seats-only (the seats' scale figures alone)
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { onHost } from "../test/lab/helpers";
@@ -104,10 +107,60 @@ async function throughput(pods: Pods, name: "a" | "b", user: string, secret: str
   }
 }
 
+const SEAT_COUNTS = [1, 4, 8];
+
+/**
+ * The workshop's scale (issue 15): N seat pods applied side by side by one `podkit apply`
+ * with N stack files, cold (every seat's host recreated empty first; the package cache
+ * warm, as on a facilitator's machine after the first run) and no-op (median of five).
+ * Every pod settles between runs: a new pod's rspamd compiles its databases for a minute.
+ */
+function benchSeats(): { n: number; cold: number; noop: number }[] {
+  const max = Math.max(...SEAT_COUNTS);
+  // All seats exist (and the cache holds their packages) before anything is measured.
+  podkit("lab", "up", "--seats", String(max));
+  const out: { n: number; cold: number; noop: number }[] = [];
+  for (const n of SEAT_COUNTS) {
+    const stacks = Array.from({ length: n }, (_, i) => `stacks/seats/seat${i + 1}.yaml`);
+    for (let k = 1; k <= n; k++) podkit("lab", "recreate", `seat${k}`);
+    spawnSync("sleep", ["110"]); // the pods applied before settle; seats recreated are empty
+    const cold = podkit("apply", ...stacks);
+    spawnSync("sleep", ["110"]);
+    const runs = Array.from({ length: 5 }, () => podkit("apply", ...stacks));
+    for (const r of runs) if (!/no changes/.test(r.out)) throw new Error(`a no-op apply of ${n} seats changed something:\n${r.out}`);
+    out.push({ n, cold: cold.seconds, noop: median(runs.map((r) => r.seconds)) });
+  }
+  return out;
+}
+
+function reportSeats(figures: { n: number; cold: number; noop: number }[]): void {
+  const one = figures.find((f) => f.n === 1)!;
+  console.log("\nworkshop seats, applied side by side by one podkit apply (package cache warm):");
+  for (const f of figures) {
+    console.log(`  ${String(f.n).padStart(2)} seat(s): cold ${f.cold.toFixed(1).padStart(6)} s (${(f.cold / one.cold).toFixed(2)}x one seat), no-op ${f.noop.toFixed(2).padStart(5)} s (${(f.noop / one.noop).toFixed(2)}x one seat)`);
+  }
+  const eight = figures.find((f) => f.n === 8);
+  if (eight) {
+    const cold = eight.cold / one.cold;
+    const noop = eight.noop / one.noop;
+    console.log(`  targets: 8 seats cold <= 3x one: ${cold.toFixed(2)}x, ${cold <= 3 ? "met" : "NOT met"}; no-op <= 1.5x one: ${noop.toFixed(2)}x, ${noop <= 1.5 ? "met" : "NOT met"}`);
+  }
+}
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const seats = args.includes("--seats") || args.includes("--seats-only");
+  if (args.includes("--seats-only")) {
+    console.log(`podkit benchmark: workshop seats (${SEAT_COUNTS.join(", ")})`);
+    podkit("lab", "up");
+    podkit("apply", "stacks/lab-a.yaml", "stacks/lab-b.yaml"); // the seats' checks and mail reach a and b
+    reportSeats(benchSeats());
+    return;
+  }
   // Both releases podkit supports, on the same host in one run, so the figures compare.
   // Debian 12 last: host b ends on the release the default lab gives it.
-  const releases = process.argv.slice(2).length ? process.argv.slice(2) : ["trixie", "bookworm"];
+  const named = args.filter((a) => !a.startsWith("--"));
+  const releases = named.length ? named : ["trixie", "bookworm"];
   console.log(`podkit benchmark (lab host b, pod b.test; releases ${releases.join(", ")})\n`);
   podkit("lab", "up");
   podkit("apply", "stacks/lab-a.yaml"); // b's mail and chat federate with a
@@ -120,6 +173,7 @@ async function main(): Promise<void> {
   const pods = await ensurePods();
   await throughput(pods, "a", "alice@a.test", "alice-password");
   await throughput(pods, "b", "bob@b.test", "bob-password");
+  if (seats) reportSeats(benchSeats());
 }
 
 main().catch((err: Error) => {

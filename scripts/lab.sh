@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run lab`: the workshop's first command. Installs what is missing (Debian packages,
-# npm packages), then brings up the lab: hosts a, b and backup, lab DNS, lab CA.
+# npm packages), then brings up the lab: hosts a, b and backup, lab DNS, lab CA, package
+# cache. `npm run lab -- --seats 8` adds eight workshop seats, their pods applied by `lab up`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -8,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 64
 fi
 bash scripts/setup.sh
-npx --no-install podkit lab up
+npx --no-install podkit lab up "$@"
 
 # The two pods, a.test on host a and b.test on host b, applied as any user would, side by
 # side by one podkit: on a terminal it keeps one live line per host (two processes would

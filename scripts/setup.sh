@@ -15,10 +15,10 @@ cd "$(dirname "$0")/.."
 ADMIN_PACKAGES=(restic openssh-client)
 # The lab (lib/lab): hosts booted by systemd-nspawn (systemd-container) on a bridge with NAT
 # (iproute2, nftables, util-linux), their base tree (debootstrap), lab SSH and CA keys
-# (openssh-client, openssl), lab DNS (knot, unbound), lab ACME CA (pebble); ca-certificates
-# for this machine's own HTTPS.
+# (openssh-client, openssl), lab DNS (knot, unbound), lab ACME CA (pebble), the hosts'
+# shared package cache (apt-cacher-ng); ca-certificates for this machine's own HTTPS.
 LAB_PACKAGES=(systemd-container debootstrap iproute2 nftables openssh-client openssl
-  knot unbound pebble ca-certificates util-linux)
+  knot unbound pebble apt-cacher-ng ca-certificates util-linux)
 # For looking at the lab by hand (kdig, ps); nothing podkit runs needs them.
 BY_HAND_PACKAGES=(knot-dnsutils procps)
 # Tier 2 checks: zone files are checked by real zone checkers (kzonecheck, named-checkzone); the
@@ -39,6 +39,13 @@ if ((${#missing[@]})); then
   apt-get update -qq
   # Daemons from these packages are started by the lab itself, never by the package scripts.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's apt-cacher-ng service would proxy for every network this machine is on, on
+  # 3142; the lab runs its own, on the lab bridge only, while the lab is up. On a machine
+  # with systemd, the service this install just started goes again (one installed before
+  # setup ran is left as it was).
+  if [[ " ${missing[*]} " == *" apt-cacher-ng "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now --quiet apt-cacher-ng.service
+  fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -29,6 +29,12 @@ export const LAB = {
   /** Mirror of the base trees (also what apt inside the hosts uses). */
   mirror: "http://deb.debian.org/debian",
   securityMirror: "http://deb.debian.org/debian-security",
+  /**
+   * The shared package cache (apt-cacher-ng, lib/lab/apt-cache.ts) listens on gateway:aptCachePort.
+   * Not apt-cacher-ng's usual 3142: Debian's own apt-cacher-ng service, where it runs, holds
+   * 3142 on every address, and the lab must come up beside it.
+   */
+  aptCachePort: 3143,
 } as const;
 
 export type LabRelease = (typeof LAB.releases)[number];
@@ -40,7 +46,14 @@ export type LabRelease = (typeof LAB.releases)[number];
  * test of mail and chat between the pods proves the two releases work together.
  * `podkit lab recreate <host> --release <codename>` replaces a host with another release.
  */
-export const LAB_HOSTS: readonly { name: string; address: string; role: string; release: LabRelease }[] = [
+export interface LabHost {
+  name: string;
+  address: string;
+  role: string;
+  release: LabRelease;
+}
+
+export const LAB_HOSTS: readonly LabHost[] = [
   { name: "a", address: "10.77.0.11", role: "pod a.test", release: "trixie" },
   { name: "b", address: "10.77.0.12", role: "pod b.test", release: "bookworm" },
   { name: "backup", address: "10.77.0.13", role: "backup target", release: "bookworm" },
@@ -54,10 +67,73 @@ export function isLabRelease(name: string): name is LabRelease {
  * The two lab pods: their zones are served by the lab's knot exactly as `podkit zone <stack>`
  * prints them. Stack paths are relative to the repository root.
  */
-export const LAB_PODS: readonly { zone: string; stack: string; host: string }[] = [
+export interface LabPod {
+  zone: string;
+  /** Stack file, relative to the repository root. */
+  stack: string;
+  /** The lab host the pod runs on. */
+  host: string;
+}
+
+export const LAB_PODS: readonly LabPod[] = [
   { zone: "a.test", stack: "stacks/lab-a.yaml", host: "a" },
   { zone: "b.test", stack: "stacks/lab-b.yaml", host: "b" },
 ];
+
+/**
+ * Workshop seats (`podkit lab up --seats N`): N more hosts seat1..seatN, each running its own
+ * pod seatK.test from a stack file the lab writes (lib/lab/seats.ts), beside the fixed hosts.
+ * Everything about a seat derives from its number and these facts.
+ */
+export const SEATS = {
+  /** At most this many: eight pods (about 180 MB each) and their applies on one laptop. */
+  max: 8,
+  /**
+   * Last octet of seat1's address; seat K is at firstOctet + K - 1 (10.77.0.21-28): after the
+   * fixed hosts (.11-.13), clear of the client addresses tests put on the bridge (.91-.99, .200, .250).
+   */
+  firstOctet: 21,
+  /** Seats run the default release of a new pod (as a new Hetzner server does). */
+  release: "trixie" as LabRelease,
+  /** Where seat K's stack (seatK.yaml) and its secrets (seatK.secrets.yaml) are written; gitignored. */
+  stackDir: "stacks/seats",
+} as const;
+
+/** "seat3" -> 3; anything else -> undefined. */
+export function seatNumber(name: string): number | undefined {
+  const m = /^seat([1-9]\d*)$/.exec(name);
+  return m && Number(m[1]) <= SEATS.max ? Number(m[1]) : undefined;
+}
+
+/** Seat K's host: seatK at 10.77.0.(20+K), Debian 13. */
+export function seatHost(k: number): LabHost {
+  const prefix = LAB.gateway.split(".").slice(0, 3).join(".");
+  return { name: `seat${k}`, address: `${prefix}.${SEATS.firstOctet + k - 1}`, role: `pod seat${k}.test`, release: SEATS.release };
+}
+
+/** Seat K's pod: zone seatK.test from stacks/seats/seatK.yaml on host seatK. */
+export function seatPod(k: number): LabPod {
+  return { zone: `seat${k}.test`, stack: `${SEATS.stackDir}/seat${k}.yaml`, host: `seat${k}` };
+}
+
+const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+/** Every host of a lab with `seats` seats: the fixed hosts, then seat1..seatN. */
+export function labHosts(seats = 0): LabHost[] {
+  return [...LAB_HOSTS, ...upTo(seats).map(seatHost)];
+}
+
+/** Every pod of a lab with `seats` seats: a.test, b.test, then seat1.test..seatN.test. */
+export function labPods(seats = 0): LabPod[] {
+  return [...LAB_PODS, ...upTo(seats).map(seatPod)];
+}
+
+/** The --seats value: a whole number 1..SEATS.max, or an error message saying what is allowed. */
+export function parseSeats(value: string): number | string {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > SEATS.max) return `--seats takes a number of seats from 1 to ${SEATS.max}, not "${value}"`;
+  return n;
+}
 
 /**
  * Packages of the base tree on top of debootstrap's minbase. systemd/systemd-sysv/dbus:
@@ -78,6 +154,8 @@ export const PATHS = {
   hosts: path.join(LAB_DIR, "hosts"),
   sshKey: path.join(LAB_DIR, "ssh", "id_ed25519"),
   caDir: path.join(LAB_DIR, "ca"),
+  /** The shared package cache's files (apt-cacher-ng's CacheDir): kept across `down`, so packages are fetched once per machine. */
+  aptCache: path.join(LAB_DIR, "apt-cache"),
   state: path.join(RUN_DIR, "state.json"),
   lock: path.join(LAB_DIR, "lock"),
   knownHosts: path.join(RUN_DIR, "known_hosts"),

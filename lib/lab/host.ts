@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { $ } from "./sh";
 import { LAB, type LabRelease, PATHS, baseTreePaths, hostFqdn, hostPaths } from "./config";
 import { isAlive, logFile, pidFile, readPid, startDaemon, stopDaemon, stopPid } from "./proc";
+import { APT_PROXY_FILE, aptProxyConf } from "./apt-cache";
 import { labMetaData, makeCloudImage, pinnedByUserData, writeCloudInitSeed } from "./cloud-init-seed";
 
 /** nspawn machine name; also names the bridge-side veth "vb-lab-<name>" (must stay under 15 chars). */
@@ -56,6 +57,8 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
     fs.writeFileSync(at("etc/hosts"), `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
   }
   fs.writeFileSync(at("etc/resolv.conf"), `# managed by podkit lab: the lab resolver\nnameserver ${LAB.gateway}\nsearch ${LAB.labZone}\n`);
+  // Packages through the lab's shared cache: a fact of every lab host, cloud image or not (apt-cache.ts).
+  fs.writeFileSync(at(APT_PROXY_FILE), aptProxyConf());
   fs.mkdirSync(at("etc/systemd/network"), { recursive: true });
   fs.writeFileSync(
     at("etc/systemd/network/10-host0.network"),

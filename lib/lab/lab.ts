@@ -2,19 +2,24 @@
 //  1. refuse early (lock, already up, bridge or subnet taken) so a refusal changes nothing;
 //  2. base tree, lab SSH key and lab CA: cached, built only the first time;
 //  3. network (bridge, NAT, forward filter);
-//  4. clones prepared and booted at once, in parallel, while pebble starts (hosts boot in ~1 s);
+//  4. clones prepared and booted at once, in parallel, while pebble and the package cache
+//     start (hosts boot in ~1 s; their first apt run comes later, from `podkit apply`);
 //  5. state written as soon as host keys exist, because the pod zones read host addresses from it
-//     (it names this checkout, whose stacks/lab-*.secrets.yaml the pod zones fill);
+//     (it names this checkout, whose stacks/lab-*.secrets.yaml the pod zones fill; with seats,
+//     their stack files are written before, in stacks/seats/);
 //  6. knot + unbound with the lab zone and the pod zones;
 //  7. wait until every host answers SSH with its pinned key, then record timings.
 // Any failure tears down what was made, so a failed `up` leaves the machine as it was.
+// Seats asked for on a lab that is up are added to it (addSeats): their hosts, their zones in
+// the lab DNS; nothing else of the running lab changes.
 import * as fs from "node:fs";
 import { Resolver } from "node:dns/promises";
 import { baseBuildMs, ensureBase, type Status } from "./base";
 import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
 import { adoptLabSecrets, labCheckout } from "./checkout";
-import { LAB, LAB_HOSTS, PATHS, RUN_DIR, hostFqdn } from "./config";
-import { dnsDown, dnsUp, labZone, podZones, reverseZone } from "./dns";
+import { aptCacheDown, aptCacheUp } from "./apt-cache";
+import { LAB, type LabHost, PATHS, RUN_DIR, hostFqdn, labHosts, seatHost } from "./config";
+import { dnsDown, dnsRefresh, dnsUp, labZone, podZones, reverseZone } from "./dns";
 import { bootHost, hostProcesses, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { LabError } from "./errors";
 import { acquireLabLock } from "./lock";
@@ -23,26 +28,32 @@ import { daemonAlive, knownDaemons, stopDaemon, waitFor } from "./proc";
 import { bareKey, fingerprint } from "../ssh/keys";
 import { connectPinned } from "../ssh/connect";
 import { ensureLabKey, knownHostsText, labTarget, waitForLabSsh } from "./ssh";
-import { type LabState, labHostRelease, labIsUp, readLabState, writeLabState } from "./state";
+import { writeSeatStacks } from "./seats";
+import { type LabState, labHostRelease, labHostsOf, labIsUp, readLabState, writeLabState } from "./state";
 
 export { LabError };
 
 type Log = (line: string) => void;
 
-const DAEMONS = ["knot", "unbound", "pebble"] as const;
+const DAEMONS = ["knot", "unbound", "pebble", "apt-cache"] as const;
 
-/** `status`: a live line for the long steps (the base trees), shown on a terminal only. */
-export async function labUp(log: Log, status?: Status): Promise<LabState> {
+/**
+ * `status`: a live line for the long steps (the base trees), shown on a terminal only.
+ * `seats`: workshop seats seat1..seatN besides the fixed hosts; on a lab that is up, the
+ * missing ones are added (seats above N that run are kept).
+ */
+export async function labUp(log: Log, status?: Status, seats = 0): Promise<LabState> {
   const started = Date.now();
   const release = acquireLabLock();
   try {
     if (labIsUp()) {
       const problems = await labProblems();
       if (!problems.length) {
-        log("lab: already up");
         const state = readLabState()!;
         // The pods' secrets belong to the checkout that brought the lab up; this one needs the same.
         adoptLabSecrets(state, labCheckout(), log);
+        if (seats > (state.seats ?? 0)) return await addSeats(state, seats, log);
+        log(seats ? `lab: already up, with ${state.seats} seat(s)` : "lab: already up");
         return state;
       }
       throw new LabError(`the lab is partly up (${problems.join("; ")}); run \`podkit lab down\` first`);
@@ -51,9 +62,10 @@ export async function labUp(log: Log, status?: Status): Promise<LabState> {
     if (conflict) throw new LabError(conflict);
     if (labMounts().length) throw new LabError(`lab overlay mounts are left from an earlier run (${labMounts().join(", ")}); run \`podkit lab down\` first`);
 
-    const [builtMs, labPublicKey] = await Promise.all([ensureBase(log, undefined, status), ensureLabKey(), ensureLabCa()]).then(([b, k]) => [b, k] as const);
+    const hosts = labHosts(seats);
+    const [builtMs, labPublicKey] = await Promise.all([ensureBase(log, hosts.map((h) => h.release), status), ensureLabKey(), ensureLabCa()]).then(([b, k]) => [b, k] as const);
     try {
-      return await bringUp(log, started, builtMs, labPublicKey);
+      return await bringUp(log, started, builtMs, labPublicKey, seats);
     } catch (err) {
       log(`lab: up failed, removing what it made (logs stay in ${PATHS.logs})`);
       await teardown(() => {});
@@ -64,30 +76,45 @@ export async function labUp(log: Log, status?: Status): Promise<LabState> {
   }
 }
 
-async function bringUp(log: Log, started: number, builtMs: number | null, labPublicKey: string): Promise<LabState> {
-  await networkUp();
-  const timings: LabState["timings"] = { baseBuildMs: builtMs, hosts: {}, upMs: 0 };
-  // Each host on its own clock: clone (identity, host key), boot, wait for SSH with the pinned
-  // key. Meanwhile pebble starts, and the DNS as soon as all host keys are known.
-  const prepared = LAB_HOSTS.map(async (h) => {
+/**
+ * Clones and boots `hosts` in parallel, each on its own clock: clone (identity, host key),
+ * boot, wait for SSH with the pinned key. `cloned` resolves with the host keys as soon as
+ * every clone exists; `booted` when every host answers SSH.
+ */
+function startHosts(hosts: LabHost[], labPublicKey: string, timings: LabState["timings"]) {
+  const prepared = hosts.map(async (h) => {
     const t = Date.now();
     const key = await prepareHost(h.name, h.address, labPublicKey, h.release);
     return { key, t, createMs: Date.now() - t };
   });
   const booted = Promise.all(
-    LAB_HOSTS.map(async (h, i) => {
+    hosts.map(async (h, i) => {
       const { key, t, createMs } = await prepared[i];
       bootHost(h.name);
       await waitForLabSsh(h.name, h.address, bareKey(key));
       timings.hosts[h.name] = { createMs, bootMs: Date.now() - t - createMs, totalMs: Date.now() - t };
     }),
   );
-  booted.catch(() => {}); // awaited below; keep an early failure from being "unhandled" meanwhile
-  const [clones] = await Promise.all([Promise.all(prepared), caUp()]);
-  const hostKeys = Object.fromEntries(LAB_HOSTS.map((h, i) => [h.name, clones[i].key]));
+  booted.catch(() => {}); // awaited by the caller; keep an early failure from being "unhandled" meanwhile
+  const cloned = Promise.all(prepared).then((clones) => Object.fromEntries(hosts.map((h, i) => [h.name, clones[i].key])));
+  return { cloned, booted };
+}
+
+/** A host as the state file records it. */
+function hostState(h: LabHost, key: string): LabState["hosts"][string] {
+  return { address: h.address, fqdn: hostFqdn(h.name), hostKey: bareKey(key), fingerprint: fingerprint(key), sshPrivateKeyPath: PATHS.sshKey, user: "root", release: h.release };
+}
+
+async function bringUp(log: Log, started: number, builtMs: number | null, labPublicKey: string, seats: number): Promise<LabState> {
+  await networkUp();
+  const timings: LabState["timings"] = { baseBuildMs: builtMs, hosts: {}, upMs: 0 };
+  const hosts = labHosts(seats);
+  // Meanwhile pebble and the package cache start, and the DNS as soon as all host keys are known.
+  const { cloned, booted } = startHosts(hosts, labPublicKey, timings);
+  const [hostKeys] = await Promise.all([cloned, caUp(), aptCacheUp()]);
   // Files written into a mounted clone are seen inside at once, booted or not.
   const roots = await labRoots();
-  for (const h of LAB_HOSTS) trustInHost(h.name, roots);
+  for (const h of hosts) trustInHost(h.name, roots);
 
   const state: LabState = {
     upAt: new Date().toISOString(),
@@ -96,42 +123,92 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
     gateway: LAB.gateway,
     resolver: LAB.gateway,
     authoritative: { address: LAB.gateway, port: LAB.knotPort, zones: [] },
-    hosts: Object.fromEntries(
-      LAB_HOSTS.map((h) => [
-        h.name,
-        { address: h.address, fqdn: hostFqdn(h.name), hostKey: bareKey(hostKeys[h.name]), fingerprint: fingerprint(hostKeys[h.name]), sshPrivateKeyPath: PATHS.sshKey, user: "root", release: h.release },
-      ]),
-    ),
+    ...(seats ? { seats } : {}),
+    hosts: Object.fromEntries(hosts.map((h) => [h.name, hostState(h, hostKeys[h.name])])),
     knownHostsPath: PATHS.knownHosts,
     acme: { directory: ACME_DIRECTORY, rootCertPath: CA_FILES.pebbleRoot, listenerCaPath: CA_FILES.labCa, trustBundlePath: CA_FILES.trustBundle },
     timings,
     checkout: labCheckout(),
   };
   fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
+  if (seats) writeSeatStacks(seats, undefined, log);
   writeLabState(state); // the pod stacks resolve `lab: { name: a }` through it
 
   const serial = Math.floor(Date.now() / 1000);
-  const pods = await podZones(state, serial, log);
-  const zones = [labZone(serial), ...pods, reverseZone(pods, serial)];
+  const zones = await allZones(state, serial, log);
   state.authoritative.zones = zones.map((z) => z.zone);
   await dnsUp(zones);
 
   await booted;
-  // The lab resolver must answer for the lab zone before anyone is told the lab is up.
-  const resolver = new Resolver();
-  resolver.setServers([LAB.gateway]);
-  await waitFor("the lab resolver", async () => (await resolver.resolve4(hostFqdn(LAB_HOSTS[0].name)))[0] === LAB_HOSTS[0].address, 5000, 100);
-
+  await resolverAnswers(hosts.at(-1)!);
   state.timings.upMs = Date.now() - started;
   writeLabState(state);
   return state;
 }
 
-/** What is wrong with a lab that should be up: dead daemons, stopped hosts. Empty when healthy. */
+/** Every zone the lab serves: lab.test, the pods' zones (seats too), the reverse zone. */
+async function allZones(state: LabState, serial: number, log: Log) {
+  const pods = await podZones(state, serial, log);
+  return [labZone(serial, state.seats), ...pods, reverseZone(pods, serial, state.seats)];
+}
+
+/** The lab resolver must answer for the lab zone before anyone is told the lab (or a seat) is up. */
+async function resolverAnswers(host: LabHost): Promise<void> {
+  const resolver = new Resolver();
+  resolver.setServers([LAB.gateway]);
+  await waitFor("the lab resolver", async () => (await resolver.resolve4(hostFqdn(host.name)))[0] === host.address, 5000, 100);
+}
+
+/**
+ * Seats up to `seats` added to a running lab: their hosts cloned and booted, their stack
+ * files written (or kept), and the lab DNS serving their zones and names. The network
+ * already lets every seat address out (network.ts). A failure removes the new seats again.
+ */
+async function addSeats(state: LabState, seats: number, log: Log): Promise<LabState> {
+  const started = Date.now();
+  const had = state.seats ?? 0;
+  const added = Array.from({ length: seats - had }, (_, i) => seatHost(had + i + 1));
+  log(`lab: adding seat(s) ${added.map((h) => h.name).join(", ")} to the running lab`);
+  await ensureBase(log, added.filter((h) => !labHostsOf(state).some((o) => o.release === h.release)).map((h) => h.release));
+  const { cloned, booted } = startHosts(added, await ensureLabKey(), state.timings);
+  try {
+    const keys = await cloned;
+    const roots = await labRoots();
+    for (const h of added) trustInHost(h.name, roots);
+    for (const h of added) state.hosts[h.name] = hostState(h, keys[h.name]);
+    state.seats = seats;
+    fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
+    writeSeatStacks(seats, undefined, log);
+    writeLabState(state);
+    const zones = await allZones(state, Math.floor(Date.now() / 1000), log);
+    state.authoritative.zones = zones.map((z) => z.zone);
+    await dnsRefresh(zones);
+    await booted;
+    await resolverAnswers(added.at(-1)!);
+    writeLabState(state);
+    log(`lab: seat(s) ${added.map((h) => h.name).join(", ")} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return state;
+  } catch (err) {
+    log(`lab: adding seats failed, removing the new ones (logs stay in ${PATHS.logs})`);
+    await booted.catch(() => {});
+    for (const h of added) {
+      await stopHost(h.name);
+      await removeHost(h.name);
+      delete state.hosts[h.name];
+    }
+    state.seats = had || undefined;
+    fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
+    writeLabState(state);
+    throw err;
+  }
+}
+
+/** What is wrong with a lab that should be up: dead daemons, stopped hosts (seats too). Empty when healthy. */
 export async function labProblems(): Promise<string[]> {
   const problems: string[] = [];
   for (const d of DAEMONS) if (!daemonAlive(d)) problems.push(`${d} is not running`);
-  for (const h of LAB_HOSTS) if (!hostRunning(h.name)) problems.push(`host ${h.name} is not running`);
+  const state = readLabState();
+  for (const h of state ? labHostsOf(state) : labHosts()) if (!hostRunning(h.name)) problems.push(`host ${h.name} is not running`);
   return problems;
 }
 
@@ -146,7 +223,7 @@ export interface HostStatus {
 /** Each host: does nspawn run, does SSH answer with the pinned key. */
 export async function hostStatuses(state: LabState): Promise<HostStatus[]> {
   return Promise.all(
-    LAB_HOSTS.map(async (h) => {
+    labHostsOf(state).map(async (h) => {
       const s = state.hosts[h.name];
       const running = hostRunning(h.name);
       let ssh = "not tried";
@@ -185,7 +262,7 @@ export async function labDown(log: Log): Promise<void> {
 
 /** The configured hosts plus any clone directory left on disk (a host list changed since). */
 function hostNames(): Set<string> {
-  const names = new Set(LAB_HOSTS.map((h) => h.name));
+  const names = new Set([...labHosts(), ...(readLabState() ? labHostsOf(readLabState()!) : [])].map((h) => h.name));
   if (fs.existsSync(PATHS.hosts)) for (const d of fs.readdirSync(PATHS.hosts)) names.add(d);
   return names;
 }
@@ -197,7 +274,7 @@ function hostNames(): Set<string> {
 async function teardown(log: Log): Promise<void> {
   const names = hostNames();
   await Promise.all([...names].map((n) => stopHost(n)));
-  await Promise.all([caDown(), dnsDown()]);
+  await Promise.all([caDown(), dnsDown(), aptCacheDown()]);
   for (const d of knownDaemons()) await stopDaemon(d);
   for (const n of names) await removeHost(n);
   await networkDown();
@@ -205,7 +282,7 @@ async function teardown(log: Log): Promise<void> {
   if (fs.existsSync(RUN_DIR)) for (const f of fs.readdirSync(RUN_DIR)) if (f !== "log") fs.rmSync(`${RUN_DIR}/${f}`, { recursive: true, force: true });
   const left = await labLeftovers();
   if (left.length) throw new LabError(`lab: down left these behind: ${left.join(", ")}`);
-  log("lab: down (hosts, DNS, CA, bridge, NAT and mounts removed; ip_forward restored)");
+  log(`lab: down (hosts${[...names].some((n) => n.startsWith("seat")) ? " and seats" : ""}, DNS, CA, package cache, bridge, NAT and mounts removed; ip_forward restored; the package cache's files stay in ${PATHS.aptCache})`);
 }
 
 export { baseBuildMs };

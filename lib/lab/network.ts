@@ -1,10 +1,12 @@
 // The lab's network on the outer machine: one bridge with the gateway address, NAT
 // (masquerade) for the lab subnet only, and a forward filter that lets lab hosts out
-// on tcp 80/443 only (apt to the Debian mirror) so a lab pod can never deliver mail or
-// chat to the real world. ip_forward is saved before it is turned on and restored by `down`.
+// on tcp 80/443 only so a lab pod can never deliver mail or chat to the real world.
+// Their apt reaches the mirror through the package cache on the gateway (apt-cache.ts),
+// which the input filter lets them reach. ip_forward is saved before it is turned on and
+// restored by `down`.
 import * as fs from "node:fs";
 import { $ } from "./sh";
-import { LAB, LAB_HOSTS, PATHS } from "./config";
+import { LAB, PATHS, SEATS, labHosts } from "./config";
 
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Written as the bridge's alias: `down` removes a bridge of that name only if it carries it. */
@@ -55,7 +57,8 @@ export async function networkConflict(): Promise<string | null> {
 
 /** The nftables table, whole: `down` deletes it in one command. */
 export function nftRules(): string {
-  const hosts = LAB_HOSTS.map((h) => h.address).join(", ");
+  // Every address a lab host can have, seats included: seats added to a running lab need no new rules.
+  const hosts = labHosts(SEATS.max).map((h) => h.address).join(", ");
   return `table ip ${LAB.nftTable} {
   # Masquerade only what leaves the lab subnet for elsewhere.
   chain postrouting {
@@ -73,12 +76,12 @@ export function nftRules(): string {
     oifname "${LAB.bridge}" ct state established,related accept
     oifname "${LAB.bridge}" drop
   }
-  # Into the outer machine from the lab: DNS and ACME on the gateway, and replies to what we opened.
+  # Into the outer machine from the lab: DNS, ACME and the package cache on the gateway, and replies to what we opened.
   chain input {
     type filter hook input priority filter; policy accept;
     iifname "${LAB.bridge}" ct state established,related accept
     iifname "${LAB.bridge}" ip daddr ${LAB.gateway} udp dport 53 accept
-    iifname "${LAB.bridge}" ip daddr ${LAB.gateway} tcp dport { 53, ${LAB.acmePort} } accept
+    iifname "${LAB.bridge}" ip daddr ${LAB.gateway} tcp dport { 53, ${LAB.acmePort}, ${LAB.aptCachePort} } accept
     iifname "${LAB.bridge}" icmp type { echo-request, destination-unreachable } accept
     iifname "${LAB.bridge}" drop
   }

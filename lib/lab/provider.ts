@@ -9,7 +9,7 @@ import type { HostProvider } from "../stack/host-provider";
 import type { HostProfile } from "../stack/profile";
 import { provideLabBackupTarget } from "./backup-target";
 import { labSecretsAdvice } from "./checkout";
-import { LAB, LAB_HOSTS } from "./config";
+import { LAB, LAB_HOSTS, SEATS, labHosts, seatNumber } from "./config";
 import { LAB_REVERSE_PARENT, publishLabZones } from "./dns";
 import { type LabState, labHostRelease, readLabState } from "./state";
 
@@ -49,13 +49,15 @@ export function labProvider(given?: LabState | null): HostProvider {
     kind: "lab",
     locate(stack, name) {
       const wanted = stack.hosts[name].lab!.name;
-      if (!LAB_HOSTS.some((h) => h.name === wanted)) {
-        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${LAB_HOSTS.map((h) => h.name).join(", ")}` };
+      if (!labHosts(SEATS.max).some((h) => h.name === wanted)) {
+        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${labHosts().map((h) => h.name).join(", ")}, and the workshop seats seat1 to seat${SEATS.max} (\`podkit lab up --seats N\`)` };
       }
+      const seat = seatNumber(wanted);
       const s = lab();
-      if (!s) return { problem: "the lab is not running: start it with `npx podkit lab up`" };
+      if (!s) return { problem: `the lab is not running: start it with \`npx podkit lab up${seat ? ` --seats ${seat}` : ""}\`` };
       const found = s.hosts[wanted];
-      return found ? { addresses: { ipv4: found.address } } : { problem: `lab host "${wanted}" is not running` };
+      if (found) return { addresses: { ipv4: found.address } };
+      return { problem: seat ? `the lab has no seat ${seat} (it has ${s.seats ?? 0}): add it with \`npx podkit lab up --seats ${seat}\`` : `lab host "${wanted}" is not running` };
     },
     target(stack, name) {
       const h = lab()?.hosts[stack.hosts[name].lab!.name];
@@ -70,7 +72,9 @@ export function labProvider(given?: LabState | null): HostProvider {
       const zones = renderZones(pod.stack, planDns(pod.stack, pod.dns));
       for (const zone of await publishLabZones(zones, lab()!.authoritative.zones)) log(`lab DNS: published zone ${zone}`);
     },
-    // The lab is a world of its own: its resolver, knot on its own port, its CA, and only lab peers for port 25.
+    // The lab is a world of its own: its resolver, knot on its own port, its CA, and only lab peers for port 25:
+    // the fixed pods a.test and b.test (`npm run lab` applies them), for a seat's pod too, so
+    // a pod's check does not grow a line per seat.
     checkEnvironment(stack) {
       const s = lab()!;
       const own = Object.values(stack.hosts).map((h) => h.lab?.name);

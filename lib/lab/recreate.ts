@@ -8,13 +8,13 @@
 import * as fs from "node:fs";
 import { labRoots } from "./ca";
 import { ensureBase } from "./base";
-import { LAB, LAB_HOSTS, type LabRelease, PATHS, isLabRelease } from "./config";
+import { LAB, type LabRelease, PATHS, SEATS, isLabRelease, labHosts, seatNumber } from "./config";
 import { LabError } from "./errors";
 import { bootHost, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { acquireLabLock } from "./lock";
 import { bareKey, fingerprint } from "../ssh/keys";
 import { ensureLabKey, knownHostsText, waitForLabSsh } from "./ssh";
-import { type LabState, labHostRelease, readLabState, writeLabState } from "./state";
+import { type LabState, labHostRelease, labHostsOf, readLabState, writeLabState } from "./state";
 
 /**
  * With `cloudInit`, the new host boots as a cloud server does: through cloud-init, from a
@@ -22,8 +22,7 @@ import { type LabState, labHostRelease, readLabState, writeLabState } from "./st
  * Hetzner server), and its pin is the key the user data hands it.
  */
 export async function labRecreate(name: string, log: (line: string) => void, wantedRelease?: string, cloudInit?: { userData: string }): Promise<LabState> {
-  const host = LAB_HOSTS.find((h) => h.name === name);
-  if (!host) throw new LabError(`no lab host "${name}" (hosts: ${LAB_HOSTS.map((h) => h.name).join(", ")})`);
+  if (!labHosts(SEATS.max).some((h) => h.name === name)) throw new LabError(`no lab host "${name}" (hosts: ${labHosts().map((h) => h.name).join(", ")}, and seats seat1 to seat${SEATS.max})`);
   if (wantedRelease !== undefined && !isLabRelease(wantedRelease)) {
     throw new LabError(`the lab has no Debian release "${wantedRelease}" (releases: ${LAB.releases.join(", ")})`);
   }
@@ -31,12 +30,14 @@ export async function labRecreate(name: string, log: (line: string) => void, wan
   try {
     const state = readLabState();
     if (!state) throw new LabError("the lab is down: start it with `npx podkit lab up`");
+    const host = labHostsOf(state).find((h) => h.name === name);
+    if (!host) throw new LabError(`the lab has no seat "${name}" (it has ${state.seats ?? 0}): add it with \`npx podkit lab up --seats ${seatNumber(name)}\``);
     const started = Date.now();
     const old = state.hosts[name];
     const oldRelease = labHostRelease(state, name) as LabRelease;
     const release: LabRelease = wantedRelease ?? oldRelease;
     // Only a release no running host uses may be (re)built here: the others are mounted.
-    if (!LAB_HOSTS.some((h) => h.name !== name && labHostRelease(state, h.name) === release)) await ensureBase(log, [release]);
+    if (!labHostsOf(state).some((h) => h.name !== name && labHostRelease(state, h.name) === release)) await ensureBase(log, [release]);
     await stopHost(name);
     await removeHost(name);
     const key = await prepareHost(name, host.address, await ensureLabKey(), release, cloudInit);

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LabCheckout } from "./checkout";
-import { PATHS } from "./config";
+import { type LabHost, PATHS, labHosts } from "./config";
 
 /** One lab host as podkit reaches it. */
 export interface LabHostState {
@@ -47,7 +47,9 @@ export interface LabState {
   resolver: string;
   /** Authoritative lab DNS (knot): address, port and the zones it serves. */
   authoritative: { address: string; port: number; zones: string[] };
-  /** Lab hosts by name ("a", "b", "backup"). */
+  /** How many workshop seats (seat1..seatN, `lab up --seats N`) the lab has; absent: none. */
+  seats?: number;
+  /** Lab hosts by name ("a", "b", "backup", and "seat1".. with seats). */
   hosts: Record<string, LabHostState>;
   /** known_hosts file listing every host's pinned key, for `ssh -o UserKnownHostsFile=... -o StrictHostKeyChecking=yes`. */
   knownHostsPath: string;
@@ -72,6 +74,11 @@ export interface LabState {
 /** The Debian release lab host `name` runs; a state written before hosts had releases means bookworm. */
 export function labHostRelease(state: LabState, name: string): string {
   return state.hosts[name]?.release ?? "bookworm";
+}
+
+/** Every host of this lab, fixed and seats (the lab's host list as config.ts derives it). */
+export function labHostsOf(state: LabState): LabHost[] {
+  return labHosts(state.seats ?? 0);
 }
 
 /** The running lab's state, or null when the lab is down. */

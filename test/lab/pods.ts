@@ -73,6 +73,18 @@ export async function ensurePods(only: ("a" | "b")[] = ["a", "b"]): Promise<Pods
   return { lab, a: pod("a"), b: pod("b"), ca: readFileSync(lab.acme.trustBundlePath), resolver };
 }
 
+/** Workshop seat K's pod (`podkit lab up --seats N`), as clients reach it: its passwords from stacks/seats/seatK.secrets.yaml. */
+export function seatLabPod(lab: LabState, k: number): LabPod {
+  const stack = `stacks/seats/seat${k}.yaml`;
+  const secrets = new SecretStore(path.join(REPO, `stacks/seats/seat${k}.secrets.yaml`));
+  const host = lab.hosts[`seat${k}`];
+  if (!host) throw new Error(`the lab has no seat ${k}: \`podkit lab up --seats ${k}\` first`);
+  return {
+    stack, domain: `seat${k}.test`, ip: host.address, mx: `mx.seat${k}.test`,
+    password: (secret) => secrets.get(secret) ?? (() => { throw new Error(`no secret ${secret} in ${secrets.file}`); })(),
+  };
+}
+
 /** Cold apply figures recorded by the first ensurePods() of this lab. */
 export function firstApplyTimings(): { first: { seconds: number; changes: number }[] } | null {
   const known = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, "utf8")) : null;

@@ -1,5 +1,6 @@
-// `podkit lab up | status | down | ssh <host>`: the local lab (lib/lab): throwaway Debian
-// hosts a, b and backup on a bridge of their own, lab DNS (knot + unbound) and a lab ACME CA.
+// `podkit lab up [--seats N] | status | down | ssh <host>`: the local lab (lib/lab): throwaway
+// Debian hosts a, b and backup (and workshop seats) on a bridge of their own, lab DNS (knot +
+// unbound), a lab ACME CA and a shared package cache.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parse } from "../args";
@@ -10,19 +11,28 @@ import { pinnedByUserData } from "../../lab/cloud-init-seed";
 import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
 import { releaseNamed } from "../../stack/releases";
+import { REPO_ROOT, SEATS, parseSeats, seatPod } from "../../lab/config";
+import * as path from "node:path";
 import { type LabState, labHostRelease, readLabState } from "../../lab/state";
 
-const HELP = `usage: podkit lab up | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
+const HELP = `usage: podkit lab up [--seats N] | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
 
   up      bring the lab up (as root): builds the base trees the first time (~1 min),
           then boots hosts a (Debian 13, trixie), b and backup (Debian 12, bookworm),
-          lab DNS and the lab CA (a few seconds) and prints each host's address,
-          release and pinned SSH host key
-  status  each host's state and release, the lab's services and how long \`up\` took
-          (exit 0 when all is up, 69 when the lab is down or broken)
-  down    remove everything \`up\` made; safe to run again, and after a crash
+          lab DNS, the lab CA and the package cache (a few seconds) and prints each
+          host's address, release and pinned SSH host key
+          --seats N (1 to ${SEATS.max}): workshop seats too, hosts seat1..seatN (Debian 13,
+          10.77.0.21 on), each with its own pod seatK.test from stacks/seats/seatK.yaml
+          (written when missing, never overwritten) and random passwords in
+          stacks/seats/seatK.secrets.yaml; then all N pods are applied by one
+          \`podkit apply\`. On a lab that is up, the missing seats are added and
+          seats above N keep running; \`down\` removes them all
+  status  each host's state and release (seats too), the lab's services and how long
+          \`up\` took (exit 0 when all is up, 69 when the lab is down or broken)
+  down    remove everything \`up\` made, seats included; safe to run again, and after a
+          crash. Kept: the base trees, the package cache's files, the stack and secrets files
   ssh     log in to a lab host as root with its pinned host key
-  recreate  destroy a host and boot a new, empty one at the same address with a
+  recreate  destroy a host (a seat too) and boot a new, empty one at the same address with a
           new host key (state, known_hosts and pins follow): the rebuild drill.
           --release trixie|bookworm gives the new host another Debian release
           (moving a pod between releases); otherwise it keeps the old one.
@@ -35,7 +45,7 @@ const secs = (ms: number | null | undefined) => (ms == null ? "-" : `${(ms / 100
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "ssh") return ssh(rest);
-  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" }, "user-data": { type: "string" } }, HELP);
+  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" }, "user-data": { type: "string" }, seats: { type: "string" } }, HELP);
   if (!args) return EXIT.OK;
   const recreate = args.positionals[0] === "recreate";
   if (recreate ? args.positionals.length !== 2 : args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) {
@@ -43,6 +53,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   if ((args.values.release !== undefined || args.values["user-data"] !== undefined) && !recreate) {
     throw new UsageError(`--release and --user-data go with recreate only\n\n${HELP}`);
+  }
+  let seats = 0;
+  if (args.values.seats !== undefined) {
+    if (args.positionals[0] !== "up") throw new UsageError(`--seats goes with up only\n\n${HELP}`);
+    const n = parseSeats(args.values.seats);
+    if (typeof n === "string") throw new UsageError(`${n}\n\n${HELP}`);
+    seats = n;
   }
   if (process.getuid?.() !== 0) {
     console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
@@ -54,9 +71,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (args.positionals[0]) {
       case "up": {
-        const state = await lab.labUp(log, (key, text) => term.setStatus(key, text)).finally(() => term.finish());
+        const state = await lab.labUp(log, (key, text) => term.setStatus(key, text), seats).finally(() => term.finish());
         printUp(state);
-        return EXIT.OK;
+        return seats ? await applySeats(seats) : EXIT.OK;
       }
       case "down":
         await lab.labDown(log);
@@ -74,6 +91,19 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/**
+ * The seats' pods, applied side by side by one `podkit apply` with their N stack files, as
+ * `npm run lab` applies a.test and b.test: on a terminal one live line per host.
+ */
+async function applySeats(seats: number): Promise<number> {
+  const stacks = Array.from({ length: seats }, (_, i) => path.relative(process.cwd(), path.join(REPO_ROOT, seatPod(i + 1).stack)));
+  console.log(`applying the seats' pods: npx podkit apply ${stacks.join(" ")}`);
+  const { run: apply } = require("./apply") as typeof import("./apply");
+  const code = await apply(stacks);
+  if (code === EXIT.OK) console.log(`seats ready: pods ${stacks.map((_, i) => seatPod(i + 1).zone).join(", ")}; accounts and passwords in ${path.relative(process.cwd(), path.join(REPO_ROOT, "stacks/seats")) || "."}/seatK.secrets.yaml`);
+  return code;
 }
 
 /** The first-boot user data named by --user-data, read and checked before any host is touched. */
