@@ -288,7 +288,7 @@ const chat = z
       .describe("TURN (coturn) for calls: what it relays. It never relays to the host itself, loopback, private, link-local (cloud metadata) or other special-purpose addresses."),
     prosody: z.record(
       z.string().regex(SETTING_NAME, "a Prosody option name (e.g. max_archive_query_results)")
-        .refine((k) => !LUA_KEYWORDS.has(k), "a Prosody option name, not a Lua keyword"),
+        .refine((k) => !LUA_KEYWORDS.has(k), "a Prosody option name that is not a Lua keyword (end, if, local, nil, ...)"),
       z.union([z.string().max(1000), z.number(), z.boolean(), z.array(z.string().max(1000)).max(100)]))
       .default({})
       .describe("Extra global Prosody options for what the stack has no field for, written as Lua strings, numbers, booleans or lists of strings after podkit's own global options (they win: a list replaces podkit's, so `modules_enabled: [announce]` would load that one module alone). `prosodyctl check config` runs on them before they go live.")
