@@ -49,11 +49,15 @@ function profileFor(stack: Stack, host: string, release: string): HostProfile {
 /** One DKIM key for the whole process: RSA generation costs a tenth of a second each time. */
 let dkimKey: string | undefined;
 
-/** Every host of a stack with all its roles rendered for a release (a codename). */
-export function renderStack(stackFile: string, release: string): RenderedHost[] {
+/**
+ * Every host of a stack with all its roles rendered for a release (a codename); `edit` changes the
+ * loaded stack first (a role test's own settings, e.g. mail.dovecot).
+ */
+export function renderStack(stackFile: string, release: string, edit?: (stack: Stack) => void): RenderedHost[] {
   const loaded = loadStackFile(join(REPO_ROOT, stackFile));
   if (!loaded.ok) throw new Error(`${stackFile}: ${loaded.problems.map((p) => `${p.line}:${p.column} ${p.field}: ${p.message}`).join("; ")}`);
-  const { stack } = loaded;
+  const stack = edit ? structuredClone(loaded.stack) : loaded.stack;
+  edit?.(stack);
   dkimKey ??= newDkimKey();
   const secrets = new Map<string, string>([[GENERATED.dkimKey, dkimKey]]);
   // Any other secret is a password, passphrase or token: a random value of the usual shape.

@@ -5,7 +5,7 @@
 # probe_tls PORT NAME STARTTLS|- SEND EXPECT: openssl as a client would be, trusting the host's CA
 # bundle, asking for NAME (SNI) and verifying the certificate is valid for it.
 probe_tls() {
-  local port=$1 name=$2 proto=$3 send=$4 expect=$5 out said
+  local port=$1 name=$2 proto=$3 send=$4 expect=$5 out said subject
   local opts=()
   [ "$proto" = - ] || opts+=(-starttls "$proto")
   [ "$proto" != xmpp ] || opts+=(-xmpphost "$name")
@@ -16,8 +16,14 @@ probe_tls() {
   if [ $? -eq 0 ] && { [ -z "$expect" ] || grep -qE "$expect" <<<"$out"; }; then return 0; fi
   # What the server said in plain text to STARTTLS, when it refused it (openssl does not show it).
   if [ "$proto" = smtp ]; then said=$(smtp_starttls_reply "$port"); [ "${said:0:3}" = 220 ] || { echo "$said"; return 1; }; fi
+  # An XMPP server that offers no STARTTLS: openssl stops without a word; its stream features say why.
+  if [ "$proto" = xmpp ]; then said=$(xmpp_starttls_offer "$port" "$name") || { echo "$said"; return 1; }; fi
   said=$(grep -m1 -E 'verify error|:error:|errno|Didn.t find|connect:' <<<"$out")
-  case $said in *:error:*) said=$(cut -d: -f6 <<<"$said");; esac
+  case $said in
+    *:error:*) said=$(cut -d: -f6 <<<"$said");;
+    # Whose certificate it was: a wrong one (Debian's snakeoil, another host's) shows in its subject.
+    'verify error'*) subject=$(grep -m1 '^depth=0 ' <<<"$out"); [ -z "$subject" ] || said+=" (certificate ${subject#depth=0 })";;
+  esac
   echo "${said:-$(tail -n1 <<<"$out" | tr -d '\r')${expect:+ (expected a line matching $expect)}}"
   return 1
 }
@@ -33,6 +39,23 @@ smtp_starttls_reply() {
   done
   printf 'QUIT\r\n' >&3; exec 3<&-
   echo "${line:-no answer}"
+}
+# xmpp_starttls_offer PORT DOMAIN: opens a client stream to DOMAIN in plain text; returns 0 when the
+# stream features offer STARTTLS, else prints what came instead (the features, or the stream error).
+xmpp_starttls_offer() {
+  local tok seen=
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || { echo "connection to port $1 refused"; return 1; }
+  printf "<?xml version='1.0'?><stream:stream to='%s' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>" "$2" >&3
+  while IFS= read -r -d '>' -t 5 tok <&3; do
+    case $tok in *'<?xml'*|*'<stream:stream'*) continue;; esac
+    seen+="$tok>"
+    case $tok in *'</stream:features'|*'<stream:features/'|*'</stream:error'|*'</stream:stream'*) break;; esac
+  done
+  printf '</stream:stream>' >&3; exec 3<&-
+  case $seen in *'<starttls'*) return 0;; esac
+  seen=$(tr -d '\r\n' <<<"$seen"); [ ${#seen} -le 300 ] || seen="${seen:0:300}..."
+  echo "no STARTTLS offered for $2: ${seen:-nothing within 5 s}"
+  return 1
 }
 # probe_stun PORT: a STUN binding request (RFC 5389) must get a binding success response (0x0101).
 probe_stun() {

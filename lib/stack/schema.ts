@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
   address, aliasAddress, cidr, domain, duration, hostKey, hostOrAddress, httpsUrl, ipv4, ipv6, login, name, port, remotePath, secretRef, size, sshPublicKey,
 } from "./fields";
+import { DOVECOT_VALUE, LUA_KEYWORDS, SETTING_NAME } from "./daemon-values";
 import { NEWEST_RELEASE, RELEASE_CODENAMES, RELEASES } from "./releases";
 
 /**
@@ -254,6 +255,15 @@ const mail = z
       .default({})
       .describe("Extra main.cf parameters for what the stack has no field for, written last in main.cf (they win). `postfix check` runs on them before they go live: a value Postfix refuses never reaches the running server.")
       .meta({ examples: [{ message_size_limit: 104857600 }] }),
+    dovecot: z.record(
+      z.string().regex(SETTING_NAME, "a Dovecot setting name (e.g. mail_max_userip_connections)"),
+      z.union([
+        z.string().max(1000).regex(DOVECOT_VALUE, "text, or <file (Dovecot 2.3: the file's contents) with an absolute path of letters, digits and . _ + - @ : = , /"),
+        z.number(), z.boolean(),
+      ]))
+      .default({})
+      .describe("Extra top-level Dovecot settings for what the stack has no field for, written last in dovecot.conf (they win): text in Dovecot's quotes, a boolean as yes or no, `<` and an absolute path bare (Dovecot 2.3: the file's contents). Names are the release's: Dovecot 2.4 (Debian 13) renamed many of 2.3's (Debian 12), e.g. ssl_cert is ssl_server_cert_file. `doveconf` runs on them before they go live and refuses a name its version does not know; one it passes that breaks IMAPS is rolled back by the IMAPS probe.")
+      .meta({ examples: [{ mail_max_userip_connections: 50 }] }),
   })
   .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), rspamd (spam filter, DKIM signing, SPF, DKIM, DMARC and ARC checks) with Redis.");
 
@@ -276,6 +286,13 @@ const chat = z
       })
       .prefault({})
       .describe("TURN (coturn) for calls: what it relays. It never relays to the host itself, loopback, private, link-local (cloud metadata) or other special-purpose addresses."),
+    prosody: z.record(
+      z.string().regex(SETTING_NAME, "a Prosody option name (e.g. max_archive_query_results)")
+        .refine((k) => !LUA_KEYWORDS.has(k), "a Prosody option name that is not a Lua keyword (end, if, local, nil, ...)"),
+      z.union([z.string().max(1000), z.number(), z.boolean(), z.array(z.string().max(1000)).max(100)]))
+      .default({})
+      .describe("Extra global Prosody options for what the stack has no field for, written as Lua strings, numbers, booleans or lists of strings after podkit's own global options (they win: a list replaces podkit's, so `modules_enabled: [announce]` would load that one module alone). `prosodyctl check config` runs on them before they go live.")
+      .meta({ examples: [{ max_archive_query_results: 500 }] }),
   })
   .describe("Chat: Prosody (XMPP) with the same accounts and passwords as mail, group chats, file upload, calls via TURN.");
 

@@ -3,7 +3,11 @@
 // release's checker root; a typo in any of them stops at that daemon's checker.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertChecksPass, checkEdited, hostsWith, RELEASE_CODENAMES } from "../../test/config/role-checks";
+import { withHostRoot } from "../../lib/checker/host-root";
+import { assertChecksPass, checkEdited, hostsWith, hostWithStack, RELEASE_CODENAMES } from "../../test/config/role-checks";
+
+/** A value Dovecot's own syntax would read as a comment, a section, quotes and a continued line, were it not quoted. */
+const AWKWARD = String.raw`Hi "pod" # not a comment { \ `;
 
 for (const release of RELEASE_CODENAMES) {
   test(`every example stack's mail config passes postfix check, doveconf, rspamadm configtest, redis-server and sievec (${release})`, async (t) => {
@@ -46,6 +50,35 @@ for (const release of RELEASE_CODENAMES) {
     assert.match(r.output, /spam-to-junk: line \d+: error/, r.output);
   });
 }
+
+for (const release of RELEASE_CODENAMES) {
+  test(`mail.dovecot settings are the last word in dovecot.conf, and Dovecot uses them as written (a greeting with quotes, # and \\ reaches the client whole) (${release})`, async () => {
+    const { host, state } = hostWithStack("mail", release, (s) => { s.mail!.dovecot = { login_greeting: AWKWARD, auth_verbose: true, mail_max_keyword_length: 40 }; });
+    const out = await withHostRoot(host, async (root) => {
+      const checked = await root.check(state);
+      assert.ok(checked.ok, checked.output);
+      // The greeting as an IMAP client reads it, from Dovecot started on this config.
+      return (await root.sh(`doveconf -h auth_verbose mail_max_keyword_length
+mkdir -p /var/spool/postfix/private; dovecot -F >/dev/null 2>&1 &
+for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/993) 2>/dev/null && break; sleep 0.1; done
+printf 'a LOGOUT\\r\\n' | timeout 5 openssl s_client -connect 127.0.0.1:993 -quiet -ign_eof 2>/dev/null | tr -d '\\r' | grep '^\\* OK'
+doveadm stop >/dev/null 2>&1; wait`)).output;
+    });
+    assert.match(out, /^yes\n40\n\* OK \[CAPABILITY [^\]]*\] (.*)\n$/, out);
+    assert.equal(/\] (.*)\n$/.exec(out)![1], AWKWARD, "the greeting is the value, every character of it");
+  });
+}
+
+test("a Dovecot 2.3 setting name is refused by Dovecot 2.4's doveconf, and a 2.4 one by 2.3's: mail.dovecot names the release's settings", async () => {
+  const trixie = hostWithStack("mail", "trixie", (s) => { s.mail!.dovecot = { ssl_cert: "</etc/dovecot/private/dovecot.pem" }; });
+  const r24 = await withHostRoot(trixie.host, (root) => root.check(trixie.state));
+  assert.equal(r24.refused, "doveconf", r24.output);
+  assert.match(r24.output, /dovecot\.conf line \d+: ssl_cert: Unknown setting: ssl_cert/, r24.output);
+  const bookworm = hostWithStack("mail", "bookworm", (s) => { s.mail!.dovecot = { ssl_server_cert_file: "/etc/dovecot/private/dovecot.pem" }; });
+  const r23 = await withHostRoot(bookworm.host, (root) => root.check(bookworm.state));
+  assert.equal(r23.refused, "doveconf", r23.output);
+  assert.match(r23.output, /Unknown setting: ssl_server_cert_file/, r23.output);
+});
 
 test("Dovecot 2.4 refuses the Debian 12 dovecot.conf, which is why a trixie host gets templates.trixie's", async () => {
   const [{ state: bookworm }] = hostsWith("mail", "bookworm");

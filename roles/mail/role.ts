@@ -4,6 +4,7 @@
 // anti-spoofing) with its state in Redis. Accounts, aliases and forwards from
 // the stack.
 import { oneLine } from "../../lib/stack/text";
+import { dovecotValue, settingName } from "../../lib/stack/daemon-values";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import type { FileSpec, RoleState } from "../../lib/converge/types";
@@ -125,6 +126,11 @@ export const mail: Role = {
       extra: Object.entries(m.postfix).map(([name, value]) => ({
         name: oneLine(`mail.postfix key ${JSON.stringify(name)}`, name, true),
         value: oneLine(`mail.postfix.${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value)),
+      })),
+      // Dovecot's quotes make a value text whatever it holds (lib/stack/daemon-values.ts).
+      dovecotExtra: Object.entries(m.dovecot).map(([name, value]) => ({
+        name: settingName("mail.dovecot", name),
+        value: dovecotValue(`mail.dovecot.${name}`, value),
       })),
     };
     const t = (path: string) => renderTemplate("mail", path, view, ctx.profile.release);

@@ -2,6 +2,7 @@
 // archive, push) and coturn for calls. The same accounts and passwords as
 // mail; shared roster groups from the stack; no open registration.
 import { oneLine } from "../../lib/stack/text";
+import { luaValue, settingName } from "../../lib/stack/daemon-values";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
 import { mustRelease } from "../../lib/stack/releases";
@@ -89,6 +90,11 @@ export const xmpp: Role = {
       tcpRelay: chat.turn.tcpRelay,
       quota: TURN_QUOTA,
       ...certPaths(fqdn),
+      // Lua literals only (lib/stack/daemon-values.ts): a value is data, never Lua that runs.
+      options: Object.entries(chat.prosody).map(([name, value]) => ({
+        name: settingName("chat.prosody", name, true),
+        value: luaValue(`chat.prosody.${name}`, value),
+      })),
     };
     const t = (path: string) => renderTemplate("xmpp", path, view, ctx.profile.release);
     const { dirs, files: accounts } = accountFiles(ctx);

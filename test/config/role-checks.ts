@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import type { RoleState } from "../../lib/converge/types";
 import { withHostRoot, type CheckOutcome } from "../../lib/checker/host-root";
-import { renderExampleStacks, type RenderedHost } from "../../lib/checker/render";
+import { renderExampleStacks, renderStack, type RenderedHost } from "../../lib/checker/render";
+import type { Stack } from "../../lib/stack/schema";
 import { RELEASES } from "../../lib/stack/releases";
 
 /** The codenames the role tests run for: each role test repeats its typo tests per release. */
@@ -54,4 +55,11 @@ export async function checkEdited(role: string, path: string, edit: (content: st
   assert.notEqual(edited, file.content, `the edit changes ${path}`);
   const typo: RoleState = { ...state, files: state.files.map((f) => (f === file ? { ...f, content: edited } : f)) };
   return withHostRoot(host, (root) => root.check(typo));
+}
+
+/** The example stack's host that has `role`, rendered for `release` after `edit` changed the stack: what apply would render. */
+export function hostWithStack(role: string, release: string, edit: (stack: Stack) => void, stackFile = "stacks/hetzner.yaml"): { host: RenderedHost; state: RoleState } {
+  const host = renderStack(stackFile, release, edit).find((h) => h.states.some((s) => s.role === role));
+  assert.ok(host, `${stackFile} has role ${role}`);
+  return { host, state: host.states.find((s) => s.role === role)! };
 }

@@ -1,7 +1,8 @@
 // Faults a team of volunteers meets (issue 19), on pod a: an apply killed at
 // five moments, each followed at once by one that succeeds; two applies at
 // once, and a lock whose holder went silent; a change that passes `postfix
-// check` but breaks STARTTLS; a full disk. The pod is reused: each moment is
+// check` but breaks STARTTLS, and likewise for Dovecot (doveconf, IMAPS) and
+// Prosody (prosodyctl check config, XMPP STARTTLS); a full disk. The pod is reused: each moment is
 // made reachable by a small drift (a package removed, a comment appended to a
 // managed file), not by a cold rebuild. Afterwards `podkit diff` finds nothing
 // and mail and chat still cross the pods.
@@ -15,6 +16,7 @@ import type { NodeSSH } from "node-ssh";
 import { lockScript } from "../../lib/converge/host-lock";
 import { probeFunctions, smtpStarttls, smtpTls } from "../../lib/converge/probes";
 import { connectLabHost } from "../../lib/lab/ssh";
+import { labHostRelease } from "../../lib/lab/state";
 import { shellQuote } from "../../lib/ssh/shell";
 import { onHost, podkit, REPO, type Run } from "./helpers";
 import { fetchBySubject, submit, token } from "./mailclients";
@@ -207,6 +209,44 @@ test("a mail.postfix value that passes postfix check but breaks STARTTLS is roll
   assert.equal((await sh("sha256sum /etc/postfix/main.cf")).stdout, before.stdout, "the old main.cf is live again");
   const starttls = await sh(`openssl s_client -connect 127.0.0.1:587 -starttls smtp -verify_return_error -verify_hostname ${pods.a.mx} -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
   assert.equal(starttls.code, 0, `STARTTLS on 587 works after the rollback:\n${starttls.stdout}`);
+});
+
+test("a mail.dovecot value that passes doveconf but serves Debian's snakeoil certificate is rolled back: apply names Dovecot and what the IMAPS client saw, IMAPS works after", async () => {
+  const stack = path.join(mkdtempSync(path.join(tmpdir(), "podkit-tls-")), "lab-a.yaml");
+  const original = readFileSync(path.join(REPO, STACK), "utf8");
+  // Debian's own conf.d/10-ssl.conf lines, as an admin might paste them: /etc/dovecot/private/dovecot.pem
+  // is Debian's self-signed snakeoil certificate (test/config/a-tls-break-the-checkers-pass-is-what-the-probes-catch.test.ts).
+  const lines = labHostRelease(pods.lab, "a") === "bookworm"
+    ? "    ssl_cert: </etc/dovecot/private/dovecot.pem\n    ssl_key: </etc/dovecot/private/dovecot.key\n"
+    : "    ssl_server_cert_file: /etc/dovecot/private/dovecot.pem\n    ssl_server_key_file: /etc/dovecot/private/dovecot.key\n";
+  const edited = original.replace("mail:\n  host: mx\n", `mail:\n  host: mx\n  dovecot:\n${lines}`);
+  assert.notEqual(edited, original);
+  writeFileSync(stack, edited);
+  const before = await sh("sha256sum /etc/dovecot/dovecot.conf");
+  const r = await apply(stack, "--secrets", SECRETS);
+  assert.equal(r.report.exitCode, 1, r.stderr);
+  const error = r.report.errors.join("\n");
+  assert.match(error, /mx\/mail: rolled back \/etc\/dovecot\/dovecot\.conf: dovecot: IMAPS greeting on 993 failed: verify error:num=18:self-signed certificate \(certificate CN ?= ?\S+\)/);
+  assert.equal((await sh("sha256sum /etc/dovecot/dovecot.conf")).stdout, before.stdout, "the old dovecot.conf is live again");
+  const imaps = await sh(`openssl s_client -connect 127.0.0.1:993 -verify_return_error -verify_hostname ${pods.a.mx} -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
+  assert.equal(imaps.code, 0, `IMAPS on 993 works after the rollback:\n${imaps.stdout}`);
+});
+
+test("a chat.prosody value that passes prosodyctl check config but drops STARTTLS is rolled back: apply names Prosody and what the XMPP client saw, STARTTLS works after", async () => {
+  const stack = path.join(mkdtempSync(path.join(tmpdir(), "podkit-tls-")), "lab-a.yaml");
+  const original = readFileSync(path.join(REPO, STACK), "utf8");
+  // An admin adding one module writes the list: it replaces podkit's, "tls" (STARTTLS) included.
+  const edited = original.replace("chat:\n  host: mx\n", "chat:\n  host: mx\n  prosody:\n    modules_enabled: [announce]\n");
+  assert.notEqual(edited, original);
+  writeFileSync(stack, edited);
+  const before = await sh("sha256sum /etc/prosody/prosody.cfg.lua");
+  const r = await apply(stack, "--secrets", SECRETS);
+  assert.equal(r.report.exitCode, 1, r.stderr);
+  const error = r.report.errors.join("\n");
+  assert.match(error, /mx\/xmpp: rolled back \/etc\/prosody\/prosody\.cfg\.lua: prosody: STARTTLS on 5222 failed: no STARTTLS offered for a\.test: /);
+  assert.equal((await sh("sha256sum /etc/prosody/prosody.cfg.lua")).stdout, before.stdout, "the old prosody.cfg.lua is live again");
+  const starttls = await sh(`openssl s_client -connect 127.0.0.1:5222 -starttls xmpp -xmpphost ${pods.a.domain} -verify_return_error -verify_hostname ${pods.a.domain} -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
+  assert.equal(starttls.code, 0, `STARTTLS on 5222 works after the rollback:\n${starttls.stdout}`);
 });
 
 test("a full disk: apply and backup refuse naming the filesystem and the space; every file is the old or the new one", async () => {

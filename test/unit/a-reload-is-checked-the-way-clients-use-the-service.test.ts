@@ -91,6 +91,21 @@ test("a server that refuses STARTTLS is reported with its own words", async (t) 
   assert.equal(r.out, "454 4.7.0 TLS not available due to local problem");
 });
 
+test("an XMPP server that offers no STARTTLS is reported with the stream features it sent instead", async (t) => {
+  // Prosody whose modules_enabled lost "tls": it answers the stream, but offers no STARTTLS.
+  const server = net.createServer((c) => {
+    c.once("data", () => c.end("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='x' version='1.0'>"
+      + "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features></stream:stream>"));
+    c.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const r = await probe(xmppStarttls(port, "example.org").run);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.out, "no STARTTLS offered for example.org: <stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>");
+});
+
 test("nothing listening is a refused connection, not a hang", async () => {
   const free = await new Promise<number>((resolve) => {
     const s = net.createServer().listen(0, "127.0.0.1", () => {

@@ -128,6 +128,38 @@ test("a line break in a mail.postfix value is refused, and never adds a main.cf 
   else assert.doesNotMatch(fileOf(state, "/etc/postfix/main.cf"), /^relayhost = \[evil/m);
 });
 
+test("a mail.dovecot value is Dovecot text: a line break or a <file path with a comment in it is refused, and a quote, # or { stays inside the value", () => {
+  assertRefusedAt(["mail", "dovecot", "login_greeting"], "Hi\n}\n!include /etc/shadow", "mail.dovecot.login_greeting");
+  assertRefusedAt(["mail", "dovecot", "ssl_cert"], "</etc/ssl/x.pem # mine", "mail.dovecot.ssl_cert");
+  assertRefusedAt(["mail", "dovecot", "ssl cert"], "x", 'mail.dovecot["ssl cert"]');
+
+  const state = render(mail, stackWith((s) => { s.mail!.dovecot = { login_greeting: 'Hi" }\nservice x {', auth_verbose: true }; }));
+  assert.ok(state instanceof Error && /mail\.dovecot\.login_greeting/.test(state.message), String(state));
+  const conf = fileOf(render(mail, stackWith((s) => {
+    s.mail!.dovecot = { login_greeting: 'Hi "pod" # { \\', ssl_cert: "</etc/dovecot/private/dovecot.pem", auth_verbose: true };
+  })) as RoleState, "/etc/dovecot/dovecot.conf");
+  assert.match(conf, /\nlogin_greeting = "Hi \\"pod\\" # \{ \\\\"\nssl_cert = <\/etc\/dovecot\/private\/dovecot\.pem\nauth_verbose = yes\n$/);
+  // Handed a name that is not one (a stack edited in code), the role refuses it.
+  const named = render(mail, stackWith((s) => { s.mail!.dovecot = { "x = 1\nservice imap-login {": 1 }; }));
+  assert.ok(named instanceof Error && /mail\.dovecot/.test(named.message), String(named));
+});
+
+test("a chat.prosody value is a Lua literal: Lua in it stays a string, and a Lua keyword or code as an option name is refused", () => {
+  assertRefusedAt(["chat", "prosody", "motd_text"], 'hi"\nos.execute("id")', "chat.prosody.motd_text");
+  assertRefusedAt(["chat", "prosody", "end"], 1, "chat.prosody.end");
+  assertRefusedAt(["chat", "prosody", "ssl"], { certificate: "/x" }, "chat.prosody.ssl");
+
+  const code = '" .. os.execute("touch /tmp/x") .. "\\';
+  const cfg = fileOf(render(xmpp, stackWith((s) => { s.chat!.prosody = { motd_text: code, limits_exempt: [code], max_archive_query_results: 9 }; })) as RoleState, "/etc/prosody/prosody.cfg.lua");
+  const quoted = '" .. os.execute(\\"touch /tmp/x\\") .. \\"\\\\"';
+  assert.ok(cfg.includes(`\nmotd_text = "\\${quoted}\nlimits_exempt = { "\\${quoted}; }\nmax_archive_query_results = 9\n`), cfg);
+  assert.ok(cfg.indexOf("max_archive_query_results = 9") < cfg.indexOf("\nVirtualHost \""), "a global option, before the first VirtualHost");
+  for (const name of ["os.execute", "end", "x = 1 --"]) {
+    const state = render(xmpp, stackWith((s) => { s.chat!.prosody = { [name]: 1 }; }));
+    assert.ok(state instanceof Error && /chat\.prosody/.test(state.message), `${name}: ${String(state)}`);
+  }
+});
+
 test("a line break in an account or group display name is refused, and never adds a group or member to groups.txt", () => {
   const name = "Sam\n[Evil]\nmallory@evil.example=Mallory";
   assertRefusedAt(["accounts", "sam@example.org", "name"], name, 'accounts["sam@example.org"].name');

@@ -84,6 +84,14 @@ contact_info = {
 -- Logs go to the journal, kept privacy.logRetentionDays days (role base).
 log = { info = "*syslog" }
 pidfile = "/run/prosody/prosody.pid"
+{{#options.length}}
+
+-- chat.prosody in the stack: the operator's own global options, last before
+-- the first VirtualHost (after it, an option would be that host's) so they win.
+{{/options.length}}
+{{#options}}
+{{name}} = {{value}}
+{{/options}}
 
 {{#domains}}
 VirtualHost "{{domain}}"
