@@ -262,7 +262,7 @@ const mail = z
         z.number(), z.boolean(),
       ]))
       .default({})
-      .describe("Extra top-level Dovecot settings for what the stack has no field for, written last in dovecot.conf (they win): text in Dovecot's quotes, a boolean as yes or no, `<` and an absolute path bare (Dovecot 2.3: the file's contents). Names are the release's: Dovecot 2.4 (Debian 13) renamed many of 2.3's (Debian 12), e.g. ssl_cert is ssl_server_cert_file. `doveconf` runs on them before they go live and refuses a name its version does not know; one it passes that breaks IMAPS is rolled back by the IMAPS probe.")
+      .describe("Extra top-level Dovecot settings for what the stack has no field for, written last in dovecot.conf (they win): text in Dovecot's quotes, a boolean as yes or no, `<` and an absolute path bare (Dovecot 2.3: the file's contents). Names are the release's: Dovecot 2.4 (Debian 13) renamed many of 2.3's (Debian 12), e.g. ssl_cert is ssl_server_cert_file. `doveconf` runs on them before they go live and refuses a name its version does not know; one it passes that breaks IMAPS is rolled back by the IMAPS probe. Top-level only: a setting podkit makes inside a section (protocol imap { … }, a passdb) keeps its value there.")
       .meta({ examples: [{ mail_max_userip_connections: 50 }] }),
   })
   .describe("Mail: Postfix (MX, submission on 587 and 465), Dovecot (IMAPS, LMTP, sieve, quotas), rspamd (spam filter, DKIM signing, SPF, DKIM, DMARC and ARC checks) with Redis.");
