@@ -8,6 +8,7 @@
 //   npm run bench -- trixie       (one release only)
 //   npm run bench -- --seats      (everything, then the seats' scale figures: ~15 min more)
 //   npm run bench -- --seats-only (the seats' scale figures alone)
+//   npm run bench -- --mail-only  (inbound mail throughput and latency alone, on the pods as they are)
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { onHost } from "../test/lab/helpers";
@@ -155,6 +156,14 @@ async function main(): Promise<void> {
     podkit("lab", "up");
     podkit("apply", "stacks/lab-a.yaml", "stacks/lab-b.yaml"); // the seats' checks and mail reach a and b
     reportSeats(benchSeats());
+    return;
+  }
+  if (args.includes("--mail-only")) {
+    podkit("lab", "up");
+    podkit("apply", "stacks/lab-a.yaml", "stacks/lab-b.yaml");
+    const pods = await ensurePods();
+    await throughput(pods, "a", "alice@a.test", "alice-password");
+    await throughput(pods, "b", "bob@b.test", "bob-password");
     return;
   }
   // Both releases podkit supports, on the same host in one run, so the figures compare.
