@@ -194,59 +194,48 @@ test("a holder gone silent (a laptop off the network) makes a second apply wait 
   }
 });
 
-test("a mail.postfix value that passes postfix check but breaks STARTTLS is rolled back: apply names Postfix and TLS, STARTTLS works after", async () => {
+/**
+ * lab-a's stack with `insert` added under `<section>:\n  host: mx`, applied: it must fail with
+ * `error` and leave `file` as it was, and `client` (a TLS client on the host, against the pod
+ * CA) must then connect as before.
+ */
+async function rolledBack(section: "mail" | "chat", insert: string, file: string, error: RegExp, client: { what: string; command: string }): Promise<void> {
   const stack = path.join(mkdtempSync(path.join(tmpdir(), "podkit-tls-")), "lab-a.yaml");
   const original = readFileSync(path.join(REPO, STACK), "utf8");
-  const edited = original.replace("mail:\n  host: mx\n", "mail:\n  host: mx\n  postfix:\n    smtpd_tls_cert_file: /etc/ssl/certs/podkit-missing.pem\n");
+  const edited = original.replace(`${section}:\n  host: mx\n`, `${section}:\n  host: mx\n${insert}`);
   assert.notEqual(edited, original);
   writeFileSync(stack, edited);
-  const before = await sh("sha256sum /etc/postfix/main.cf");
+  const before = await sh(`sha256sum ${file}`);
   const r = await apply(stack, "--secrets", SECRETS);
   assert.equal(r.report.exitCode, 1, r.stderr);
-  const error = r.report.errors.join("\n");
-  assert.match(error, /mx\/mail: rolled back \/etc\/postfix\/main\.cf: postfix: STARTTLS on (25|587) failed: /);
-  assert.match(error, /TLS/);
-  assert.equal((await sh("sha256sum /etc/postfix/main.cf")).stdout, before.stdout, "the old main.cf is live again");
-  const starttls = await sh(`openssl s_client -connect 127.0.0.1:587 -starttls smtp -verify_return_error -verify_hostname ${pods.a.mx} -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
-  assert.equal(starttls.code, 0, `STARTTLS on 587 works after the rollback:\n${starttls.stdout}`);
+  assert.match(r.report.errors.join("\n"), error);
+  assert.equal((await sh(`sha256sum ${file}`)).stdout, before.stdout, `the old ${file} is live again`);
+  const after = await sh(`${client.command} -verify_return_error -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
+  assert.equal(after.code, 0, `${client.what} works after the rollback:\n${after.stdout}`);
+}
+
+test("a mail.postfix value that passes postfix check but breaks STARTTLS is rolled back: apply names Postfix and TLS, STARTTLS works after", async () => {
+  await rolledBack("mail", "  postfix:\n    smtpd_tls_cert_file: /etc/ssl/certs/podkit-missing.pem\n", "/etc/postfix/main.cf",
+    /mx\/mail: rolled back \/etc\/postfix\/main\.cf: postfix: STARTTLS on (25|587) failed: .*TLS/,
+    { what: "STARTTLS on 587", command: `openssl s_client -connect 127.0.0.1:587 -starttls smtp -verify_hostname ${pods.a.mx}` });
 });
 
 test("a mail.dovecot value that passes doveconf but serves Debian's snakeoil certificate is rolled back: apply names Dovecot and what the IMAPS client saw, IMAPS works after", async () => {
-  const stack = path.join(mkdtempSync(path.join(tmpdir(), "podkit-tls-")), "lab-a.yaml");
-  const original = readFileSync(path.join(REPO, STACK), "utf8");
   // Debian's own conf.d/10-ssl.conf lines, as an admin might paste them: /etc/dovecot/private/dovecot.pem
   // is Debian's self-signed snakeoil certificate (test/config/a-tls-break-the-checkers-pass-is-what-the-probes-catch.test.ts).
   const lines = labHostRelease(pods.lab, "a") === "bookworm"
     ? "    ssl_cert: </etc/dovecot/private/dovecot.pem\n    ssl_key: </etc/dovecot/private/dovecot.key\n"
     : "    ssl_server_cert_file: /etc/dovecot/private/dovecot.pem\n    ssl_server_key_file: /etc/dovecot/private/dovecot.key\n";
-  const edited = original.replace("mail:\n  host: mx\n", `mail:\n  host: mx\n  dovecot:\n${lines}`);
-  assert.notEqual(edited, original);
-  writeFileSync(stack, edited);
-  const before = await sh("sha256sum /etc/dovecot/dovecot.conf");
-  const r = await apply(stack, "--secrets", SECRETS);
-  assert.equal(r.report.exitCode, 1, r.stderr);
-  const error = r.report.errors.join("\n");
-  assert.match(error, /mx\/mail: rolled back \/etc\/dovecot\/dovecot\.conf: dovecot: IMAPS greeting on 993 failed: verify error:num=18:self-signed certificate \(certificate CN ?= ?\S+\)/);
-  assert.equal((await sh("sha256sum /etc/dovecot/dovecot.conf")).stdout, before.stdout, "the old dovecot.conf is live again");
-  const imaps = await sh(`openssl s_client -connect 127.0.0.1:993 -verify_return_error -verify_hostname ${pods.a.mx} -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
-  assert.equal(imaps.code, 0, `IMAPS on 993 works after the rollback:\n${imaps.stdout}`);
+  await rolledBack("mail", `  dovecot:\n${lines}`, "/etc/dovecot/dovecot.conf",
+    /mx\/mail: rolled back \/etc\/dovecot\/dovecot\.conf: dovecot: IMAPS greeting on 993 failed: verify error:num=18:self-signed certificate \(certificate CN ?= ?\S+\)/,
+    { what: "IMAPS on 993", command: `openssl s_client -connect 127.0.0.1:993 -verify_hostname ${pods.a.mx}` });
 });
 
 test("a chat.prosody value that passes prosodyctl check config but drops STARTTLS is rolled back: apply names Prosody and what the XMPP client saw, STARTTLS works after", async () => {
-  const stack = path.join(mkdtempSync(path.join(tmpdir(), "podkit-tls-")), "lab-a.yaml");
-  const original = readFileSync(path.join(REPO, STACK), "utf8");
   // An admin adding one module writes the list: it replaces podkit's, "tls" (STARTTLS) included.
-  const edited = original.replace("chat:\n  host: mx\n", "chat:\n  host: mx\n  prosody:\n    modules_enabled: [announce]\n");
-  assert.notEqual(edited, original);
-  writeFileSync(stack, edited);
-  const before = await sh("sha256sum /etc/prosody/prosody.cfg.lua");
-  const r = await apply(stack, "--secrets", SECRETS);
-  assert.equal(r.report.exitCode, 1, r.stderr);
-  const error = r.report.errors.join("\n");
-  assert.match(error, /mx\/xmpp: rolled back \/etc\/prosody\/prosody\.cfg\.lua: prosody: STARTTLS on 5222 failed: no STARTTLS offered for a\.test: /);
-  assert.equal((await sh("sha256sum /etc/prosody/prosody.cfg.lua")).stdout, before.stdout, "the old prosody.cfg.lua is live again");
-  const starttls = await sh(`openssl s_client -connect 127.0.0.1:5222 -starttls xmpp -xmpphost ${pods.a.domain} -verify_return_error -verify_hostname ${pods.a.domain} -CAfile /etc/ssl/certs/ca-certificates.crt -brief </dev/null 2>&1`);
-  assert.equal(starttls.code, 0, `STARTTLS on 5222 works after the rollback:\n${starttls.stdout}`);
+  await rolledBack("chat", "  prosody:\n    modules_enabled: [announce]\n", "/etc/prosody/prosody.cfg.lua",
+    /mx\/xmpp: rolled back \/etc\/prosody\/prosody\.cfg\.lua: prosody: STARTTLS on 5222 failed: no STARTTLS offered for a\.test: /,
+    { what: "STARTTLS on 5222", command: `openssl s_client -connect 127.0.0.1:5222 -starttls xmpp -xmpphost ${pods.a.domain} -verify_hostname ${pods.a.domain}` });
 });
 
 test("a full disk: apply and backup refuse naming the filesystem and the space; every file is the old or the new one", async () => {
