@@ -1,9 +1,10 @@
 // Issue 15, workshop seats: `podkit lab up --seats 3` on top of the running lab gives three
 // more pods, seat1.test to seat3.test, each with its own stack and passwords in stacks/seats/.
-// Every seat mails and chats the next one (seat3 the first) with real clients, as
+// Every seat mails and chats the next one (the last seat the first) with real clients, as
 // participants do with theirs; a seat mails a.test too; and the second seat's packages came
 // through the lab's one package cache, each fetched from the mirror at most once.
-// Three seats, not eight, to keep the test's cost low; the seats stay up (99 takes them down).
+// Three seats, not eight, to keep the suite's cost low (PODKIT_TEST_SEATS=8 runs it for a
+// whole workshop room); the seats stay up (99 takes them down).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -14,7 +15,8 @@ import { fetchBySubject, submit, token } from "./mailclients";
 import { ensurePods, type LabPod, type Pods, seatLabPod } from "./pods";
 import { chatBody, sessionPool, xmlLib } from "./xmppclients";
 
-const SEATS = 3;
+const SEATS = Number(process.env.PODKIT_TEST_SEATS ?? 3);
+assert.ok(Number.isInteger(SEATS) && SEATS >= 2 && SEATS <= 8, "PODKIT_TEST_SEATS: 2 to 8");
 let lab: LabState;
 let pods: Pods;
 let seats: LabPod[];
@@ -26,7 +28,7 @@ before(async () => {
   pods = await ensurePods(["a"]); // a seat mails a.test below
 });
 
-test("podkit lab up --seats 3 on the running lab adds seat1..seat3, applies their pods in one run, and status lists them", { timeout: 1_200_000 }, async (t) => {
+test(`podkit lab up --seats ${SEATS} on the running lab adds seat1..seat${SEATS}, applies their pods in one run, and status lists them`, { timeout: 1_200_000 }, async (t) => {
   const started = Date.now();
   const up = await podkit("lab", "up", "--seats", String(SEATS));
   t.diagnostic(`lab up --seats ${SEATS} (hosts and the pods' apply) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -47,7 +49,7 @@ test("podkit lab up --seats 3 on the running lab adds seat1..seat3, applies thei
   assert.match(r.stdout, /^10\.77\.0\.22\s/);
 });
 
-test("every seat mails the next seat (seat3 the first) over submission with its own password, and each arrives over IMAPS", { timeout: 180_000 }, async () => {
+test(`every seat mails the next seat (seat${SEATS} the first) over submission with its own password, and each arrives over IMAPS`, { timeout: 180_000 }, async () => {
   await Promise.all(seats.map(async (from, i) => {
     const to = seats[(i + 1) % seats.length];
     const subject = token(`${from.domain}-to-${to.domain}`);
