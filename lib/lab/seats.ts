@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BACKUP_TARGET } from "./backup-target";
-import { LAB, REPO_ROOT, SEATS, hostFqdn, labHosts, seatHost, seatPod } from "./config";
+import { LAB, REPO_ROOT, SEATS, labHosts, seatHost, seatPod } from "./config";
 
 const TEMPLATE = path.join(REPO_ROOT, "lib", "lab", "templates", "seat.yaml");
 
@@ -47,5 +47,3 @@ export function writeSeatStacks(n: number, root: string = REPO_ROOT, log: (line:
   return files;
 }
 
-/** "seat1.lab.test" etc.: for messages. */
-export const seatFqdn = (k: number) => hostFqdn(seatHost(k).name);
