@@ -43,7 +43,7 @@ export function dovecotValue(field: string, value: string | number | boolean): s
     if (!DOVECOT_VALUE.test(value)) throw new Error(`${field}: expected <file with an absolute path of letters, digits and . _ + - @ : = , /`);
     return value;
   }
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return doubleQuoted(value);
 }
 
 /** `value` as a Lua literal: a string in double quotes (\ and " escaped), a number, a boolean or a list of strings. */
@@ -59,5 +59,10 @@ export function luaValue(field: string, value: string | number | boolean | strin
 
 /** One Lua string literal. Lua reads every other character in a short string as itself; control characters are refused. */
 function luaString(field: string, s: string): string {
-  return `"${oneLine(field, s).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return doubleQuoted(oneLine(field, s));
+}
+
+/** In double quotes with \\ and " escaped: how Dovecot and Lua both read a one-line string literal. */
+function doubleQuoted(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
