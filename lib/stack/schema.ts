@@ -348,7 +348,7 @@ const backup = z
 const account = z
   .strictObject({
     name: z.string().min(1).max(100).optional().describe("Display name (chat roster, mail From)."),
-    password: secretRef.describe("The account's one password, for mail and chat."),
+    password: secretRef.optional().describe("The account's one password, for mail and chat, as a secret reference. Leave it out and the member sets their own through `podkit invite` (their mail is then encrypted at rest with a key only their password unlocks: docs/privacy.md)."),
     aliases: z.array(aliasAddress).default([])
       .describe("Other addresses delivered to this account. A bare local part lives on the account's own domain."),
     forward: z.array(address).default([])
