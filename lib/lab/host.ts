@@ -129,7 +129,15 @@ export function bootHost(name: string): void {
     `--network-bridge=${LAB.bridge}`, "--resolv-conf=off", "--timezone=off", "--console=read-only",
     "--kill-signal=SIGKILL", `--machine=${machineName(name)}`, `--hostname=${name}`, `--directory=${p.root}`,
   ];
+  // Each host's systemd gets a cgroup of its own. With --keep-unit and no systemd
+  // outside (this kind of build machine), every nspawn would otherwise share the
+  // caller's cgroup, and hosts booting at once clash over the same unit cgroups
+  // (a unit failing with status=219/CGROUP). Only where the cgroup v1 "systemd"
+  // and the hybrid "unified" hierarchies are mounted; elsewhere nspawn's own
+  // placement stands.
+  const cgroups = CGROUP_HIERARCHIES.map((h) => `[ -d /sys/fs/cgroup/${h} ] && mkdir -p '${labCgroup(h, name)}' && echo $$ > '${labCgroup(h, name)}/cgroup.procs'`).join("\n    ");
   const loop = `
+    ${cgroups}
     stop=0; child=
     trap 'stop=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
     while :; do
@@ -174,9 +182,26 @@ export function hostProcesses(name: string): number[] {
   return found;
 }
 
+const CGROUP_HIERARCHIES = ["systemd", "unified"];
+const labCgroup = (hierarchy: string, name: string) => `/sys/fs/cgroup/${hierarchy}/podkit-lab/${name}`;
+
+/** Removes the host's cgroups (bootHost): empty once its processes are gone. */
+function removeCgroups(name: string): void {
+  for (const h of CGROUP_HIERARCHIES) {
+    const dir = labCgroup(h, name);
+    if (!fs.existsSync(dir)) continue;
+    // systemd's own cgroups below go first, deepest first; a cgroup is removed with rmdir only.
+    const all: string[] = [];
+    const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) { walk(path.join(d, e.name)); all.push(path.join(d, e.name)); } };
+    try { walk(dir); } catch { /* raced with a cgroup going */ }
+    for (const d of [...all, dir]) try { fs.rmdirSync(d); } catch { /* still busy, or gone */ }
+  }
+}
+
 /** Unmounts and deletes the clone. Safe when already gone. */
 export async function removeHost(name: string): Promise<void> {
   const p = hostPaths(name);
+  removeCgroups(name);
   if (await isMounted(p.root)) {
     const r = await $({ quiet: true, nothrow: true })`umount ${p.root}`;
     if (r.exitCode !== 0) await $({ quiet: true })`umount --lazy ${p.root}`; // busy after a crash: detach now, freed when the last user goes
