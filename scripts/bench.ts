@@ -9,11 +9,15 @@
 //   npm run bench -- --seats      (everything, then the seats' scale figures: ~15 min more)
 //   npm run bench -- --seats-only (the seats' scale figures alone)
 //   npm run bench -- --mail-only  (inbound mail throughput and latency alone, on the pods as they are)
+//   npm run bench -- --crypt-only (IMAP fetch of 1,000 messages, encrypted at rest and not, alone)
 import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { onHost } from "../test/lab/helpers";
 import { burst, percentile, watchInbox } from "../test/lab/load";
-import { ensurePods, type LabPod, type Pods } from "../test/lab/pods";
+import { imapClient } from "../test/lab/mailclients";
+import { acceptInvite, invite, memberStack } from "../test/lab/members";
+import { apply, ensurePods, type LabPod, type Pods } from "../test/lab/pods";
 
 const ROOT = join(__dirname, "..");
 const podkit = (...args: string[]) => {
@@ -108,6 +112,58 @@ async function throughput(pods: Pods, name: "a" | "b", user: string, secret: str
   }
 }
 
+const FETCHED = 1000;
+
+/**
+ * Mail encrypted at rest (issue 17): IMAP FETCH of every message of a 1,000-message
+ * folder, whole messages, as a client syncing a folder does, for a member-owned
+ * account (mail_crypt, her key unlocked by her login) and an admin-set one (not
+ * encrypted) on the same pod, median of three; the ratio is the cost of encryption.
+ * The messages are saved on the host with doveadm (the same plugin path as delivery).
+ */
+async function encryptedFetch(pods: Pods): Promise<void> {
+  const { stack } = memberStack();
+  const applied = await apply(stack);
+  if (applied.report.exitCode) throw new Error(`podkit apply ${stack} failed:\n${applied.stderr}`);
+  const carolPassword = `bench-${randomBytes(12).toString("base64url")}`;
+  const { link } = await invite(stack, "carol@a.test", ...(await memberHasPassword(pods, "carol@a.test") ? ["--reset"] : []));
+  await acceptInvite(pods, link, carolPassword);
+  const accounts = [
+    { who: "carol@a.test (encrypted)", user: "carol@a.test", password: carolPassword },
+    { who: "alice@a.test (not encrypted)", user: "alice@a.test", password: pods.a.password("alice-password") },
+  ];
+  const folder = `Bench-${Date.now().toString(36)}`;
+  const medians: number[] = [];
+  console.log(`
+IMAP fetch of ${FETCHED} whole messages (about 4 KB each) at ${pods.a.mx}, median of 3:`);
+  for (const a of accounts) {
+    const saved = await onHost(pods.lab, "a", `doveadm mailbox create -u ${a.user} ${folder} && for i in $(seq ${FETCHED}); do
+      { printf 'From: bench@b.test\nTo: ${a.user}\nSubject: bench %d\nMessage-ID: <bench-%d@b.test>\n\n' $i $i; head -c 3000 /dev/urandom | base64; } | doveadm save -u ${a.user} -m ${folder} || exit 1; done`);
+    if (saved.code !== 0) throw new Error(`saving ${FETCHED} messages for ${a.user} failed: ${saved.stderr}`);
+    const runs: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const client = await imapClient(pods, pods.a, a.user, a.password);
+      const lock = await client.getMailboxLock(folder);
+      const t = process.hrtime.bigint();
+      let n = 0;
+      for await (const msg of client.fetch("1:*", { source: true })) if (msg.source) n++;
+      runs.push(Number(process.hrtime.bigint() - t) / 1e6);
+      lock.release();
+      await client.logout();
+      if (n !== FETCHED) throw new Error(`${a.user}: fetched ${n} of ${FETCHED} messages`);
+    }
+    medians.push(median(runs));
+    console.log(`  ${a.who.padEnd(30)} ${median(runs).toFixed(0).padStart(6)} ms (${(FETCHED / (median(runs) / 1000)).toFixed(0)} msg/s)`);
+    await onHost(pods.lab, "a", `doveadm mailbox delete -u ${a.user} -s ${folder}`);
+  }
+  console.log(`  encrypted / not encrypted: ${(medians[0] / medians[1]).toFixed(2)}x`);
+  await apply("stacks/lab-a.yaml");
+}
+
+async function memberHasPassword(pods: Pods, address: string): Promise<boolean> {
+  return (await onHost(pods.lab, "a", `grep -q '^${address}:' /var/lib/podkit/members/passwords`)).code === 0;
+}
+
 const SEAT_COUNTS = [1, 4, 8];
 
 /**
@@ -158,6 +214,11 @@ async function main(): Promise<void> {
     reportSeats(benchSeats());
     return;
   }
+  if (args.includes("--crypt-only")) {
+    podkit("lab", "up");
+    await encryptedFetch(await ensurePods(["a"]));
+    return;
+  }
   if (args.includes("--mail-only")) {
     podkit("lab", "up");
     podkit("apply", "stacks/lab-a.yaml", "stacks/lab-b.yaml");
@@ -182,6 +243,7 @@ async function main(): Promise<void> {
   const pods = await ensurePods();
   await throughput(pods, "a", "alice@a.test", "alice-password");
   await throughput(pods, "b", "bob@b.test", "bob-password");
+  await encryptedFetch(pods);
   if (seats) reportSeats(benchSeats());
 }
 
