@@ -32,7 +32,7 @@ export function parseDuration(text: string): number | undefined {
 /** "72 hours", "3 days", "30 minutes": how long, as the admin tells the member. */
 export function describeDuration(seconds: number): string {
   const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  if (seconds % 86400 === 0 && seconds >= 86400 * 2) return unit(seconds / 86400, "day");
+  if (seconds % 86400 === 0 && seconds >= 86400 * 7) return unit(seconds / 86400, "day");
   if (seconds % 3600 === 0) return unit(seconds / 3600, "hour");
   if (seconds % 60 === 0) return unit(seconds / 60, "minute");
   return unit(seconds, "second");
