@@ -83,7 +83,7 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
  * their own password through a one-time invite link, served by the web role on the
  * mail host. Said in words (no sh block: nothing here is a step of building the pod).
  */
-function memberSection(pod: Pod): string[] {
+export function memberSection(pod: Pod): string[] {
   const members = memberAccounts(pod.stack);
   if (!members.length || !pod.stack.mail) return [];
   const mx = hostFqdn(pod.stack, pod.stack.mail.host);

@@ -14,6 +14,9 @@ import { main } from "../../lib/cli/main";
 import type { ExecResult } from "../../lib/converge/ssh";
 import { newToken, parseDuration } from "../../lib/members/invite";
 import { loadStackFile } from "../../lib/stack/load";
+import { memberSection } from "../../lib/howto/markdown";
+import { derivedValues } from "../../lib/howto/placeholders";
+import type { Pod } from "../../lib/stack/pod";
 
 const STACK = (chatHost = "box") => `pod: club
 domains: [club.example]
@@ -204,4 +207,17 @@ test("member-owned accounts need chat on the mail host: an error at chat.host's 
   // With carol's password in the stack, chat may live elsewhere.
   const withPw = checkout(STACK("talk").replace("    name: Carol", "    name: Carol\n    password: { secret: carol-password }"));
   assert.equal(loadStackFile(withPw.file).ok, true);
+});
+
+test("the how-to makes no password placeholder for a member-owned account and says how its member sets one", () => {
+  const { file } = checkout();
+  const loaded = loadStackFile(file);
+  assert.ok(loaded.ok);
+  const derived = derivedValues(loaded.stack, { dovecot: true, prosody: true });
+  assert.ok(derived.make.some((m) => m.placeholder === "<DOVECOT_HASH_ADA_CLUB_EXAMPLE>"), "ada's hash, from the stack's password");
+  assert.ok(!derived.make.some((m) => /CAROL/.test(m.placeholder)), "nothing to make for carol");
+  const words = memberSection({ file, stack: loaded.stack } as Pod).join("\n");
+  assert.match(words, /`carol@club\.example` has no password in the stack, so no placeholder here: each member sets their own password with a one-time invite link, `https:\/\/box\.club\.example\/account\/invite\/<token>`/);
+  assert.match(words, /podkit-member invite-add --address <address> --kind new/);
+  assert.doesNotMatch(words, /^```sh$/m, "no step for the how-to's reader to run");
 });
