@@ -10,7 +10,7 @@ import { hostFqdn, primaryDomain } from "../../lib/stack/derive";
 import { mtaStsPolicy } from "../mail/mta-sts";
 import { MAIL_PORTS } from "../mail/ports";
 import { certPaths } from "../tls/role";
-import { https, httpAnswer, PROBE_PACKAGE } from "../../lib/converge/probes";
+import { https, httpAnswer, PROBE_PACKAGE, tlsProbe } from "../../lib/converge/probes";
 import { ACCOUNT_WEB } from "./account";
 import { privacyHtml } from "./privacy-page";
 
@@ -76,7 +76,12 @@ export const web: Role = {
         { unit: "podkit-account-web.service", watch: [ACCOUNT_UNIT, ACCOUNT_WEB.script, `${ACCOUNT_WEB.templates}/`], onChange: "restart", ports: [ACCOUNT_WEB.port],
           probes: [httpAnswer(ACCOUNT_WEB.port, "/account/password", "^HTTP/1\\.[01] 200")] },
         // The MTA-STS policy is what senders fetch: its name's certificate, over HTTPS; and the member pages' name.
-        { unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80, 443], probes: [https(443, `mta-sts.${primaryDomain(stack)}`), https(443, fqdn)] },
+        { unit: "nginx.service", watch: ["/etc/nginx/"], ports: [80, 443], probes: [
+          https(443, `mta-sts.${primaryDomain(stack)}`),
+          // The member pages' name: its certificate and an HTTP answer (nginx's own 404 for /, so a
+          // failing podkit-account-web never takes MTA-STS down with it).
+          tlsProbe({ port: 443, name: fqdn, send: `HEAD / HTTP/1.0\\r\\nHost: ${fqdn}\\r\\n\\r\\n`, expect: "^HTTP/1\\.[01] [0-9]{3}", label: `HTTPS on 443 for ${fqdn}` }),
+        ] },
       ],
     };
   },

@@ -30,6 +30,7 @@ only the member's password unlocks (docs/privacy.md).
                 can no longer be read by anyone
   --valid D     how long the link works: 30m, 72h, 7d (default ${DEFAULT_VALID}, at most 30d)
   -i, --identity  SSH private key for existing hosts (default: the SSH agent)
+  --secrets FILE  the stack's secrets file, if not <stack>.secrets.yaml
 Without a stack file, the one file in stacks/ that has the account is used.
 The link is printed once and kept nowhere: not on this machine, not on the pod
 (which stores only its SHA-256). Give it to the member alone.
@@ -87,6 +88,7 @@ export async function run(argv: string[], deps: InviteDeps = defaults()): Promis
     if (typeof target === "string") throw new StackError([pod.source.problem(["hosts", host], target, "key")]);
     const token = deps.token();
     const expires = Math.floor(deps.now() / 1000) + validS;
+    // No host lock: registering an invite touches no file apply writes (podkit-member keeps its own lock).
     let session: MailHost;
     try {
       session = await deps.openHost({ name: host, ...target });
