@@ -26,8 +26,10 @@ BY_HAND_PACKAGES=(knot-dnsutils procps)
 # (debootstrap builds them; unshare, mount and ip run them). A lab test records `npm run lab`
 # on a terminal with tmux, to show what a person sees. The HTML how-to is loaded by Debian's
 # chromium, headless, with DejaVu fonts (its stylesheet names them), and screenshotted.
+# The member pages' service (role web) runs here in a unit test as on the pod, on Python 3's
+# standard library (python3; /usr/bin/python3 itself is python3-minimal's).
 CHECK_PACKAGES=(knot-dnssecutils bind9-utils debootstrap util-linux mount iproute2 tmux
-  chromium fonts-dejavu-core)
+  chromium fonts-dejavu-core python3-minimal python3)
 
 missing=()
 for p in "${ADMIN_PACKAGES[@]}" "${LAB_PACKAGES[@]}" "${BY_HAND_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "$@"; do

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   check: { summary: "check the live pod against its stack: DNS, TLS, ports, blocklists, its own state", load: () => require("./commands/check") },
   backup: { summary: "run the pod's backup now; --list snapshots, --check, --prune", load: () => require("./commands/backup") },
   restore: { summary: "restore a snapshot on the applied pod (services stopped meanwhile)", load: () => require("./commands/restore") },
+  invite: { summary: "a one-time link (and QR code) with which a member sets their own password; --reset", load: () => require("./commands/invite") },
   lab: { summary: "local lab: throwaway Debian hosts, lab DNS and CA (up|status|down)", load: () => require("./commands/lab") },
 };
 

@@ -18,7 +18,7 @@ import { publicKeyOfKeyFile } from "../ssh/login-key";
 import { shellQuote } from "../ssh/shell";
 import { mustRelease } from "../stack/releases";
 import { GENERATED } from "../stack/secrets";
-import { derivedValues, makeBlockLines, placeholder, placeholdersIn, secretMakeBlock, sentinel } from "./placeholders";
+import { derivedValues, makeBlockLines, memberAccounts, placeholder, placeholdersIn, secretMakeBlock, sentinel } from "./placeholders";
 
 /** The end of every heredoc: a line no rendered file contains (checked). */
 export const HEREDOC_END = "PODKIT_EOF";
@@ -62,10 +62,11 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
     "",
     `If you will ever run podkit against this pod, use the values in its secrets file (\`${pod.file.replace(/\.ya?ml$/, "")}.secrets.yaml\`, under the name in brackets) instead of new ones: the password hashes are salted from the salt key the way podkit salts them, so \`podkit diff\` then finds nothing to change. Dovecot's own \`doveadm pw -s SCRAM-SHA-256 -r 600000\` makes an equally good hash with a random salt, which podkit would rewrite.`,
   ];
+  out.push(...memberSection(pod));
   const used = body.join("\n");
   const derivedUsed = derived.make.filter((m) => used.includes(m.placeholder));
   // The secrets hashes are made from appear in no file: the hash blocks name them.
-  for (const name of [GENERATED.passwordSalt, ...Object.values(stack.accounts).map((a) => a.password.secret)]) {
+  for (const name of [GENERATED.passwordSalt, ...Object.values(stack.accounts).flatMap((a) => (a.password ? [a.password.secret] : []))]) {
     if (derivedUsed.some((m) => m.commands.some((c) => c.includes(placeholder(name))))) met.add(name);
   }
   const names = [...met];
@@ -75,6 +76,19 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
   for (const m of derivedUsed) out.push("", ...makeBlockLines(m));
   out.push(...dns, ...body);
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * Accounts without a password in the stack get no placeholder: their members set
+ * their own password through a one-time invite link, served by the web role on the
+ * mail host. Said in words (no sh block: nothing here is a step of building the pod).
+ */
+export function memberSection(pod: Pod): string[] {
+  const members = memberAccounts(pod.stack);
+  if (!members.length || !pod.stack.mail) return [];
+  const mx = hostFqdn(pod.stack, pod.stack.mail.host);
+  return ["",
+    `${members.map((m) => `\`${m}\``).join(", ")} ${members.length === 1 ? "has" : "have"} no password in the stack, so no placeholder here: each member sets their own password with a one-time invite link, \`https://${mx}/account/invite/<token>\`, and their mail is encrypted at rest with a key only that password unlocks (docs/privacy.md says what the admin can still see). \`npx podkit invite <address> ${pod.file}\` makes the link. By hand, once the pod is built: make a token of 32 random bytes in base64url (\`openssl rand 32 | basenc --base64url | tr -d =\`), and on the mail host, as root, register only its SHA-256 (\`printf %s <token> | sha256sum\`) with \`podkit-member invite-add --address <address> --kind new --expires <unix time> --hash <sha256 hex>\`; then give the member the link. Mail that arrives before they have set a password waits in the queue.`];
 }
 
 /**

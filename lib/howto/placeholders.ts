@@ -49,6 +49,8 @@ export function derivedValues(stack: Stack, wanted: { dovecot: boolean; prosody:
   const make: MakeBlock[] = [];
   const saltKey = sentinel(GENERATED.passwordSalt);
   for (const [address, account] of Object.entries(stack.accounts)) {
+    // A member-owned account (no password in the stack) has no hash in any file: its member sets it.
+    if (!account.password) continue;
     const pw = sentinel(account.password.secret);
     // Heredocs, not quotes: a password may hold any character but a newline.
     const inputs = [`pw=$(cat <<'VALUE'`, placeholder(account.password.secret), "VALUE", ")", `key=$(cat <<'VALUE'`, placeholder(GENERATED.passwordSalt), "VALUE", ")", `who='${address}'`];
@@ -102,13 +104,18 @@ function saltHex(scheme: string): string {
   return `salt=$(${saltPipe(scheme)} | od -An -tx1 | tr -d ' \\n')`;
 }
 
+/** Accounts whose member sets the password (none in the stack): the how-to makes no placeholder for them. */
+export function memberAccounts(stack: Stack): string[] {
+  return Object.entries(stack.accounts).filter(([, a]) => !a.password).map(([address]) => address);
+}
+
 /** How a reader makes a secret the stack names. */
 export function secretMakeBlock(name: string, stack: Stack): MakeBlock {
   const p = placeholder(name);
   if (name === GENERATED.dkimKey) return { placeholder: p, secret: name, what: "the DKIM signing key (RSA 2048, PEM)", commands: ["openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048"] };
   if (name === GENERATED.passwordSalt) return { placeholder: p, secret: name, what: "the key every account's password salt is made with; keep it off the server", commands: ["openssl rand -hex 32"] };
   if (name === GENERATED.turnSecret) return { placeholder: p, secret: name, what: "the secret Prosody and coturn share for call credentials", commands: ["openssl rand -hex 32"] };
-  const account = Object.entries(stack.accounts).find(([, a]) => a.password.secret === name);
+  const account = Object.entries(stack.accounts).find(([, a]) => a.password?.secret === name);
   if (account) return { placeholder: p, secret: name, what: `${account[0]}'s password, for mail and chat: choose one, or make one`, commands: ["openssl rand -hex 12"] };
   if (name === stack.mail?.relay?.password.secret) return { placeholder: p, secret: name, what: "the password of the pod's account at its mail relay, from the relay's provider (no command makes it)", commands: [] };
   return { placeholder: p, secret: name, what: `the stack's secret ${name}; letters and digits only, since it may sit in a URL`, commands: ["openssl rand -hex 24"] };

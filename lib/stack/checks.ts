@@ -26,6 +26,7 @@ export function crossChecks(raw: unknown): CrossProblem[] {
   checkDomains(domains, out);
   checkHosts(stack, domains, out);
   checkServiceHosts(stack, out);
+  checkMemberAccounts(stack, out);
   checkDns(obj(stack.dns), domains, out);
   const owners = checkAddresses(stack, domains, out);
   checkReportAddresses(stack, domains, owners, out);
@@ -95,6 +96,26 @@ function checkServiceHosts(stack: Obj, out: CrossProblem[]): void {
       message: `host "${ref}" is not defined in hosts${guess ? `; did you mean "${guess}"?` : hosts.length ? ` (hosts: ${hosts.join(", ")})` : ""}`,
     });
   }
+}
+
+/**
+ * An account with no password in the stack is its member's: the member's one
+ * credential lives on the mail host (/var/lib/podkit/members), where Dovecot
+ * and Prosody must both read it, so chat has to run on that host too.
+ */
+function checkMemberAccounts(stack: Obj, out: CrossProblem[]): void {
+  const chatHost = str(obj(stack.chat).host);
+  const mailHost = str(obj(stack.mail).host);
+  if (stack.chat === undefined || !chatHost || !mailHost || chatHost === mailHost) return;
+  const members = Object.entries(obj(stack.accounts)).filter(([addr, a]) => addr.includes("@") && obj(a).password === undefined).map(([addr]) => addr);
+  if (!members.length) return;
+  const named = members.length > 3 ? `${members.slice(0, 3).join(", ")} and ${members.length - 3} more` : members.join(", ");
+  out.push({
+    path: ["chat", "host"],
+    message: `${named} ${members.length === 1 ? "has" : "have"} no password in the stack (the member sets it with \`podkit invite\`), ` +
+      `and a member's one password for mail and chat is kept on the mail host, where Dovecot and Prosody both read it: ` +
+      `set chat.host to "${mailHost}" (mail.host), or give ${members.length === 1 ? "that account" : "those accounts"} a password: { secret: ... }`,
+  });
 }
 
 function checkDns(dns: Obj, domains: string[], out: CrossProblem[]): void {
