@@ -23,8 +23,9 @@
 local lfs = require "lfs";
 local base64 = require "util.encodings".base64;
 local secure_equals = require "util.hashes".equals;
-local scram_sha_256 = require "util.sasl.scram".hashers["SHA-256"];
+-- util.sasl first: loading it registers the SCRAM hashers.
 local new_sasl = require "util.sasl".new;
+local scram_sha_256 = assert(require "util.sasl.scram".hashers["SHA-256"], "Prosody's SASL library has no SCRAM-SHA-256");
 
 local host = module.host;
 local passwords_path = module:get_option_string("podkit_member_passwords", "/var/lib/podkit/members/passwords");
