@@ -1,6 +1,8 @@
 // xmpp: Prosody for chat (clients, federation, group chats, file upload,
 // archive, push) and coturn for calls. The same accounts and passwords as
-// mail; shared roster groups from the stack; no open registration.
+// mail (mod_auth_podkit: stack passwords as account files, member-owned ones
+// from the member password file); shared roster groups from the stack; no
+// open registration.
 import { oneLine } from "../../lib/stack/text";
 import { luaValue, settingName } from "../../lib/stack/daemon-values";
 import type { Role, RoleContext } from "../../lib/converge/role";
@@ -44,7 +46,7 @@ export const xmpp: Role = {
   name: "xmpp",
   after: {
     tls: "Prosody and coturn start with the host's certificate",
-    mail: "Prosody checks passwords against the mail accounts",
+    mail: "Prosody checks passwords against the mail accounts, and reads the member password file as group podkit-members, which role mail makes",
   },
   appliesTo: (stack, host) => stack.chat?.host === host,
   ports: [

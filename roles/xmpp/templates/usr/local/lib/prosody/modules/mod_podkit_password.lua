@@ -106,7 +106,7 @@ local function change_password(session, stanza, old, new)
 		end
 		module:log("info", "Password changed for %s (podkit-member)", address);
 		session.send(st.reply(stanza));
-		-- As usermanager.set_password does: Prosody 13 closes the member's other sessions.
+		-- As after usermanager.set_password: mod_c2s (0.12 and 13) closes the member's other sessions.
 		prosody.events.fire_event("user-password-changed", { username = session.username, host = session.host, resource = session.resource });
 	end);
 end
