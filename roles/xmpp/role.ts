@@ -27,7 +27,11 @@ const AUTH_LOG_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_auth_log.lua"
 const AUTH_MODULE = "/usr/local/lib/prosody/modules/mod_auth_podkit.lua";
 /** A member's password change from their chat client (XEP-0077), through the root daemon podkit-member. */
 const PASSWORD_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_password.lua";
-/** The member-owned accounts (no password in the stack), for mod_auth_podkit: it re-reads the file when it changes. */
+/**
+ * The member-owned accounts (no password in the stack), for mod_auth_podkit, which re-reads the file when
+ * it changes. Prosody watches it all the same: its first member account is when Prosody joins group
+ * podkit-members, which takes a restart (adding a member account is rare, like a groups.txt change).
+ */
 const MEMBER_ACCOUNTS = "/etc/podkit/xmpp/member-accounts";
 /** The group that may read the member password file and talk to podkit-member (made by role mail, on the same host). */
 const MEMBERS_GROUP = "podkit-members";
