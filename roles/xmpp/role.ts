@@ -1,6 +1,8 @@
 // xmpp: Prosody for chat (clients, federation, group chats, file upload,
 // archive, push) and coturn for calls. The same accounts and passwords as
-// mail; shared roster groups from the stack; no open registration.
+// mail (mod_auth_podkit: stack passwords as account files, member-owned ones
+// from the member password file); shared roster groups from the stack; no
+// open registration.
 import { oneLine } from "../../lib/stack/text";
 import { luaValue, settingName } from "../../lib/stack/daemon-values";
 import type { Role, RoleContext } from "../../lib/converge/role";
@@ -21,6 +23,19 @@ const COTURN_START = "/usr/local/sbin/podkit-coturn";
 const COTURN_DROPIN = "/etc/systemd/system/coturn.service.d/20-podkit-peers.conf";
 /** Logs each failed login with the client's address: what podkit-ban (role base) counts. */
 const AUTH_LOG_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_auth_log.lua";
+/** Prosody's accounts: stack passwords as internal_hashed, member-owned ones from the member password file. */
+const AUTH_MODULE = "/usr/local/lib/prosody/modules/mod_auth_podkit.lua";
+/** A member's password change from their chat client (XEP-0077), through the root daemon podkit-member. */
+const PASSWORD_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_password.lua";
+/**
+ * The member-owned accounts (no password in the stack), for mod_auth_podkit, which re-reads the file when
+ * it changes. Prosody watches it all the same: its first member account is when Prosody joins group
+ * podkit-members, which takes a restart (adding a member account is rare, like a groups.txt change).
+ */
+const MEMBER_ACCOUNTS = "/etc/podkit/xmpp/member-accounts";
+/** The group that may read the member password file and talk to podkit-member (made by role mail, on the same host). */
+const MEMBERS_GROUP = "podkit-members";
+const MODULES = [AUTH_LOG_MODULE, AUTH_MODULE, PASSWORD_MODULE];
 
 /** What TURN may relay, per credential and in all (turnserver.conf says why these). */
 const TURN_QUOTA = { user: 12, total: 300, sessionBytesPerSecond: 400_000, totalBytesPerSecond: 12_500_000 };
@@ -35,7 +50,7 @@ export const xmpp: Role = {
   name: "xmpp",
   after: {
     tls: "Prosody and coturn start with the host's certificate",
-    mail: "Prosody checks passwords against the mail accounts",
+    mail: "Prosody checks passwords against the mail accounts, and reads the member password file as group podkit-members, which role mail makes",
   },
   appliesTo: (stack, host) => stack.chat?.host === host,
   ports: [
@@ -64,7 +79,7 @@ export const xmpp: Role = {
   records: (stack) => chatRecords(stack),
   removal: {
     stop: ["prosody.service", "coturn.service"],
-    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, COTURN_START, COTURN_DROPIN, "/etc/podkit/tls/reload.d/xmpp", AUTH_LOG_MODULE],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, COTURN_START, COTURN_DROPIN, "/etc/podkit/tls/reload.d/xmpp", ...MODULES, MEMBER_ACCOUNTS],
     keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
   },
   state(ctx: RoleContext): RoleState {
@@ -115,14 +130,21 @@ export const xmpp: Role = {
         { path: COTURN_DROPIN, content: t("etc/systemd/system/coturn.service.d/20-podkit-peers.conf") },
         { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { keep: accountFilesKept(ctx) }, ctx.profile.release) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
-        { path: AUTH_LOG_MODULE, content: t("usr/local/lib/prosody/modules/mod_podkit_auth_log.lua") },
+        ...MODULES.map((path) => ({ path, content: t(path.slice(1)) })),
+        { path: MEMBER_ACCOUNTS, content: memberAccountsFile(ctx), group: "prosody", mode: 0o640 },
         ...accounts,
       ],
       checks: [{
         name: "prosodyctl check config", reads: ["/etc/prosody"],
         run: "prosodyctl --config {stage}/etc/prosody/prosody.cfg.lua check config",
       }],
-      handlers: [{
+      handlers: [...(memberAccounts(ctx).length ? [{
+        // Prosody reads the member password file and talks to podkit-member as a member of
+        // their group, which it joins at its next start: due with the list of member accounts,
+        // whose first version restarts Prosody (it is watched).
+        name: `prosody in group ${MEMBERS_GROUP}`, when: [MEMBER_ACCOUNTS], run: `usermod -a -G ${MEMBERS_GROUP} prosody`,
+        unless: `id -nG prosody | tr ' ' '\\n' | grep -qx ${MEMBERS_GROUP}`,
+      }] : []), {
         // The drop-in is read only after a daemon-reload, before coturn restarts.
         name: "systemctl daemon-reload", when: [COTURN_DROPIN], run: "systemctl daemon-reload",
       }, {
@@ -135,7 +157,7 @@ export const xmpp: Role = {
       }],
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
-        { unit: "prosody.service", watch: ["/etc/prosody/", AUTH_LOG_MODULE], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload],
+        { unit: "prosody.service", watch: ["/etc/prosody/", ...MODULES, MEMBER_ACCOUNTS], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload],
           // A client asks for the XMPP domain, and the certificate must be valid for it.
           probes: [xmppStarttls(XMPP_PORTS.client, primaryDomain(stack)), xmppTls(XMPP_PORTS.clientTls, primaryDomain(stack))] },
         { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/", COTURN_START, COTURN_DROPIN], onChange: "restart", ports: [XMPP_PORTS.turn], probes: [stunBinding(XMPP_PORTS.turn)] },
@@ -149,6 +171,8 @@ function accountFiles(ctx: RoleContext): { dirs: DirSpec[]; files: FileSpec[] } 
   const dirs = new Map<string, DirSpec>();
   const files: FileSpec[] = [];
   for (const [address, account] of Object.entries(ctx.stack.accounts)) {
+    // A member-owned account has no account file: mod_auth_podkit reads its member's password.
+    if (!account.password) continue;
     const [user, domain] = address.split("@");
     const dir = `/var/lib/prosody/${encode(domain)}/accounts`;
     dirs.set(`/var/lib/prosody/${encode(domain)}`, { path: `/var/lib/prosody/${encode(domain)}`, mode: 0o750, owner: "prosody" });
@@ -160,12 +184,26 @@ function accountFiles(ctx: RoleContext): { dirs: DirSpec[]; files: FileSpec[] } 
   return { dirs: [...dirs.values()], files };
 }
 
-/** The account files the stack keeps, as paths: every other account file is a removed account's. */
+/**
+ * The account files the stack keeps, as paths: every other account file is a removed account's,
+ * or that of an account whose password the stack no longer holds (now its member's): its old
+ * password must not open it, and it is removed too.
+ */
 function accountFilesKept(ctx: RoleContext): string[] {
-  return Object.keys(ctx.stack.accounts).map((address) => {
+  return Object.entries(ctx.stack.accounts).filter(([, a]) => a.password).map(([address]) => {
     const [user, domain] = address.split("@");
     return `/var/lib/prosody/${encode(domain)}/accounts/${encode(user)}.dat`;
   }).sort();
+}
+
+/** The accounts whose member sets their own password (none in the stack). */
+function memberAccounts(ctx: RoleContext): string[] {
+  return Object.entries(ctx.stack.accounts).filter(([, a]) => !a.password).map(([address]) => address).sort();
+}
+
+function memberAccountsFile(ctx: RoleContext): string {
+  const lines = ["# Managed by podkit (role xmpp): the accounts whose member sets their own password (mod_auth_podkit)."];
+  return `${[...lines, ...memberAccounts(ctx)].join("\n")}\n`;
 }
 
 /** mod_groups' file: [Group name] then member=Display name lines. */

@@ -54,3 +54,14 @@ test("--remove takes away exactly those, closes their sessions, and keeps archiv
   assert.deepEqual(readFileSync(join(dir, "shell.log"), "utf8").trim().split("\n").sort(),
     ["shell c2s close bob@a.test", "shell c2s close dave.jones@b-old.test"]);
 });
+
+test("a member-owned account (no password in the stack) gets no account file, and the one left from when the stack held its password is stale: that password no longer logs in", () => {
+  const memberOwned = structuredClone(stack);
+  delete memberOwned.accounts["carol@a.test"].password;
+  const state = xmpp.state(roleContext(memberOwned, "mx", (n) => `value of ${n}`, profileOf(memberOwned, "mx")));
+  assert.deepEqual(state.files.filter((f) => f.path.endsWith(".dat")).map((f) => f.path), ["/var/lib/prosody/a%2etest/accounts/alice.dat"]);
+  assert.equal(state.files.find((f) => f.path === "/etc/podkit/xmpp/member-accounts")!.content.split("\n").filter((l) => l && !l.startsWith("#")).join(" "), "carol@a.test");
+  const { dir, storage, files, run } = setup();
+  writeFileSync(join(dir, "stale"), state.files.find((f) => f.path === "/usr/local/sbin/podkit-chat-stale-accounts")!.content.replaceAll("/var/lib/prosody/", `${storage}/`));
+  assert.deepEqual(run().trim().split("\n").sort(), [...files.removed, "a%2etest/accounts/carol.dat"].map((f) => join(storage, f)).sort());
+});

@@ -25,10 +25,12 @@ modules_enabled = {
 	"groups";                                  -- shared roster groups from the stack
 	"admin_shell";                             -- prosodyctl shell for the admins
 	"podkit_auth_log";                         -- failed logins with the client's address, for podkit-ban (role base)
+	"podkit_password";                         -- members change their password from their client (XEP-0077)
 }
--- podkit's own modules (mod_podkit_auth_log).
+-- podkit's own modules (mod_podkit_auth_log, mod_podkit_password, mod_auth_podkit).
 plugin_paths = { "/usr/local/lib/prosody/modules" }
--- No in-band registration: accounts come from the stack only. No dialback:
+-- No in-band registration: accounts come from the stack only (mod_register is
+-- off; mod_podkit_password answers a member's password change). No dialback:
 -- servers prove who they are with certificates (s2s_secure_auth below).
 modules_disabled = { "register"; "dialback"; "s2s_bidi" }
 
@@ -55,10 +57,17 @@ ssl = {
 	key = "/etc/prosody/certs/pod.key";
 }
 
--- The same accounts and passwords as mail, hashed by podkit (SCRAM-SHA-256,
--- 600,000 rounds, salted with a key only the pod's secrets hold).
-authentication = "internal_hashed"
+-- The same accounts and passwords as mail (mod_auth_podkit). An account with a
+-- password in the stack: its account file, hashed by podkit (SCRAM-SHA-256,
+-- 600,000 rounds, salted with a key only the pod's secrets hold) and read by
+-- internal_hashed as it stands. A member-owned account (listed in
+-- podkit_member_accounts): the password its member set, from the file Dovecot
+-- reads too (SCRAM-SHA-256 and PLAIN). podkit-member changes it (root, socket).
+authentication = "podkit"
 password_hash = "SHA-256"
+podkit_member_accounts = "/etc/podkit/xmpp/member-accounts"
+podkit_member_passwords = "/var/lib/podkit/members/passwords"
+podkit_member_socket = "/run/podkit-member/member.sock"
 storage = "internal"
 
 -- Archive: kept {{archiveDays}} days, on by default for every conversation.
