@@ -44,21 +44,29 @@ export function memberAddresses(stack: Stack): string[] {
   return Object.entries(stack.accounts).filter(([, a]) => !a.password).map(([address]) => address);
 }
 
-/** The mail_crypt setting that makes Dovecot encrypt an account's new mail, in each release's name. */
-function encryptField(release: string): string {
+/**
+ * What a member-owned account's userdb entry adds, in each release's names: the mail_crypt setting
+ * that encrypts its new mail, and its indexes in memory only. Dovecot's index cache would otherwise
+ * keep, in plaintext on disk, what it read from the decrypted messages (Subject, From, envelope,
+ * body snippet): measured, a delivered message's Subject was in dovecot.index.cache. The Maildir
+ * keeps what the indexes would have (UIDs and the folder's GUID, which the folder keys are filed
+ * under, in dovecot-uidlist; flags in the file names); the cost is that each session reads the
+ * messages it lists again (roles/mail/README.md, "Member-owned accounts").
+ */
+function memberFields(release: string): string {
   return mustRelease(release).dovecot === "2.4"
-    ? "userdb_crypt_write_algorithm=aes-256-gcm-sha256"
-    : "userdb_mail_crypt_save_version=2";
+    ? "userdb_crypt_write_algorithm=aes-256-gcm-sha256 userdb_mail_index_path=MEMORY"
+    : "userdb_mail_crypt_save_version=2 userdb_mail=maildir:~/Maildir:INDEX=MEMORY";
 }
 
 /** /etc/dovecot/members: a member-owned account's userdb entry (quota, encryption on). */
 export function dovecotMemberUsers(ctx: RoleContext, quota: (size: string) => string): string {
   const header = "# Managed by podkit (role mail): member-owned accounts (their password is in " +
     `${MEMBER_PASSWORDS}, set by the member). Edit the stack file, not this file.\n`;
-  const enc = encryptField(ctx.profile.release);
+  const fields = memberFields(ctx.profile.release);
   return header + Object.entries(ctx.stack.accounts)
     .filter(([, a]) => !a.password)
-    .map(([address, a]) => `${address}:${NO_PASSWORD_HERE}::::::${quota(a.quota)} ${enc}\n`)
+    .map(([address, a]) => `${address}:${NO_PASSWORD_HERE}::::::${quota(a.quota)} ${fields}\n`)
     .join("");
 }
 
@@ -74,13 +82,6 @@ export function memberFiles(ctx: RoleContext, t: (path: string) => string, quota
 export function memberHandlers(): HandlerSpec[] {
   return [
     { name: "systemctl daemon-reload (podkit-member)", when: [`/etc/systemd/system/${MEMBER_UNIT}`], run: "systemctl daemon-reload" },
-    {
-      // Dovecot's auth process reads the members' passwords as user dovecot; its groups are set when it
-      // starts, so it restarts once it is in the group.
-      name: `let Dovecot read the members' passwords`, when: [],
-      unless: `id -nG dovecot | tr ' ' '\\n' | grep -qx ${MEMBERS_GROUP}`,
-      run: `adduser --quiet dovecot ${MEMBERS_GROUP} && systemctl try-restart dovecot.service`,
-    },
     {
       // An account that left the stack, or got a password there, can no longer log in with the one its
       // member set; the member's mail key stays (wrapped) with the mailbox.
