@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { groupOf, modeOf, ownerOf, type FileChange } from "../converge/changes";
 import { shellQuote as q } from "../ssh/shell";
-import { checkScript, usersScript } from "../converge/scripts";
+import { checkScript, groupsScript, usersScript } from "../converge/scripts";
 import type { CheckSpec, RoleState } from "../converge/types";
 import { certPaths } from "../../roles/tls/role";
 import type { RenderedHost } from "./render";
@@ -79,7 +79,7 @@ function inRoot(lower: string, dir: string, script: string): Promise<Ran> {
 /**
  * What the roles' packages do not make and the files need, run before they
  * are placed: the roles' system users (converge's own script), removed
- * package files, what systemd makes in /run on a booted host for sshd, and
+ * package files, the roles' system groups, what systemd makes in /run on a booted host for sshd, and
  * the certificate the tls role would have obtained, here self-signed. The
  * resolver is loopback, where nothing answers: a lookup fails at once
  * instead of waiting for the build machine's resolver to time out.
@@ -89,6 +89,7 @@ function hostScript(host: RenderedHost): string {
   return [
     "echo 'nameserver 127.0.0.1' > /etc/resolv.conf",
     usersScript(host.states.flatMap((s) => s.users ?? [])),
+    groupsScript(host.states.flatMap((s) => s.groups ?? [])),
     ...host.states.flatMap((s) => s.absent ?? []).map((p) => `rm -f ${q(p)}`),
     "install -d -m 755 /run/sshd",
     `mkdir -p "$(dirname ${q(cert.fullchain)})"`,

@@ -11,7 +11,7 @@ import { describeSpaceShort, parseSpaceShort, SPACE_EXIT } from "./disk-space";
 import { thisRun, withHostLock } from "./host-lock";
 import { watchPackageWait } from "./package-lock";
 import type { HostFacts } from "./host-facts";
-import { commitScript, discardRollbackScript, handlersScript, installScript, parseReadFiles, readFilesScript, retireScript, rollbackScript, serviceScript, usersScript } from "./scripts";
+import { commitScript, discardRollbackScript, groupsScript, handlersScript, installScript, parseReadFiles, readFilesScript, retireScript, rollbackScript, serviceScript, usersScript } from "./scripts";
 import type { Session } from "./ssh";
 import type { RoleState } from "./types";
 
@@ -64,7 +64,7 @@ export interface ConvergeOptions {
 export function covers(asked: FactQuery, needed: FactQuery): boolean {
   const all = (have: string[] | undefined, want: string[] | undefined) => (want ?? []).every((x) => (have ?? []).includes(x));
   return all(asked.files, needed.files) && all(asked.dirs, needed.dirs) && all(asked.packages, needed.packages)
-    && all(asked.units, needed.units) && all(asked.users, needed.users)
+    && all(asked.units, needed.units) && all(asked.users, needed.users) && all(asked.groups, needed.groups)
     && Object.entries(needed.guards ?? {}).every(([name, t]) => asked.guards?.[name] === t);
 }
 
@@ -117,6 +117,13 @@ async function converge(session: Session, rendered: RoleState[], opts: ConvergeO
     await session.must(usersScript(users), `creating users ${users.map((u) => u.name).join(" ")}`);
     facts.users.push(...users.map((u) => u.name));
     opts.progress?.(`${host}: created system user(s) ${users.map((u) => u.name).join(" ")}`);
+  }
+  const groups = [...new Map(roles.flatMap((r) => r.groups ?? []).map((g) => [g.name, g])).values()]
+    .filter((g) => !(facts.groups ?? []).includes(g.name));
+  if (groups.length && !opts.dryRun) {
+    await session.must(groupsScript(groups), `creating groups ${groups.map((g) => g.name).join(" ")}`);
+    (facts.groups ??= []).push(...groups.map((g) => g.name));
+    opts.progress?.(`${host}: created system group(s) ${groups.map((g) => g.name).join(" ")}`);
   }
 
   for (const role of roles) {

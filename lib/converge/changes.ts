@@ -51,6 +51,7 @@ export function queryFor(roles: RoleState[]): FactQuery {
     packages: uniq(roles.flatMap((r) => [...r.packages, ...(r.retired?.packages ?? [])])),
     units: uniq(roles.flatMap((r) => [...(r.services ?? []).map((s) => s.unit), ...(r.retired?.units ?? [])])),
     users: uniq(roles.flatMap((r) => (r.users ?? []).map((u) => u.name))),
+    groups: uniq(roles.flatMap((r) => (r.groups ?? []).map((g) => g.name))),
     guards: Object.fromEntries(roles.flatMap((r) => (r.handlers ?? []).filter((h) => h.unless).map((h) => [guardName(r.role, h.name), h.unless!]))),
   };
 }

@@ -14,6 +14,7 @@ export interface FactQuery {
   packages: string[];
   units: string[];
   users?: string[];
+  groups?: string[];
   /** Handler guards: name -> shell test. */
   guards?: Record<string, string>;
 }
@@ -37,6 +38,7 @@ export function factsScript(query: FactQuery, opts: { host?: boolean } = {}): st
       ? [`dpkg-query -W -f='P \${Package} \${db:Status-Status} \${Version}\\n' ${list(query.packages)} 2>/dev/null`]
       : []),
     ...(query.users ?? []).map((u) => `getent passwd ${q(u)} >/dev/null && printf 'W %s\\n' ${q(u)}`),
+    ...(query.groups ?? []).map((g) => `getent group ${q(g)} >/dev/null && printf 'R %s\\n' ${q(g)}`),
     ...Object.entries(query.guards ?? {}).map(([name, test]) => `( ${test} ) >/dev/null 2>&1 || printf 'G %s\\n' ${q(name)}`),
     // One systemctl for every unit: blocks of Id/ActiveState/UnitFileState, in that order.
     ...(query.units.length ? [`systemctl show -p Id -p ActiveState -p UnitFileState ${list(query.units)} 2>/dev/null | sed -n 's/^\\(Id\\|ActiveState\\|UnitFileState\\)=/U\\1 /p'`] : []),
@@ -68,6 +70,8 @@ export function parseFacts(output: string, query: FactQuery): Facts {
       if (status === "installed") facts.packages[pkg] = version;
     } else if (kind === "W ") {
       facts.users.push(line.slice(2));
+    } else if (kind === "R ") {
+      (facts.groups ??= []).push(line.slice(2));
     } else if (kind === "N ") {
       const m = /^N (\S+) (.+)$/.exec(line);
       if (m) (facts.pending ??= {})[m[1]] = [...(facts.pending?.[m[1]] ?? []), m[2]];

@@ -61,6 +61,11 @@ export function usersScript(users: { name: string; home: string }[]): string {
   return ["set -eu", ...users.map((u) => `getent passwd ${q(u.name)} >/dev/null || useradd --system --user-group --home-dir ${q(u.home)} --shell /usr/sbin/nologin ${q(u.name)}`)].join("\n");
 }
 
+/** System groups (no members here: each role adds its daemon's user with a handler). */
+export function groupsScript(groups: { name: string }[]): string {
+  return ["set -eu", ...groups.map((g) => `getent group ${q(g.name)} >/dev/null || groupadd --system ${q(g.name)}`)].join("\n");
+}
+
 /** A staged file gets its final mode and owner too: checkers refuse a key others could read. */
 function writeFile(dest: string, change: FileChange): string {
   const f = change.file;

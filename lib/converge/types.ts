@@ -18,6 +18,17 @@ export interface UserSpec {
   home: string;
 }
 
+/**
+ * A system group several roles' daemons share (podkit-members: Dovecot,
+ * Prosody and the account page read the members' password file). Created
+ * right after the users, before any role's directories and files, so a file
+ * may name it whichever role declares it. Who is in it is each role's own
+ * handler (adduser, then a restart: a daemon has its groups from its start).
+ */
+export interface GroupSpec {
+  name: string;
+}
+
 export interface DirSpec {
   path: string;
   mode?: number;
@@ -89,6 +100,8 @@ export interface RoleState {
   packages: string[];
   /** System users the role's files and daemons run as (created right after packages). */
   users?: UserSpec[];
+  /** System groups (created right after the users). */
+  groups?: GroupSpec[];
   dirs?: DirSpec[];
   files: FileSpec[];
   /** Files that must not exist (a package's default site, say); removed with a backup. */
@@ -125,6 +138,8 @@ export interface Facts {
   units: Record<string, { active: string; enabled: string }>;
   /** System users that exist. */
   users: string[];
+  /** System groups that exist (of those asked about). */
+  groups?: string[];
   /** Handler guards (`unless`) that failed, by handler name. */
   dueHandlers: string[];
   /** What the host is, when the facts script asked (see ./host-facts.ts). */

@@ -17,6 +17,7 @@ import { mustRelease } from "../../lib/stack/releases";
 import { certPaths } from "../tls/role";
 import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
+import { MEMBER_DAEMON, MEMBER_INVITES, MEMBER_KEY_CURVE, MEMBER_PASSWORDS, MEMBER_SOCKET, MEMBER_UNIT, MEMBER_USERDB, MEMBERS_DIR, MEMBERS_GROUP, memberFiles, memberHandlers } from "./members";
 import { httpAnswer, imapsGreeting, PROBE_PACKAGE, smtpStarttls, smtpTls } from "../../lib/converge/probes";
 
 const VMAIL_HOME = "/var/mail/vhosts";
@@ -89,13 +90,14 @@ export const mail: Role = {
     stop: ["postfix.service", "dovecot.service", "rspamd.service", "redis-server.service"],
     remove: [
       "/etc/postfix/vmailbox", "/etc/postfix/virtual", "/etc/postfix/sender_logins", "/etc/postfix/sasl_passwd",
-      "/etc/dovecot/users", DKIM_KEYS, RSPAMD_MAPS, "/var/lib/redis/dump.rdb", "/etc/podkit/tls/reload.d/mail", KICK_REMOVED,
+      "/etc/dovecot/users", MEMBER_USERDB, MEMBER_DAEMON, `/etc/systemd/system/${MEMBER_UNIT}`, DKIM_KEYS, RSPAMD_MAPS, "/var/lib/redis/dump.rdb", "/etc/podkit/tls/reload.d/mail", KICK_REMOVED,
     ],
-    keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere`,
+    keeps: `the mailboxes under ${VMAIL_HOME}: they are the users' mail, and go only with the host or a restore elsewhere; ${MEMBERS_DIR}, the members' own passwords, without which their encrypted mail cannot be read`,
   },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     const m = stack.mail!;
+    const quota = quotaField(ctx.profile.release);
     const relay = m.relay ? { ...m.relay, wrapper: m.relay.port === 465 } : undefined;
     const view = {
       fqdn, ...certPaths(fqdn),
@@ -122,6 +124,11 @@ export const mail: Role = {
       senderLoginsMap: SENDER_LOGINS_MAP,
       podDomainsMap: POD_DOMAINS_MAP,
       sievePipeDir: SIEVE_PIPE_DIR,
+      members: {
+        group: MEMBERS_GROUP, passwords: MEMBER_PASSWORDS, invites: MEMBER_INVITES, dir: MEMBERS_DIR,
+        userdb: MEMBER_USERDB, curve: MEMBER_KEY_CURVE, socket: MEMBER_SOCKET, socketDir: MEMBER_SOCKET.replace(/\/[^/]*$/, ""),
+        dovecot24: mustRelease(ctx.profile.release).dovecot === "2.4",
+      },
       // main.cf has no quoting: a line break in a value would start a parameter of its own.
       extra: Object.entries(m.postfix).map(([name, value]) => ({
         name: oneLine(`mail.postfix key ${JSON.stringify(name)}`, name, true),
@@ -144,7 +151,8 @@ export const mail: Role = {
       { path: "/etc/postfix/sender_logins", content: maps.senderLogins },
       { path: "/etc/aliases", content: t("etc/aliases") },
       { path: "/etc/dovecot/dovecot.conf", content: t("etc/dovecot/dovecot.conf") },
-      { path: "/etc/dovecot/users", content: dovecotUsers(ctx), mode: 0o640, group: "dovecot", secret: true },
+      { path: "/etc/dovecot/users", content: dovecotUsers(ctx, quota), mode: 0o640, group: "dovecot", secret: true },
+      ...memberFiles(ctx, t, quota),
       ...SIEVE_SCRIPTS.map((name) => ({ path: `/etc/dovecot/sieve/${name}.sieve`, content: t(`etc/dovecot/sieve/${name}.sieve`) })),
       { path: `${SIEVE_PIPE_DIR}/rspamd-learn`, mode: 0o755, content: t("usr/local/lib/podkit/sieve-pipe/rspamd-learn") },
       { path: "/etc/redis/redis.conf", content: t("etc/redis/redis.conf"), group: "redis", mode: 0o640 },
@@ -185,11 +193,15 @@ export const mail: Role = {
       // OpenDKIM and OpenDMARC did what rspamd does now: a pod set up before keeps neither running.
       retired: { units: ["opendkim.service", "opendmarc.service"], packages: ["opendkim", "opendmarc"] },
       users: [{ name: "vmail", home: VMAIL_HOME }],
+      groups: [{ name: MEMBERS_GROUP }],
       // setgid like Debian's /var/mail, which new directories under it inherit anyway.
       dirs: [
         { path: VMAIL_HOME, mode: 0o2750, owner: "vmail", group: "vmail" },
         // OpenDKIM's package made it opendkim's on a pod from before: rspamd's now.
         { path: DKIM_KEYS, mode: 0o750, owner: "root", group: "_rspamd" },
+        // Only the daemon writes here; Dovecot, Prosody and the account page read the passwords.
+        { path: MEMBERS_DIR, mode: 0o750, owner: "root", group: MEMBERS_GROUP },
+        { path: MEMBER_INVITES, mode: 0o700, owner: "root", group: "root" },
       ],
       files,
       checks: [
@@ -222,6 +234,7 @@ export const mail: Role = {
         postmap("vmailbox"), postmap("virtual"), postmap("sender_logins"),
         ...(relay ? [postmap("sasl_passwd")] : []),
         { name: "newaliases", when: ["/etc/aliases"], run: "newaliases" },
+        ...memberHandlers(),
         {
           // Postfix's chrooted daemons (smtpd's sender checks, postscreen's blocklist queries, DANE)
           // read the copy of resolv.conf Debian makes at start, never at reload: after the host's
@@ -233,7 +246,7 @@ export const mail: Role = {
           run: `install -D -m 644 /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
         },
         // A removed account's open IMAP sessions end with its login.
-        { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users"], run: KICK_REMOVED },
+        { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users", MEMBER_USERDB], run: KICK_REMOVED },
         // Dovecot runs the global scripts as the mailbox owner, who cannot write next to them: compiled here, as root.
         { name: "compile the global sieve scripts", when: ["/etc/dovecot/sieve/", "/etc/dovecot/dovecot.conf"], run: SIEVE_SCRIPTS.map((n) => `sievec /etc/dovecot/sieve/${n}.sieve`).join(" && ") },
         {
@@ -246,6 +259,8 @@ export const mail: Role = {
       ],
       services: [
         { unit: "redis-server.service", watch: ["/etc/redis/"], onChange: "restart" },
+        // Members' invites, first passwords and changes (roles/mail/README.md, "Member-owned accounts").
+        { unit: MEMBER_UNIT, watch: [MEMBER_DAEMON, `/etc/systemd/system/${MEMBER_UNIT}`], onChange: "restart" },
         // Not the maps under /etc/rspamd/podkit/ (accounts, aliases): rspamd re-reads those itself,
         // without dropping a connection. Its own config changes only with the stack's filter, limits,
         // domains or DKIM key: then a restart (a few seconds of 4xx tempfail, mail retried), because a
@@ -326,12 +341,16 @@ export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; 
   };
 }
 
-/** Dovecot's passwd-file: address, password hash, quota. */
-function dovecotUsers(ctx: RoleContext): string {
-  const quota = quotaField(ctx.profile.release);
+/**
+ * Dovecot's passwd-file of the accounts whose password the stack sets: address, password hash, quota.
+ * Member-owned accounts (no password in the stack) are in ./members.ts's file instead: a line here
+ * with an empty password field could mean "any password".
+ */
+function dovecotUsers(ctx: RoleContext, quota: (size: string) => string): string {
   return Object.entries(ctx.stack.accounts)
-    .map(([address, a]) => `${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret), ctx.secret(GENERATED.passwordSalt))}::::::${quota(a.quota)}
-`)
+    .flatMap(([address, a]) => (a.password
+      ? [`${address}:${dovecotScramSha256(address, ctx.secret(a.password.secret), ctx.secret(GENERATED.passwordSalt))}::::::${quota(a.quota)}\n`]
+      : []))
     .join("");
 }
 

@@ -47,6 +47,7 @@ function factsOutput(applied: RoleState[], detection: string, script: string): s
     for (const d of r.dirs ?? []) lines.push(`D ${(d.mode ?? 0o755).toString(8)} ${d.owner ?? "root"} ${d.group ?? d.owner ?? "root"} ${d.path}`);
     for (const p of r.packages) lines.push(`P ${p} installed 1.0`);
     for (const u of r.users ?? []) lines.push(`W ${u.name}`);
+    for (const g of r.groups ?? []) lines.push(`R ${g.name}`);
     for (const s of r.services ?? []) lines.push(`UId ${s.unit}`, "UActiveState active", "UUnitFileState enabled");
   }
   return `${lines.join("\n")}\n${script.includes("systemd-detect-virt") ? detection : ""}`;
