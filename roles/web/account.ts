@@ -3,14 +3,15 @@
 // answers and the role proxies the same path.
 import { hostFqdn } from "../../lib/stack/derive";
 import type { Stack } from "../../lib/stack/schema";
+import { MEMBERS_GROUP, MEMBER_SOCKET } from "../mail/members";
 
 export const ACCOUNT_WEB = {
   /** podkit-account-web listens here, on loopback only; nginx proxies /account/ to it. */
   port: 8781,
   /** The root daemon's socket the pages ask (the other end: podkit-member, role mail). */
-  memberSocket: "/run/podkit-member/member.sock",
+  memberSocket: MEMBER_SOCKET,
   /** The group that may use that socket. */
-  group: "podkit-members",
+  group: MEMBERS_GROUP,
   script: "/usr/local/lib/podkit/podkit-account-web",
   templates: "/usr/local/lib/podkit/account-web",
 } as const;

@@ -52,6 +52,9 @@ export const web: Role = {
     return {
       role: "web",
       packages: ["nginx", PROBE_PACKAGE],
+      // The service's user is in this group, which may open podkit-member's socket. Role mail
+      // asks for it too; role web runs first on the same host, and the unit needs it at start.
+      groups: [{ name: ACCOUNT_WEB.group }],
       files: [
         { path: "/etc/nginx/podkit.d/web.conf", content: t("etc/nginx/podkit.d/web.conf") },
         { path: "/var/www/podkit/mta-sts/.well-known/mta-sts.txt", content: mtaStsPolicy(stack) },
@@ -67,8 +70,6 @@ export const web: Role = {
         { name: "python3 compiles podkit-account-web", reads: [ACCOUNT_WEB.script], run: `python3 -c 'import ast,sys; ast.parse(open(sys.argv[1]).read())' {stage}${ACCOUNT_WEB.script}` },
       ],
       handlers: [
-        // The service's user is in this group, which may open podkit-member's socket (role mail makes it too).
-        { name: `group ${ACCOUNT_WEB.group}`, when: [ACCOUNT_UNIT], unless: `getent group ${ACCOUNT_WEB.group} >/dev/null`, run: `getent group ${ACCOUNT_WEB.group} >/dev/null || groupadd --system ${ACCOUNT_WEB.group}` },
         { name: "systemctl daemon-reload", when: [ACCOUNT_UNIT], run: "systemctl daemon-reload" },
       ],
       services: [

@@ -17,6 +17,7 @@ import { chatRecords } from "./dns";
 import { XMPP_PORTS } from "./ports";
 import { PROBE_PACKAGE, stunBinding, xmppStarttls, xmppTls } from "../../lib/converge/probes";
 import { allowedLocalRanges, deniedPeerRanges } from "./turn-peers";
+import { MEMBER_PASSWORDS, MEMBER_SOCKET, MEMBERS_GROUP } from "../mail/members";
 
 /** Starts coturn with the host's own addresses denied as peers (only the host knows them). */
 const COTURN_START = "/usr/local/sbin/podkit-coturn";
@@ -34,7 +35,6 @@ const PASSWORD_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_password.lua"
  */
 const MEMBER_ACCOUNTS = "/etc/podkit/xmpp/member-accounts";
 /** The group that may read the member password file and talk to podkit-member (made by role mail, on the same host). */
-const MEMBERS_GROUP = "podkit-members";
 const MODULES = [AUTH_LOG_MODULE, AUTH_MODULE, PASSWORD_MODULE];
 
 /** What TURN may relay, per credential and in all (turnserver.conf says why these). */
@@ -88,6 +88,7 @@ export const xmpp: Role = {
     const turnSecret = ctx.secret(GENERATED.turnSecret);
     const view = {
       fqdn,
+      memberAccounts: MEMBER_ACCOUNTS, memberPasswords: MEMBER_PASSWORDS, memberSocket: MEMBER_SOCKET,
       admins: Object.entries(stack.accounts).filter(([, a]) => a.admin).map(([address]) => address),
       domains: stack.domains.map((domain) => ({ domain })),
       uploadHost: `upload.${primaryDomain(stack)}`,

@@ -65,9 +65,9 @@ ssl = {
 -- reads too (SCRAM-SHA-256 and PLAIN). podkit-member changes it (root, socket).
 authentication = "podkit"
 password_hash = "SHA-256"
-podkit_member_accounts = "/etc/podkit/xmpp/member-accounts"
-podkit_member_passwords = "/var/lib/podkit/members/passwords"
-podkit_member_socket = "/run/podkit-member/member.sock"
+podkit_member_accounts = "{{memberAccounts}}"
+podkit_member_passwords = "{{memberPasswords}}"
+podkit_member_socket = "{{memberSocket}}"
 storage = "internal"
 
 -- Archive: kept {{archiveDays}} days, on by default for every conversation.
