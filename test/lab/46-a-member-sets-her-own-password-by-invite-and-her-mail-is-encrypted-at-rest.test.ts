@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { readLabState } from "../../lib/lab/state";
 import { mailboxDigest, must } from "./backups";
-import { onHost, REPO, run } from "./helpers";
+import { onHost, podkit, REPO, run } from "./helpers";
 import { acceptInvite, invite, memberStack, post } from "./members";
 import { fetchBySubject, imapClient, submit, token } from "./mailclients";
 import { apply, ensurePods, type Pods } from "./pods";
@@ -119,7 +119,11 @@ test("mail to carol is not readable on the disk: a planted word is in no file of
 });
 
 test("carol changes her password on the pod's page and in her chat client: each time the old one is refused, the new one works for mail and chat, old mail still opens", async () => {
-  const origin = new URL((await inviteCarol()).link).origin; // a fresh invite is harmless: carol ignores it
+  // A second first-password invite would replace her key: refused; a forgotten password takes --reset.
+  const again = await podkit("invite", CAROL, memberStackFile);
+  assert.equal(again.code, 1, again.stdout + again.stderr);
+  assert.match(again.stderr, /set a password already.*reset/);
+  const origin = `https://${pods.a.mx}`;
   // The page: wrong old password refused.
   const wrong = await post(pods, `${origin}/account/password`, { address: CAROL, old: "not-her-password", password: "whatever-long-enough", password2: "whatever-long-enough" });
   assert.notEqual(wrong.status, 200, "a wrong old password changes nothing");
