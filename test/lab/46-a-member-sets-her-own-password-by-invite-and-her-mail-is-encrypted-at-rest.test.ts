@@ -144,8 +144,9 @@ test("carol changes her password on the pod's page and in her chat client: each 
   const inBand = newPassword();
   const plain = await s.iq(xml("iq", { type: "set", to: "a.test" }, xml("query", { xmlns: "jabber:iq:register" },
     xml("username", {}, "carol"), xml("password", {}, inBand)))).catch((e: any) => e);
-  const formEl = plain?.element?.getChild?.("query", "jabber:iq:register")?.getChild("x", "jabber:x:data")
-    ?? plain?.element?.getChild?.("x", "jabber:x:data");
+  // The error's stanza (the <error/>'s parent) carries the form, next to it (§3.3, example 20).
+  assert.equal(plain?.condition, "not-authorized", `a plain change is not enough: ${plain}`);
+  const formEl = plain.element.parent?.getChild("query", "jabber:iq:register")?.getChild("x", "jabber:x:data");
   assert.ok(formEl, `the server answers with a form asking for the old password, got ${plain?.element ?? plain}`);
   assert.ok(formEl.getChildren("field").some((f: any) => f.attrs.var === "old_password"));
   const submitted = await s.iq(xml("iq", { type: "set", to: "a.test" }, xml("query", { xmlns: "jabber:iq:register" },
