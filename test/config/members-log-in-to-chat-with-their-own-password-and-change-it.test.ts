@@ -48,8 +48,8 @@ sed -i 's#^log = .*#log = { info = "/tmp/prosody.log" }#' /etc/prosody/prosody.c
 /usr/local/sbin/podkit-chat-certs >/dev/null
 cat > /var/lib/prosody/example%2eorg/accounts/sam.dat <<'PODKIT_DAT'
 ${samDat}PODKIT_DAT
-# What role mail and podkit-member make on the same host.
-groupadd --system podkit-members
+# What role mail and podkit-member make on the same host (the checker roots have the group already).
+getent group podkit-members >/dev/null || groupadd --system podkit-members
 ${joinGroup!.run}
 install -d -m 750 -g podkit-members /var/lib/podkit/members /run/podkit-member
 install -m 640 -g podkit-members /dev/null /var/lib/podkit/members/passwords
