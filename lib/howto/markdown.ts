@@ -129,6 +129,8 @@ function roleSection(s: RoleState, text: (v: string) => string): string[] {
   if (s.debconf?.length) install.push("debconf-set-selections <<'EOF'", ...s.debconf.map(text), "EOF");
   if (s.packages.length) install.push(`DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold ${s.packages.join(" ")}`);
   for (const u of s.users ?? []) install.push(`getent passwd ${u.name} >/dev/null || useradd --system --user-group --home-dir ${u.home} --shell /usr/sbin/nologin ${u.name}`);
+  // Right after the users, before any directory or file, as apply makes them (lib/converge/scripts.ts).
+  for (const g of s.groups ?? []) install.push(`getent group ${g.name} >/dev/null || groupadd --system ${g.name}`);
   for (const d of s.dirs ?? []) install.push(`install -d -m ${dirModeOf(d).toString(8)} -o ${ownerOf(d)} -g ${groupOf(d)} ${d.path}`);
   for (const a of s.absent ?? []) install.push(`rm -f ${a}`);
   if (install.length) out.push("Packages, users and directories:", "", "```sh", ...install, "```", "");
