@@ -68,7 +68,10 @@ async function plant(word: string): Promise<string> {
   const subject = token("at-rest");
   await submit(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), { to: CAROL, subject, text: `the planted word is ${word}` });
   // Delivered = one more file in carol's Maildir (looked at on the disk: the test logs in as carol only to read).
-  for (let i = 0; i < 120 && (await count()) <= was; i++) await new Promise((res) => setTimeout(res, 250));
+  for (let i = 0; (await count()) <= was; i++) {
+    if (i >= 120) throw new Error(`the message "${subject}" did not reach carol's Maildir within 30 s`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
   return subject;
 }
 
@@ -112,10 +115,11 @@ test("mail to carol is not readable on the disk: a planted word is in no file of
   const disk = await onHost(pods.lab, "a", `grep -rl -- '${firstWord}' ${MAILDIR} /var/lib/podkit/members; echo rc=$?`);
   assert.match(disk.stdout, /^rc=1$/m, `the word is on the disk in:\n${disk.stdout}`);
   // The control: the same word in alice's mail (not encrypted, her password is the admin's) is found on disk.
-  await submit(pods, pods.a, "carol@a.test", password, { to: "alice@a.test", subject: token("control"), text: `control ${firstWord}` });
-  await new Promise((r) => setTimeout(r, 3000));
-  const control = await onHost(pods.lab, "a", `grep -rl -- '${firstWord}' /var/mail/vhosts/a.test/alice/Maildir | head -1`);
-  assert.match(control.stdout, /alice\/Maildir/, "grep does find a plaintext copy: the check above can fail");
+  const control = token("control");
+  await submit(pods, pods.a, "carol@a.test", password, { to: "alice@a.test", subject: control, text: `control ${firstWord}` });
+  await fetchBySubject(pods, pods.a, "alice@a.test", pods.a.password("alice-password"), control);
+  const onDisk = await onHost(pods.lab, "a", `grep -rl -- '${firstWord}' /var/mail/vhosts/a.test/alice/Maildir | head -1`);
+  assert.match(onDisk.stdout, /alice\/Maildir/, "grep does find a plaintext copy: the check above can fail");
 });
 
 test("carol changes her password on the pod's page and in her chat client: each time the old one is refused, the new one works for mail and chat, old mail still opens", async () => {
@@ -200,7 +204,10 @@ test("the rebuild drill with an encrypted mailbox: after restore carol's mailbox
   await must("restore", memberStackFile, "--snapshot", snapshot);
   const afterRestore = await mailboxDigest(pods, pods.a, CAROL, password);
   assert.deepEqual(afterRestore, before, "the same messages, opened with carol's password");
-  const disk = await onHost(pods.lab, "a", `find ${MAILDIR}/Maildir -type f -path '*/cur/*' | head -1 | xargs grep -c 'planted word' ; true`);
-  assert.match(disk.stdout.trim(), /^0?$/, "and still encrypted on the restored disk");
+  // Restored as ciphertext: message files are there, and the words planted in them are in none.
+  const disk = await onHost(pods.lab, "a", `find ${MAILDIR}/Maildir -type f \\( -path '*/cur/*' -o -path '*/new/*' \\) | wc -l; grep -rl -- 'planted word' ${MAILDIR}/Maildir | wc -l`);
+  const [files, plaintext] = disk.stdout.trim().split("\n").map(Number);
+  assert.ok(files >= 1, `the restored Maildir has message files (${disk.stdout})`);
+  assert.equal(plaintext, 0, "and still encrypted on the restored disk");
   t.diagnostic(`drill: backup ${backup.seconds.toFixed(1)} s`);
 });
