@@ -3,10 +3,10 @@
 // the host, or of a backup, opens no invite). Nothing here touches disk: the
 // token lives in this process and on the admin's screen, nowhere else.
 import { createHash, randomBytes } from "node:crypto";
+import { MEMBER_DAEMON } from "../../roles/mail/members";
+import { duration, durationSeconds } from "../stack/fields";
 import { shellQuote } from "../ssh/shell";
 
-/** The root daemon's command line on the mail host (built by role mail). */
-export const MEMBER_TOOL = "/usr/local/sbin/podkit-member";
 
 export type InviteKind = "new" | "reset";
 
@@ -16,17 +16,16 @@ export const newToken = (): string => randomBytes(32).toString("base64url");
 /** What the host stores and compares: the SHA-256 of the token's text (its 43 ASCII characters), hex. */
 export const tokenHash = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex");
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 export const DEFAULT_VALID = "72h";
 /** An invite link in the wrong hands sets a member's password: a month is the longest it may live. */
 export const MAX_VALID_S = 30 * 86400;
 
-/** `72h`, `30m`, `7d`, `90s` to seconds; undefined when it is not one of those. */
+/** `72h`, `30m`, `7d`, `90s` (the stack's own durations) to seconds; undefined when it is not one, or longer than allowed. */
 export function parseDuration(text: string): number | undefined {
-  const m = /^(\d{1,7})([smhd])$/.exec(text.trim());
-  if (!m) return undefined;
-  const s = Number(m[1]) * UNITS[m[2]];
-  return s >= 1 && s <= MAX_VALID_S ? s : undefined;
+  const d = duration.safeParse(text.trim());
+  if (!d.success) return undefined;
+  const s = durationSeconds(d.data);
+  return s <= MAX_VALID_S ? s : undefined;
 }
 
 /** "72 hours", "3 days", "30 minutes": how long, as the admin tells the member. */
@@ -42,7 +41,7 @@ export function describeDuration(seconds: number): string {
 export function inviteAddScript(address: string, kind: InviteKind, expires: number, hash: string): string {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error("an invite is registered by the SHA-256 of its token, in hex");
   return [
-    `test -x ${MEMBER_TOOL} || { echo "${MEMBER_TOOL} is not installed" >&2; exit 3; }`,
-    `exec ${MEMBER_TOOL} invite-add --address ${shellQuote(address)} --kind ${kind} --expires ${Math.floor(expires)} --hash ${hash}`,
+    `test -x ${MEMBER_DAEMON} || { echo "${MEMBER_DAEMON} is not installed" >&2; exit 3; }`,
+    `exec ${MEMBER_DAEMON} invite-add --address ${shellQuote(address)} --kind ${kind} --expires ${Math.floor(expires)} --hash ${hash}`,
   ].join("\n");
 }
