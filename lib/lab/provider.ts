@@ -38,6 +38,8 @@ export function labProfileWithResolver(resolver: string = LAB.gateway, release =
     localRanges: ["10.0.0.0/8"],
     firewall: true,
     release,
+    // The machine the lab runs on has no WireGuard module (lib/lab/README.md).
+    wireguardUserspace: true,
   };
 }
 

@@ -26,6 +26,7 @@ export function crossChecks(raw: unknown): CrossProblem[] {
   checkDomains(domains, out);
   checkHosts(stack, domains, out);
   checkServiceHosts(stack, out);
+  checkEdges(stack, out);
   checkMemberAccounts(stack, out);
   checkDns(obj(stack.dns), domains, out);
   const owners = checkAddresses(stack, domains, out);
@@ -95,6 +96,44 @@ function checkServiceHosts(stack: Obj, out: CrossProblem[]): void {
       path: [service, "host"],
       message: `host "${ref}" is not defined in hosts${guess ? `; did you mean "${guess}"?` : hosts.length ? ` (hosts: ${hosts.join(", ")})` : ""}`,
     });
+  }
+}
+
+/**
+ * `hosts.<box>.edge` names another host of the pod, which is a public face and
+ * nothing else: an edge runs no mail, chat or backup of its own (its Postfix is
+ * the box's front and backup MX, one Postfix per host) and sits behind no edge
+ * itself (one hop: the box's replies route back through exactly one tunnel).
+ */
+function checkEdges(stack: Obj, out: CrossProblem[]): void {
+  const hosts = obj(stack.hosts);
+  const names = Object.keys(hosts);
+  const edgeOf = (h: string) => str(obj(hosts[h]).edge);
+  const edges = new Set<string>();
+  for (const box of names) {
+    const edge = edgeOf(box);
+    if (edge === undefined) continue;
+    if (edge === box) { out.push({ path: ["hosts", box, "edge"], message: "a host cannot be its own edge: name another host of the pod, the public server the box dials out to" }); continue; }
+    if (!names.includes(edge)) {
+      const guess = closest(edge, names);
+      out.push({ path: ["hosts", box, "edge"], message: `host "${edge}" is not defined in hosts${guess ? `; did you mean "${guess}"?` : ` (hosts: ${names.join(", ")})`}` });
+      continue;
+    }
+    if (edgeOf(edge) !== undefined) out.push({ path: ["hosts", box, "edge"], message: `host "${edge}" is itself behind edge "${edgeOf(edge)}": an edge must be reachable from the Internet on its own (one hop only)` });
+    edges.add(edge);
+  }
+  for (const service of ["mail", "chat", "backup"]) {
+    const ref = str(obj(stack[service]).host);
+    if (ref && edges.has(ref)) {
+      const boxes = names.filter((b) => edgeOf(b) === ref);
+      out.push({ path: [service, "host"], message: `host "${ref}" is the edge of ${boxes.join(", ")}: an edge forwards to its box and runs no ${service} of its own; set ${service}.host to "${boxes[0]}"` });
+    }
+  }
+  const members = names.filter((h) => edges.has(h) || edgeOf(h) !== undefined).length;
+  const tunnel = str(obj(stack.edge).tunnel) ?? "10.201.0.0/29";
+  const bits = Number(tunnel.split("/")[1]);
+  if (members && Number.isInteger(bits) && bits >= 16 && bits <= 30 && 2 ** (32 - bits) - 2 < members) {
+    out.push({ path: ["edge", "tunnel"], message: `${tunnel} has room for ${2 ** (32 - bits) - 2} hosts and the pod has ${members} on tunnels: use a larger network` });
   }
 }
 

@@ -41,6 +41,12 @@ export interface HostProfile {
    * 2.4 on trixie, 2.3 on bookworm). Any other release is refused.
    */
   release: string;
+  /**
+   * The kernel has no WireGuard module, and tunnels (role tunnel) run in
+   * userspace with Debian's wireguard-go, which wg-quick falls back to. The lab's
+   * hosts (its kernel lacks the module); real hosts have it in the kernel.
+   */
+  wireguardUserspace?: boolean;
 }
 
 /** The facts of a profile that podkit finds out on the host, and that a stack may declare for an existing host. */

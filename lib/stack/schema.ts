@@ -101,6 +101,8 @@ const host = z
     hcloud: hcloudHost.optional(),
     existing: existingHost.optional(),
     lab: labHost.optional(),
+    edge: name("host").optional()
+      .describe("A host of this pod that is this host's public face: for a box on a home or hackspace line that takes no inbound connections (dynamic address, NAT or CGNAT, port 25 blocked). The box dials a WireGuard tunnel to the edge (`edge.tunnel`); the edge forwards the pod's ports to the box with the clients' own addresses, relays the box's outgoing mail, queues incoming mail while the box is down, and runs TURN; DNS, SPF and reverse DNS name the edge's addresses. podkit reaches the box over SSH through the edge. The edge is typically the cheapest cloud server, `hcloud` or `existing`."),
     fqdn: domain.optional()
       .describe("The host's full name. Default: <host key>.<primary domain>, e.g. mx.example.org. It is the MX target and the name in every certificate."),
   })
@@ -411,6 +413,18 @@ export const stackSchema = z
       .prefault({})
       .meta({ examples: [{ pingUrl: "https://hc-ping.com/0b7e0e3a-4f3c-4bd2-9f1e-0c4f5a1d2e3f" }] })
       .describe("The pod's daily self-check (role check): every host checks its own services, mail queue, disk, backups, updates, certificates and clock, and mails the postmaster only when the result changes. `podkit check <stack>` runs the same checks, and DNS, TLS and reachability from outside, on demand."),
+    edge: z
+      .strictObject({
+        tunnel: cidr.default("10.201.0.0/29")
+          .refine((c) => !c.includes(":") && Number(c.split("/")[1] ?? 32) <= 30 && Number(c.split("/")[1] ?? 32) >= 16, "an IPv4 network from /16 to /30 (e.g. \"10.201.0.0/29\")")
+          .describe("The private IPv4 network inside the WireGuard tunnels between boxes and their edges: the edges and boxes get its addresses in the order `hosts` lists them (first address to the first). Pick one no host's own network uses."),
+        port: port.default(51820)
+          .describe("The UDP port each edge listens on for its boxes' tunnels (WireGuard's usual one)."),
+        keepalive: z.number().int().min(5).max(120).default(25)
+          .describe("Seconds between the box's keepalive packets: they hold the NAT mapping of the box's line open, so the edge can reach the box at any time. 25 suits nearly every NAT."),
+      })
+      .prefault({})
+      .describe("The tunnels between boxes and their edges (`hosts.<box>.edge`). Each host's WireGuard key is generated off the host and kept with the pod's secrets (`wireguard-key-<host>`), so either side can be rebuilt without touching the other."),
     privacy: z
       .strictObject({
         logRetentionDays: z.number().int().min(1).max(90).default(7)

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { parse, stringify } from "yaml";
 import type { Path } from "./problems";
 import type { Stack } from "./schema";
+import { newWireguardKey, tunnelHosts, wireguardKeySecret } from "./edge";
 
 /** Secrets podkit generates itself rather than asking for. */
 export const GENERATED = {
@@ -25,12 +26,13 @@ export const GENERATED = {
   turnSecret: "turn-secret",
 } as const;
 
-/** The generated secrets a stack needs: the DKIM key with mail, the salt key with accounts, the TURN secret with chat. */
+/** The generated secrets a stack needs: the DKIM key with mail, the salt key with accounts, the TURN secret with chat, a WireGuard key per tunnel host. */
 export function generatedSecretsFor(stack: Stack): string[] {
   return [
     ...(stack.mail ? [GENERATED.dkimKey] : []),
     ...(Object.keys(stack.accounts).length ? [GENERATED.passwordSalt] : []),
     ...(stack.chat ? [GENERATED.turnSecret] : []),
+    ...tunnelHosts(stack).map(wireguardKeySecret),
   ];
 }
 
@@ -113,7 +115,7 @@ function readSecretsFile(file: string): Record<string, string> {
 export function ensureGeneratedSecrets(stack: Stack, store: SecretStore, opts: { all?: boolean } = {}): string[] {
   const created: Record<string, string> = {};
   for (const name of generatedSecretsFor(stack)) {
-    if (!store.has(name)) created[name] = name === GENERATED.dkimKey ? newDkimKey() : newRandomSecret();
+    if (!store.has(name)) created[name] = name === GENERATED.dkimKey ? newDkimKey() : name.startsWith(wireguardKeySecret("")) ? newWireguardKey() : newRandomSecret();
   }
   if (opts.all) {
     for (const { name } of secretUses(stack)) {
