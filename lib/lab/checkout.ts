@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { secretsFileFor } from "../stack/secrets";
-import { LAB_PODS, REPO_ROOT } from "./config";
+import { EDGE_POD, LAB_PODS, REPO_ROOT } from "./config";
 import { LabError } from "./errors";
 import type { LabState } from "./state";
 
@@ -21,7 +21,7 @@ export interface LabCheckout {
 
 /** The checkout at `root` (default: the one this podkit runs from). */
 export function labCheckout(root: string = REPO_ROOT): LabCheckout {
-  return { root, secretsFiles: Object.fromEntries(LAB_PODS.map((p) => [p.stack, secretsFileFor(path.join(root, p.stack))])) };
+  return { root, secretsFiles: Object.fromEntries([...LAB_PODS, EDGE_POD].map((p) => [p.stack, secretsFileFor(path.join(root, p.stack))])) };
 }
 
 const TAKE_DOWN = "take it down and bring it up from here: `npx podkit lab down`, then `npm run lab`";
@@ -79,7 +79,7 @@ export function adoptLabSecrets(state: LabState, here: LabCheckout, log: (line: 
 export function labSecretsAdvice(state: LabState | null, stackFile: string, secretsFile: string): string | undefined {
   if (!state) return undefined;
   const abs = path.resolve(stackFile);
-  const pod = LAB_PODS.find((p) => abs.endsWith(path.sep + p.stack) && secretsFileFor(abs) === path.resolve(secretsFile));
+  const pod = [...LAB_PODS, EDGE_POD].find((p) => abs.endsWith(path.sep + p.stack) && secretsFileFor(abs) === path.resolve(secretsFile));
   if (!pod) return undefined;
   const here = abs.slice(0, abs.length - pod.stack.length - 1);
   const owner = state.checkout;

@@ -51,6 +51,8 @@ export interface LabHost {
   address: string;
   role: string;
   release: LabRelease;
+  /** On the lab's NAT'd segment (HACKSPACE) instead of the lab bridge: it can reach out, nothing can reach in. */
+  behindNat?: boolean;
 }
 
 export const LAB_HOSTS: readonly LabHost[] = [
@@ -58,6 +60,34 @@ export const LAB_HOSTS: readonly LabHost[] = [
   { name: "b", address: "10.77.0.12", role: "pod b.test", release: "bookworm" },
   { name: "backup", address: "10.77.0.13", role: "backup target", release: "bookworm" },
 ];
+
+/**
+ * The hackspace's line (`podkit lab up --edge`): a second bridge whose hosts reach the lab
+ * only through the outer machine's NAT, as a box behind a home router or CGNAT reaches the
+ * Internet. Nothing on the lab bridge can open a connection to it; the outer machine (the
+ * admin's laptop on the hackspace LAN) can. Created on every `up`, empty without --edge.
+ */
+export const HACKSPACE = {
+  bridge: "podkitlab1",
+  subnet: "10.77.1.0/24",
+  prefixLength: 24,
+  gateway: "10.77.1.1",
+} as const;
+
+/**
+ * With --edge: the pod hs.test (stacks/lab-edge.yaml) on "box", behind NAT, and its public
+ * face "edge" on the lab bridge, as a small VPS. Not "gw": gw.lab.test is the outer
+ * machine's own name in the lab zone (tests send mail as it).
+ */
+export const EDGE_HOSTS: readonly LabHost[] = [
+  { name: "edge", address: "10.77.0.14", role: "edge of pod hs.test", release: "bookworm" },
+  { name: "box", address: "10.77.1.11", role: "pod hs.test behind NAT", release: "trixie", behindNat: true },
+];
+
+/** The network a lab host hangs off: its bridge, its gateway (the outer machine) and prefix. */
+export function hostNetwork(h: LabHost): { bridge: string; gateway: string; prefixLength: number } {
+  return h.behindNat ? HACKSPACE : LAB;
+}
 
 export function isLabRelease(name: string): name is LabRelease {
   return (LAB.releases as readonly string[]).includes(name);
@@ -73,12 +103,16 @@ export interface LabPod {
   stack: string;
   /** The lab host the pod runs on. */
   host: string;
+  /** The lab host that is the pod's public face when it has an edge: its address sends the pod's mail. */
+  edge?: string;
 }
 
 export const LAB_PODS: readonly LabPod[] = [
   { zone: "a.test", stack: "stacks/lab-a.yaml", host: "a" },
   { zone: "b.test", stack: "stacks/lab-b.yaml", host: "b" },
 ];
+
+export const EDGE_POD: LabPod = { zone: "hs.test", stack: "stacks/lab-edge.yaml", host: "box", edge: "edge" };
 
 /**
  * Workshop seats (`podkit lab up --seats N`): N more hosts seat1..seatN, each running its own
@@ -118,15 +152,18 @@ export function seatPod(k: number): LabPod {
 
 const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
-/** Every host of a lab with `seats` seats: the fixed hosts, then seat1..seatN. */
-export function labHosts(seats = 0): LabHost[] {
-  return [...LAB_HOSTS, ...upTo(seats).map(seatHost)];
+/** Every host of a lab with `seats` seats: the fixed hosts, then seat1..seatN, then with `edge` the edge and its box. */
+export function labHosts(seats = 0, edge = false): LabHost[] {
+  return [...LAB_HOSTS, ...upTo(seats).map(seatHost), ...(edge ? EDGE_HOSTS : [])];
 }
 
-/** Every pod of a lab with `seats` seats: a.test, b.test, then seat1.test..seatN.test. */
-export function labPods(seats = 0): LabPod[] {
-  return [...LAB_PODS, ...upTo(seats).map(seatPod)];
+/** Every pod of a lab with `seats` seats: a.test, b.test, then seat1.test..seatN.test, then with `edge` hs.test. */
+export function labPods(seats = 0, edge = false): LabPod[] {
+  return [...LAB_PODS, ...upTo(seats).map(seatPod), ...(edge ? [EDGE_POD] : [])];
 }
+
+/** Every host a lab can have at all: for names asked about before the lab says which it has. */
+export const anyLabHost = (name: string): LabHost | undefined => labHosts(SEATS.max, true).find((h) => h.name === name);
 
 /** The --seats value: a whole number 1..SEATS.max, or an error message saying what is allowed. */
 export function parseSeats(value: string): number | string {

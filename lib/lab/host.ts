@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { $ } from "./sh";
-import { LAB, type LabRelease, PATHS, baseTreePaths, hostFqdn, hostPaths } from "./config";
+import { LAB, type LabRelease, PATHS, anyLabHost, baseTreePaths, hostFqdn, hostNetwork, hostPaths } from "./config";
 import { isAlive, logFile, pidFile, readPid, startDaemon, stopDaemon, stopPid } from "./proc";
 import { APT_PROXY_FILE, aptProxyConf } from "./apt-cache";
 import { labMetaData, makeCloudImage, pinnedByUserData, writeCloudInitSeed } from "./cloud-init-seed";
@@ -50,6 +50,7 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
 
   const at = (f: string) => path.join(p.root, f);
   const fqdn = hostFqdn(name);
+  const net = networkOf(name);
   fs.writeFileSync(at("etc/machine-id"), randomBytes(16).toString("hex") + "\n", { mode: 0o444 });
   // A cloud server's names come from its user data, at first boot.
   if (!cloudInit) {
@@ -63,14 +64,14 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
   fs.writeFileSync(
     at("etc/systemd/network/10-host0.network"),
     [
-      "# managed by podkit lab: static address on the lab bridge. Named 10- so it wins over",
+      `# managed by podkit lab: static address on ${net.bridge}. Named 10- so it wins over`,
       "# Debian's 80-container-host0.network (DHCP); no RA, or boot waits ~13 s for IPv6.",
       "[Match]",
       "Name=host0",
       "",
       "[Network]",
-      `Address=${address}/${LAB.prefixLength}`,
-      `Gateway=${LAB.gateway}`,
+      `Address=${address}/${net.prefixLength}`,
+      `Gateway=${net.gateway}`,
       `DNS=${LAB.gateway}`,
       "IPv6AcceptRA=no",
       "LinkLocalAddressing=no",
@@ -90,6 +91,12 @@ export async function prepareHost(name: string, address: string, labPublicKey: s
   // The host key is made here, outside, so the lab knows it before the host boots: it is pinned, never fetched.
   await $({ quiet: true })`ssh-keygen -q -t ed25519 -N ${""} -C ${`root@${fqdn}`} -f ${at("etc/ssh/ssh_host_ed25519_key")}`;
   return fs.readFileSync(at("etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim();
+}
+
+/** The bridge a lab host hangs off (a seat's, a fixed host's: the lab bridge; the edge's box: the NAT'd one). */
+function networkOf(name: string) {
+  const host = anyLabHost(name);
+  return host ? hostNetwork(host) : LAB;
 }
 
 /**
@@ -124,9 +131,12 @@ export function bootHost(name: string): void {
   const p = hostPaths(name);
   // --kill-signal=SIGKILL: on `down` nspawn kills the host's PID 1 at once instead of a clean
   // poweroff; hosts are throwaway, and it keeps `down` quick.
+  // /dev/net/tun: what a real server has and userspace WireGuard (wireguard-go) needs; the
+  // kernel here has no WireGuard module (lib/lab/README.md). Without a scope of nspawn's own
+  // (--keep-unit, no systemd outside) no device policy keeps it out of the container.
   const nspawn = [
     "systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit", "--link-journal=no",
-    `--network-bridge=${LAB.bridge}`, "--resolv-conf=off", "--timezone=off", "--console=read-only",
+    `--network-bridge=${networkOf(name).bridge}`, "--bind=/dev/net/tun", "--resolv-conf=off", "--timezone=off", "--console=read-only",
     "--kill-signal=SIGKILL", `--machine=${machineName(name)}`, `--hostname=${name}`, `--directory=${p.root}`,
   ];
   // Each host's systemd gets a cgroup of its own. With --keep-unit and no systemd

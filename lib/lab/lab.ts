@@ -18,7 +18,7 @@ import { baseBuildMs, ensureBase, type Status } from "./base";
 import { ACME_DIRECTORY, CA_FILES, caDown, caUp, ensureLabCa, labRoots } from "./ca";
 import { adoptLabSecrets, labCheckout } from "./checkout";
 import { aptCacheDown, aptCacheUp } from "./apt-cache";
-import { LAB, type LabHost, PATHS, RUN_DIR, hostFqdn, labHosts, seatHost } from "./config";
+import { EDGE_HOSTS, LAB, type LabHost, PATHS, RUN_DIR, hostFqdn, labHosts, seatHost } from "./config";
 import { dnsDown, dnsRefresh, dnsUp, labZone, podZones, reverseZone } from "./dns";
 import { bootHost, hostProcesses, hostRunning, labMounts, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { LabError } from "./errors";
@@ -42,7 +42,7 @@ const DAEMONS = ["knot", "unbound", "pebble", "apt-cache"] as const;
  * `seats`: workshop seats seat1..seatN besides the fixed hosts; on a lab that is up, the
  * missing ones are added (seats above N that run are kept).
  */
-export async function labUp(log: Log, status?: Status, seats = 0): Promise<LabState> {
+export async function labUp(log: Log, status?: Status, seats = 0, edge = false): Promise<LabState> {
   const started = Date.now();
   const release = acquireLabLock();
   try {
@@ -52,8 +52,9 @@ export async function labUp(log: Log, status?: Status, seats = 0): Promise<LabSt
         const state = readLabState()!;
         // The pods' secrets belong to the checkout that brought the lab up; this one needs the same.
         adoptLabSecrets(state, labCheckout(), log);
-        if (seats > (state.seats ?? 0)) return await addSeats(state, seats, log);
-        log(seats ? `lab: already up, with ${state.seats} seat(s)` : "lab: already up");
+        if (seats > (state.seats ?? 0)) await addSeats(state, seats, log);
+        if (edge && !state.edge) await addEdge(state, log);
+        else if (!(seats > (state.seats ?? 0))) log(seats ? `lab: already up, with ${state.seats} seat(s)` : "lab: already up");
         return state;
       }
       throw new LabError(`the lab is partly up (${problems.join("; ")}); run \`podkit lab down\` first`);
@@ -62,10 +63,10 @@ export async function labUp(log: Log, status?: Status, seats = 0): Promise<LabSt
     if (conflict) throw new LabError(conflict);
     if (labMounts().length) throw new LabError(`lab overlay mounts are left from an earlier run (${labMounts().join(", ")}); run \`podkit lab down\` first`);
 
-    const hosts = labHosts(seats);
+    const hosts = labHosts(seats, edge);
     const [builtMs, labPublicKey] = await Promise.all([ensureBase(log, hosts.map((h) => h.release), status), ensureLabKey(), ensureLabCa()]).then(([b, k]) => [b, k] as const);
     try {
-      return await bringUp(log, started, builtMs, labPublicKey, seats);
+      return await bringUp(log, started, builtMs, labPublicKey, seats, edge);
     } catch (err) {
       log(`lab: up failed, removing what it made (logs stay in ${PATHS.logs})`);
       await teardown(() => {});
@@ -105,10 +106,10 @@ function hostState(h: LabHost, key: string): LabState["hosts"][string] {
   return { address: h.address, fqdn: hostFqdn(h.name), hostKey: bareKey(key), fingerprint: fingerprint(key), sshPrivateKeyPath: PATHS.sshKey, user: "root", release: h.release };
 }
 
-async function bringUp(log: Log, started: number, builtMs: number | null, labPublicKey: string, seats: number): Promise<LabState> {
+async function bringUp(log: Log, started: number, builtMs: number | null, labPublicKey: string, seats: number, edge: boolean): Promise<LabState> {
   await networkUp();
   const timings: LabState["timings"] = { baseBuildMs: builtMs, hosts: {}, upMs: 0 };
-  const hosts = labHosts(seats);
+  const hosts = labHosts(seats, edge);
   // Meanwhile pebble and the package cache start, and the DNS as soon as all host keys are known.
   const { cloned, booted } = startHosts(hosts, labPublicKey, timings);
   const [hostKeys] = await Promise.all([cloned, caUp(), aptCacheUp()]);
@@ -124,6 +125,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
     resolver: LAB.gateway,
     authoritative: { address: LAB.gateway, port: LAB.knotPort, zones: [] },
     ...(seats ? { seats } : {}),
+    ...(edge ? { edge } : {}),
     hosts: Object.fromEntries(hosts.map((h) => [h.name, hostState(h, hostKeys[h.name])])),
     knownHostsPath: PATHS.knownHosts,
     acme: { directory: ACME_DIRECTORY, rootCertPath: CA_FILES.pebbleRoot, listenerCaPath: CA_FILES.labCa, trustBundlePath: CA_FILES.trustBundle },
@@ -149,7 +151,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
 /** Every zone the lab serves: lab.test, the pods' zones (seats too), the reverse zone. */
 async function allZones(state: LabState, serial: number, log: Log) {
   const pods = await podZones(state, serial, log);
-  return [labZone(serial, state.seats), ...pods, reverseZone(pods, serial, state.seats)];
+  return [labZone(serial, state.seats, state.edge), ...pods, reverseZone(pods, serial, state.seats, state.edge)];
 }
 
 /** The lab resolver must answer for the lab zone before anyone is told the lab (or a seat) is up. */
@@ -164,11 +166,33 @@ async function resolverAnswers(host: LabHost): Promise<void> {
  * files written (or kept), and the lab DNS serving their zones and names. The network
  * already lets every seat address out (network.ts). A failure removes the new seats again.
  */
-async function addSeats(state: LabState, seats: number, log: Log): Promise<LabState> {
-  const started = Date.now();
+async function addSeats(state: LabState, seats: number, log: Log): Promise<void> {
   const had = state.seats ?? 0;
   const added = Array.from({ length: seats - had }, (_, i) => seatHost(had + i + 1));
   log(`lab: adding seat(s) ${added.map((h) => h.name).join(", ")} to the running lab`);
+  await addHosts(state, added, log, {
+    take: () => { state.seats = seats; writeSeatStacks(seats, undefined, log); },
+    undo: () => { state.seats = had || undefined; },
+    done: (secs) => `lab: seat(s) ${added.map((h) => h.name).join(", ")} up in ${secs} s`,
+  });
+}
+
+/** The edge and its box behind NAT (`up --edge`) added to a running lab, as seats are. */
+async function addEdge(state: LabState, log: Log): Promise<void> {
+  log("lab: adding the edge and its box behind NAT to the running lab");
+  await addHosts(state, [...EDGE_HOSTS], log, {
+    take: () => { state.edge = true; },
+    undo: () => { delete state.edge; },
+    done: (secs) => `lab: edge and box up in ${secs} s`,
+  });
+}
+
+/**
+ * Hosts added to a running lab: cloned and booted, in the state file and known_hosts, their
+ * names and zones in the lab DNS. A failure removes them again and leaves the lab as it was.
+ */
+async function addHosts(state: LabState, added: LabHost[], log: Log, how: { take(): void; undo(): void; done(secs: string): string }): Promise<void> {
+  const started = Date.now();
   await ensureBase(log, added.filter((h) => !labHostsOf(state).some((o) => o.release === h.release)).map((h) => h.release));
   const { cloned, booted } = startHosts(added, await ensureLabKey(), state.timings);
   try {
@@ -176,9 +200,8 @@ async function addSeats(state: LabState, seats: number, log: Log): Promise<LabSt
     const roots = await labRoots();
     for (const h of added) trustInHost(h.name, roots);
     for (const h of added) state.hosts[h.name] = hostState(h, keys[h.name]);
-    state.seats = seats;
+    how.take();
     fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
-    writeSeatStacks(seats, undefined, log);
     writeLabState(state);
     const zones = await allZones(state, Math.floor(Date.now() / 1000), log);
     state.authoritative.zones = zones.map((z) => z.zone);
@@ -186,17 +209,16 @@ async function addSeats(state: LabState, seats: number, log: Log): Promise<LabSt
     await booted;
     await resolverAnswers(added.at(-1)!);
     writeLabState(state);
-    log(`lab: seat(s) ${added.map((h) => h.name).join(", ")} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return state;
+    log(how.done(((Date.now() - started) / 1000).toFixed(1)));
   } catch (err) {
-    log(`lab: adding seats failed, removing the new ones (logs stay in ${PATHS.logs})`);
+    log(`lab: adding ${added.map((h) => h.name).join(", ")} failed, removing them (logs stay in ${PATHS.logs})`);
     await booted.catch(() => {});
     for (const h of added) {
       await stopHost(h.name);
       await removeHost(h.name);
       delete state.hosts[h.name];
     }
-    state.seats = had || undefined;
+    how.undo();
     fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
     writeLabState(state);
     throw err;
@@ -262,7 +284,7 @@ export async function labDown(log: Log): Promise<void> {
 
 /** The configured hosts plus any clone directory left on disk (a host list changed since). */
 function hostNames(): Set<string> {
-  const names = new Set([...labHosts(), ...(readLabState() ? labHostsOf(readLabState()!) : [])].map((h) => h.name));
+  const names = new Set([...labHosts(0, true), ...(readLabState() ? labHostsOf(readLabState()!) : [])].map((h) => h.name));
   if (fs.existsSync(PATHS.hosts)) for (const d of fs.readdirSync(PATHS.hosts)) names.add(d);
   return names;
 }

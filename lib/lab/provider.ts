@@ -9,7 +9,7 @@ import type { HostProvider } from "../stack/host-provider";
 import type { HostProfile } from "../stack/profile";
 import { provideLabBackupTarget } from "./backup-target";
 import { labSecretsAdvice } from "./checkout";
-import { LAB, LAB_HOSTS, SEATS, labHosts, seatNumber } from "./config";
+import { EDGE_HOSTS, LAB, LAB_HOSTS, SEATS, anyLabHost, labHosts, seatNumber } from "./config";
 import { LAB_REVERSE_PARENT, publishLabZones } from "./dns";
 import { type LabState, labHostRelease, readLabState } from "./state";
 
@@ -51,15 +51,17 @@ export function labProvider(given?: LabState | null): HostProvider {
     kind: "lab",
     locate(stack, name) {
       const wanted = stack.hosts[name].lab!.name;
-      if (!labHosts(SEATS.max).some((h) => h.name === wanted)) {
-        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${labHosts().map((h) => h.name).join(", ")}, and the workshop seats seat1 to seat${SEATS.max} (\`podkit lab up --seats N\`)` };
+      if (!anyLabHost(wanted)) {
+        return { problem: `there is no lab host "${wanted}": the lab's hosts are ${labHosts().map((h) => h.name).join(", ")}, the workshop seats seat1 to seat${SEATS.max} (\`podkit lab up --seats N\`), and ${EDGE_HOSTS.map((h) => h.name).join(" and ")} (\`podkit lab up --edge\`)` };
       }
       const seat = seatNumber(wanted);
+      const edge = EDGE_HOSTS.some((h) => h.name === wanted);
       const s = lab();
-      if (!s) return { problem: `the lab is not running: start it with \`npx podkit lab up${seat ? ` --seats ${seat}` : ""}\`` };
+      if (!s) return { problem: `the lab is not running: start it with \`npx podkit lab up${seat ? ` --seats ${seat}` : edge ? " --edge" : ""}\`` };
       const found = s.hosts[wanted];
       if (found) return { addresses: { ipv4: found.address } };
-      return { problem: seat ? `the lab has no seat ${seat} (it has ${s.seats ?? 0}): add it with \`npx podkit lab up --seats ${seat}\`` : `lab host "${wanted}" is not running` };
+      if (seat) return { problem: `the lab has no seat ${seat} (it has ${s.seats ?? 0}): add it with \`npx podkit lab up --seats ${seat}\`` };
+      return { problem: edge ? `the lab has no edge and box: add them with \`npx podkit lab up --edge\`` : `lab host "${wanted}" is not running` };
     },
     target(stack, name) {
       const h = lab()?.hosts[stack.hosts[name].lab!.name];

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import { labRoots } from "./ca";
 import { ensureBase } from "./base";
-import { LAB, type LabRelease, PATHS, SEATS, isLabRelease, labHosts, seatNumber } from "./config";
+import { LAB, type LabRelease, PATHS, SEATS, anyLabHost, isLabRelease, labHosts, seatNumber } from "./config";
 import { LabError } from "./errors";
 import { bootHost, prepareHost, removeHost, stopHost, trustInHost } from "./host";
 import { acquireLabLock } from "./lock";
@@ -22,7 +22,7 @@ import { type LabState, labHostRelease, labHostsOf, readLabState, writeLabState 
  * Hetzner server), and its pin is the key the user data hands it.
  */
 export async function labRecreate(name: string, log: (line: string) => void, wantedRelease?: string, cloudInit?: { userData: string }): Promise<LabState> {
-  if (!labHosts(SEATS.max).some((h) => h.name === name)) throw new LabError(`no lab host "${name}" (hosts: ${labHosts().map((h) => h.name).join(", ")}, and seats seat1 to seat${SEATS.max})`);
+  if (!anyLabHost(name)) throw new LabError(`no lab host "${name}" (hosts: ${labHosts().map((h) => h.name).join(", ")}, seats seat1 to seat${SEATS.max}, and edge and box with --edge)`);
   if (wantedRelease !== undefined && !isLabRelease(wantedRelease)) {
     throw new LabError(`the lab has no Debian release "${wantedRelease}" (releases: ${LAB.releases.join(", ")})`);
   }
@@ -31,7 +31,7 @@ export async function labRecreate(name: string, log: (line: string) => void, wan
     const state = readLabState();
     if (!state) throw new LabError("the lab is down: start it with `npx podkit lab up`");
     const host = labHostsOf(state).find((h) => h.name === name);
-    if (!host) throw new LabError(`the lab has no seat "${name}" (it has ${state.seats ?? 0}): add it with \`npx podkit lab up --seats ${seatNumber(name)}\``);
+    if (!host) throw new LabError(seatNumber(name) ? `the lab has no seat "${name}" (it has ${state.seats ?? 0}): add it with \`npx podkit lab up --seats ${seatNumber(name)}\`` : `the lab has no host "${name}": add the edge and its box with \`npx podkit lab up --edge\``);
     const started = Date.now();
     const old = state.hosts[name];
     const oldRelease = labHostRelease(state, name) as LabRelease;

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LabCheckout } from "./checkout";
-import { type LabHost, PATHS, labHosts } from "./config";
+import { type LabHost, type LabPod, PATHS, labHosts, labPods } from "./config";
 
 /** One lab host as podkit reaches it. */
 export interface LabHostState {
@@ -49,6 +49,8 @@ export interface LabState {
   authoritative: { address: string; port: number; zones: string[] };
   /** How many workshop seats (seat1..seatN, `lab up --seats N`) the lab has; absent: none. */
   seats?: number;
+  /** Whether the lab has the edge and its box behind NAT (`lab up --edge`). */
+  edge?: boolean;
   /** Lab hosts by name ("a", "b", "backup", and "seat1".. with seats). */
   hosts: Record<string, LabHostState>;
   /** known_hosts file listing every host's pinned key, for `ssh -o UserKnownHostsFile=... -o StrictHostKeyChecking=yes`. */
@@ -78,7 +80,12 @@ export function labHostRelease(state: LabState, name: string): string {
 
 /** Every host of this lab, fixed and seats (the lab's host list as config.ts derives it). */
 export function labHostsOf(state: LabState): LabHost[] {
-  return labHosts(state.seats ?? 0);
+  return labHosts(state.seats ?? 0, !!state.edge);
+}
+
+/** Every pod of this lab: a.test, b.test, the seats' and the edge's. */
+export function labPodsOf(state: LabState): LabPod[] {
+  return labPods(state.seats ?? 0, !!state.edge);
 }
 
 /** The running lab's state, or null when the lab is down. */

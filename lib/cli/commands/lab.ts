@@ -11,11 +11,11 @@ import { pinnedByUserData } from "../../lab/cloud-init-seed";
 import { labRecreate } from "../../lab/recreate";
 import { sshArgs } from "../../lab/ssh";
 import { releaseNamed } from "../../stack/releases";
-import { REPO_ROOT, SEATS, parseSeats, seatPod } from "../../lab/config";
+import { EDGE_POD, REPO_ROOT, SEATS, parseSeats, seatPod } from "../../lab/config";
 import * as path from "node:path";
 import { type LabState, labHostRelease, readLabState } from "../../lab/state";
 
-const HELP = `usage: podkit lab up [--seats N] | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
+const HELP = `usage: podkit lab up [--seats N] [--edge] | status [--json] | down | ssh <host> [command...] | recreate <host> [--release <codename>]
 
   up      bring the lab up (as root): builds the base trees the first time (~1 min),
           then boots hosts a (Debian 13, trixie), b and backup (Debian 12, bookworm),
@@ -27,6 +27,11 @@ const HELP = `usage: podkit lab up [--seats N] | status [--json] | down | ssh <h
           stacks/seats/seatK.secrets.yaml; then all N pods are applied by one
           \`podkit apply\`. On a lab that is up, the missing seats are added and
           seats above N keep running; \`down\` removes them all
+          --edge: a hackspace box behind NAT and its public edge too: host box
+          (Debian 13) on the lab's NAT'd segment 10.77.1.0/24 (it reaches out,
+          nothing reaches in) and host edge (Debian 12, 10.77.0.14), the pod
+          hs.test from stacks/lab-edge.yaml, applied then (on a lab that is up,
+          they are added)
   status  each host's state and release (seats too), the lab's services and how long
           \`up\` took (exit 0 when all is up, 69 when the lab is down or broken)
   down    remove everything \`up\` made, seats included; safe to run again, and after a
@@ -45,7 +50,7 @@ const secs = (ms: number | null | undefined) => (ms == null ? "-" : `${(ms / 100
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "ssh") return ssh(rest);
-  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" }, "user-data": { type: "string" }, seats: { type: "string" } }, HELP);
+  const args = parse(argv, { json: { type: "boolean" }, release: { type: "string" }, "user-data": { type: "string" }, seats: { type: "string" }, edge: { type: "boolean" } }, HELP);
   if (!args) return EXIT.OK;
   const recreate = args.positionals[0] === "recreate";
   if (recreate ? args.positionals.length !== 2 : args.positionals.length !== 1 || !["up", "status", "down"].includes(args.positionals[0])) {
@@ -61,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     if (typeof n === "string") throw new UsageError(`${n}\n\n${HELP}`);
     seats = n;
   }
+  const edge = Boolean(args.values.edge);
+  if (edge && args.positionals[0] !== "up") throw new UsageError(`--edge goes with up only\n\n${HELP}`);
   if (process.getuid?.() !== 0) {
     console.error("podkit lab: the lab needs root (bridges, mounts, containers): run it with sudo or as root");
     return EXIT.USAGE;
@@ -71,9 +78,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (args.positionals[0]) {
       case "up": {
-        const state = await lab.labUp(log, (key, text) => term.setStatus(key, text), seats).finally(() => term.finish());
+        const state = await lab.labUp(log, (key, text) => term.setStatus(key, text), seats, edge).finally(() => term.finish());
         printUp(state);
-        return seats ? await applySeats(seats) : EXIT.OK;
+        const seated = seats ? await applySeats(seats) : EXIT.OK;
+        return seated === EXIT.OK && edge ? await applyEdge() : seated;
       }
       case "down":
         await lab.labDown(log);
@@ -103,6 +111,16 @@ async function applySeats(seats: number): Promise<number> {
   const { run: apply } = require("./apply") as typeof import("./apply");
   const code = await apply(stacks);
   if (code === EXIT.OK) console.log(`seats ready: pods ${stacks.map((_, i) => seatPod(i + 1).zone).join(", ")}; accounts and passwords in ${path.relative(process.cwd(), path.join(REPO_ROOT, "stacks/seats")) || "."}/seatK.secrets.yaml`);
+  return code;
+}
+
+/** The edge's pod (hs.test: edge and box), applied as `npm run lab` applies a.test and b.test. */
+async function applyEdge(): Promise<number> {
+  const stack = path.relative(process.cwd(), path.join(REPO_ROOT, EDGE_POD.stack));
+  console.log(`applying the pod behind the edge: npx podkit apply ${stack}`);
+  const { run: apply } = require("./apply") as typeof import("./apply");
+  const code = await apply([stack]);
+  if (code === EXIT.OK) console.log(`edge ready: pod ${EDGE_POD.zone} on host box behind NAT, public through host edge; passwords in ${stack.replace(/\.yaml$/, ".secrets.yaml")}`);
   return code;
 }
 
