@@ -19,9 +19,13 @@ export interface LabCheckout {
   secretsFiles: Record<string, string>;
 }
 
-/** The checkout at `root` (default: the one this podkit runs from). */
-export function labCheckout(root: string = REPO_ROOT): LabCheckout {
-  return { root, secretsFiles: Object.fromEntries([...LAB_PODS, EDGE_POD].map((p) => [p.stack, secretsFileFor(path.join(root, p.stack))])) };
+/**
+ * The checkout at `root` (default: the one this podkit runs from); `edge`: the lab runs the
+ * edge pod too (`lab up --edge`), whose secrets exist only then.
+ */
+export function labCheckout(root: string = REPO_ROOT, edge = false): LabCheckout {
+  const pods = edge ? [...LAB_PODS, EDGE_POD] : LAB_PODS;
+  return { root, secretsFiles: Object.fromEntries(pods.map((p) => [p.stack, secretsFileFor(path.join(root, p.stack))])) };
 }
 
 const TAKE_DOWN = "take it down and bring it up from here: `npx podkit lab down`, then `npm run lab`";
@@ -45,7 +49,7 @@ export function adoptLabSecrets(state: LabState, here: LabCheckout, log: (line: 
     if (missingHere.length) throw new LabError(`the running lab was brought up from this checkout, but its secrets files are gone (${missingHere.map((s) => here.secretsFiles[s]).join(", ")}), and the pods' passwords with them: ${TAKE_DOWN}`);
     return;
   }
-  const theirs = (s: string) => owner.secretsFiles[s] ?? labCheckout(owner.root).secretsFiles[s];
+  const theirs = (s: string) => owner.secretsFiles[s] ?? labCheckout(owner.root, true).secretsFiles[s];
   const gone = stacks.filter((s) => !fs.existsSync(theirs(s)));
   if (gone.some((s) => missingHere.includes(s))) {
     throw new LabError(`the running lab was brought up from another checkout, ${owner.root}, and its secrets files are gone (${gone.map(theirs).join(", ")}), so this checkout cannot have them: ${TAKE_DOWN}`);
@@ -85,7 +89,7 @@ export function labSecretsAdvice(state: LabState | null, stackFile: string, secr
   const owner = state.checkout;
   if (!owner) return fs.existsSync(secretsFile) ? undefined : `the running lab was brought up by an older podkit, which did not record where its secrets are: ${TAKE_DOWN}`;
   if (sameDir(owner.root, here)) return fs.existsSync(secretsFile) ? undefined : `the running lab was brought up from this checkout, but ${secretsFile} is gone, and the pods' passwords with it: ${TAKE_DOWN}`;
-  const theirs = owner.secretsFiles[pod.stack] ?? labCheckout(owner.root).secretsFiles[pod.stack];
+  const theirs = owner.secretsFiles[pod.stack] ?? labCheckout(owner.root, true).secretsFiles[pod.stack];
   return fs.existsSync(theirs)
     ? `the running lab was brought up from another checkout, ${owner.root}, and its secrets are in ${theirs}: \`npx podkit lab up\` here copies them into this checkout (or run podkit from ${owner.root})`
     : `the running lab was brought up from another checkout, ${owner.root}, and its secrets files are gone: ${TAKE_DOWN}`;

@@ -51,7 +51,7 @@ export async function labUp(log: Log, status?: Status, seats = 0, edge = false):
       if (!problems.length) {
         const state = readLabState()!;
         // The pods' secrets belong to the checkout that brought the lab up; this one needs the same.
-        adoptLabSecrets(state, labCheckout(), log);
+        adoptLabSecrets(state, labCheckout(undefined, !!state.edge), log);
         if (seats > (state.seats ?? 0)) await addSeats(state, seats, log);
         if (edge && !state.edge) await addEdge(state, log);
         else if (!(seats > (state.seats ?? 0))) log(seats ? `lab: already up, with ${state.seats} seat(s)` : "lab: already up");
@@ -130,7 +130,7 @@ async function bringUp(log: Log, started: number, builtMs: number | null, labPub
     knownHostsPath: PATHS.knownHosts,
     acme: { directory: ACME_DIRECTORY, rootCertPath: CA_FILES.pebbleRoot, listenerCaPath: CA_FILES.labCa, trustBundlePath: CA_FILES.trustBundle },
     timings,
-    checkout: labCheckout(),
+    checkout: labCheckout(undefined, edge),
   };
   fs.writeFileSync(PATHS.knownHosts, knownHostsText(state));
   if (seats) writeSeatStacks(seats, undefined, log);
