@@ -5,6 +5,7 @@
 // the rest of the world asks.
 import type { Resolver } from "node:dns/promises";
 import { planDns } from "../dns/plan";
+import { hostTarget } from "../converge/host-target";
 import { Session } from "../converge/ssh";
 import type { CheckEnvironment } from "../stack/host-provider";
 import type { Pod } from "../stack/pod";
@@ -84,7 +85,7 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
 /** The host's check script, run once over the pinned SSH session. */
 async function podState(pod: Pod, host: string, opts: CheckOptions, env: CheckEnvironment): Promise<PodState> {
   const { stack } = pod;
-  const target = pod.hosts[host].target(stack, host, { identity: opts.identity });
+  const target = hostTarget(pod, host, { identity: opts.identity });
   const unreachable = (why: string): PodState => ({
     info: {},
     results: [problem("fail", "pod", "pod/ssh", `cannot check ${host} over SSH: ${why}`, "the pod's own state (services, queue, disk, backups) cannot be checked", `ssh root@${typeof target === "string" ? host : target.address} to see why; podkit apply ${opts.file} --host ${host} when it is up`, host)],
@@ -92,7 +93,7 @@ async function podState(pod: Pod, host: string, opts: CheckOptions, env: CheckEn
   if (typeof target === "string") return unreachable(target);
   let session: Session | undefined;
   try {
-    session = await Session.open({ name: host, ...target }, SSH_POLICY);
+    session = await Session.open(target, SSH_POLICY);
     const outbound = stack.mail?.host === host ? (opts.smtpProbe ?? env.outboundPeers ?? []) : [];
     const script = `test -x ${CHECK_PATHS.script} || exit 3\n${stateCommand({ diskFailPercent: opts.diskFailPercent, certDays: opts.certDays, outbound })}`;
     const r = await withTimeout(POD_LIMIT_MS, "the check script", () => session!.run(script));
