@@ -39,7 +39,7 @@ export interface HcloudHostArgs {
   /**
    * The name both addresses' reverse DNS give, when it is not `fqdn`: an edge
    * sends its mail host's mail, so receivers must find the MX name (its HELO)
-   * at its address (lib/infra/reverse-name.ts).
+   * at its address (lib/stack/reverse-name.ts).
    */
   ptr?: string;
   /** hosts.<host>.hcloud from the stack, defaults applied. */

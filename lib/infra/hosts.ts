@@ -2,7 +2,7 @@
 // hosts are described. Lab hosts never get here (lib/pulumi/stack.ts refuses them).
 import { hostFqdn, hostKind } from "../stack/derive";
 import { publicPorts } from "../stack/public-ports";
-import { reverseName } from "./reverse-name";
+import { reverseName } from "../stack/reverse-name";
 import type { Stack } from "../stack/schema";
 import { existingHost } from "./existing";
 import { AdminSshKeys, HcloudHost } from "./hcloud";

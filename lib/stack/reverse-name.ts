@@ -5,9 +5,9 @@
 // behind an edge the mail leaves from the edge's address, with the mail host's
 // name (the MX name, which resolves to the edge) in its HELO. So that edge's
 // PTR is the mail host's name; any other host's is its own.
-import { hostFqdn } from "../stack/derive";
-import { edgeOf } from "../stack/edge";
-import type { Stack } from "../stack/schema";
+import { hostFqdn } from "./derive";
+import { edgeOf } from "./edge";
+import type { Stack } from "./schema";
 
 export function reverseName(stack: Stack, host: string): string {
   const mail = stack.mail?.host;
