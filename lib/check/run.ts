@@ -5,6 +5,7 @@
 // the rest of the world asks.
 import type { Resolver } from "node:dns/promises";
 import { planDns } from "../dns/plan";
+import { publicAddresses } from "../dns/public-addresses";
 import { hostTarget } from "../converge/host-target";
 import { Session } from "../converge/ssh";
 import type { CheckEnvironment } from "../stack/host-provider";
@@ -47,6 +48,8 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
   const env: CheckEnvironment = Object.values(pod.hosts).find((p) => p.checkEnvironment)?.checkEnvironment?.(stack) ?? {};
   const recursive: Resolver = resolverAt(env.resolvers);
   const records = planDns(stack, pod.dns);
+  // Where the world reaches each host: a box behind an edge at its edge (its own address is on its LAN).
+  const addresses = publicAddresses(stack, pod.addresses);
   const progress = opts.onProgress ?? (() => {});
 
   // The pod's state first: the DKIM comparison waits for the key it reads.
@@ -57,7 +60,7 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
     ? withTimeout(POD_LIMIT_MS, "the pod's DKIM key", () => states.get(mailHost)!.then((s) => s.info["dkim-key"] || undefined)).catch(() => undefined)
     : Promise.resolve(undefined);
 
-  const totalProbes = reachJobs({ stack, hosts: opts.hosts, addresses: pod.addresses }).length;
+  const totalProbes = reachJobs({ stack, hosts: opts.hosts, addresses }).length;
   let probed = 0;
   const group = async (g: Group, body: () => Promise<CheckResult[]>): Promise<CheckResult[]> => {
     progress(g, "running");
@@ -71,12 +74,12 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
   };
   const all = await Promise.all([
     group("dns", () => dnsChecks({ stack, file: opts.file, records, env, recursive, podDkimKey, timeoutMs: TIMEOUT_MS })),
-    group("identity", () => identityChecks({ stack, hosts: opts.hosts, addresses: pod.addresses, recursive })),
+    group("identity", () => identityChecks({ stack, hosts: opts.hosts, addresses, recursive })),
     group("reachability", () => reachChecks({
-      stack, file: opts.file, hosts: opts.hosts, addresses: pod.addresses, ca: env.ca, certDays: opts.certDays, timeoutMs: TIMEOUT_MS, smtpTimeoutMs: SMTP_TIMEOUT_MS,
+      stack, file: opts.file, hosts: opts.hosts, addresses, ca: env.ca, certDays: opts.certDays, timeoutMs: TIMEOUT_MS, smtpTimeoutMs: SMTP_TIMEOUT_MS,
       onDone: () => progress("reachability", `${++probed} of ${totalProbes} ports`),
     })),
-    group("reputation", () => reputationChecks({ stack, hosts: opts.hosts, addresses: pod.addresses, recursive })),
+    group("reputation", () => reputationChecks({ stack, hosts: opts.hosts, addresses, recursive })),
     group("pod", async () => (await Promise.all([...states.values()])).flatMap((s) => s.results)),
   ]);
   return all.flat();
