@@ -5,7 +5,7 @@
 // and, last, each failure with the command to run next (./converge-report.ts).
 import { basename } from "node:path";
 import { convergeHost, ConvergeError, type HostReport, type RoleReport } from "../converge/apply";
-import { edgesFirst, type EdgeFailed } from "../converge/edge-order";
+import { EdgeFailed, edgesFirst } from "../converge/edge-order";
 import { describePackageProgress } from "../converge/apt-progress";
 import { lockoutProblems, planWork, type HostWork } from "../converge/pod";
 import { ONE_ATTEMPT, type HostTarget } from "../ssh/connect";
@@ -179,10 +179,10 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     }
     const total = `${failures.length ? `FAILED on ${failures.length} host(s); ` : ""}${made ? `${made} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${touched} host(s) in ${seconds}s`;
     say(term.paint(total, failures.length ? "red" : changes ? "yellow" : "green"));
-    // A role that failed is 1; a host another run holds, 75 (try again later); a host not reached, or anything around the roles, 69.
+    // A role that failed is 1; a host another run holds, 75 (try again later; its boxes wait with it); a host not reached, or anything around the roles, 69.
     if (failures.length) {
       if (outcomes.some((o) => o.error instanceof ConvergeError)) return EXIT.FAILED;
-      return outcomes.some((o) => o.error instanceof HostBusy) && outcomes.every((o) => !o.error || o.error instanceof HostBusy) && !hookErrors.length
+      return outcomes.some((o) => o.error instanceof HostBusy) && outcomes.every((o) => !o.error || o.error instanceof HostBusy || o.error instanceof EdgeFailed) && !hookErrors.length
         ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
     }
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;
