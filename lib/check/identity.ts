@@ -2,8 +2,12 @@
 // the host's name, and that name resolves back to the address
 // (forward-confirmed reverse DNS), which receivers of mail insist on. The
 // SMTP greeting's name is checked with port 25 (./reach.ts, bannerCheck).
+// A box behind an edge has no address of its own: its edge's is checked, under
+// the edge, and the edge of the mail host must name the mail host (it sends
+// the pod's mail: lib/stack/reverse-name.ts).
 import type { Resolver } from "node:dns/promises";
-import { hostFqdn } from "../stack/derive";
+import { edgeOf } from "../stack/edge";
+import { reverseName } from "../stack/reverse-name";
 import type { Stack } from "../stack/schema";
 import { lookup } from "./dns-lookup";
 import { type CheckResult, ok, problem } from "./result";
@@ -16,9 +20,9 @@ export interface IdentityInput {
 }
 
 export async function identityChecks(c: IdentityInput): Promise<CheckResult[]> {
-  const jobs = c.hosts.flatMap((host) => [c.addresses[host]?.ipv4, c.addresses[host]?.ipv6].filter((a): a is string => !!a).map((address) => ({ host, address })));
+  const jobs = c.hosts.filter((host) => edgeOf(c.stack, host) === undefined).flatMap((host) => [c.addresses[host]?.ipv4, c.addresses[host]?.ipv6].filter((a): a is string => !!a).map((address) => ({ host, address })));
   return Promise.all(jobs.map(async ({ host, address }) => {
-    const want = hostFqdn(c.stack, host);
+    const want = reverseName(c.stack, host);
     let ptr: string[];
     try {
       ptr = (await c.recursive.reverse(address)).map((n) => n.toLowerCase().replace(/\.$/, ""));
@@ -38,7 +42,7 @@ async function forward(r: Resolver, name: string, address: string): Promise<bool
 
 /** Pure: the reverse names found and whether the host's name resolves back to the address. */
 export function judgePtr(stack: Stack, host: string, address: string, ptr: string[], forwardConfirmed: boolean): CheckResult {
-  const want = hostFqdn(stack, host);
+  const want = reverseName(stack, host);
   const id = `identity/ptr/${host}/${address}`;
   if (!ptr.length) return ptrProblem(stack, host, address, `${address} has no reverse name (PTR)`, want);
   if (!ptr.includes(want)) return ptrProblem(stack, host, address, `the reverse name of ${address} is ${ptr.join(", ")}, not ${want}`, want);
@@ -49,7 +53,8 @@ export function judgePtr(stack: Stack, host: string, address: string, ptr: strin
   return ok("identity", id, `${address} is ${want} (PTR, forward-confirmed)`, host);
 }
 
-const sendsMail = (stack: Stack, host: string) => stack.mail?.host === host;
+/** The mail host sends the pod's mail, or its edge when it has one. */
+const sendsMail = (stack: Stack, host: string) => stack.mail !== undefined && (stack.mail.host === host || edgeOf(stack, stack.mail.host) === host);
 
 function ptrProblem(stack: Stack, host: string, address: string, summary: string, want: string): CheckResult {
   const hetzner = stack.hosts[host]?.hcloud ? " (pulumi up sets it for Hetzner servers)" : "";

@@ -5,6 +5,8 @@
 // the rest of the world asks.
 import type { Resolver } from "node:dns/promises";
 import { planDns } from "../dns/plan";
+import { publicAddresses } from "../dns/public-addresses";
+import { hostTarget } from "../converge/host-target";
 import { Session } from "../converge/ssh";
 import type { CheckEnvironment } from "../stack/host-provider";
 import type { Pod } from "../stack/pod";
@@ -46,6 +48,8 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
   const env: CheckEnvironment = Object.values(pod.hosts).find((p) => p.checkEnvironment)?.checkEnvironment?.(stack) ?? {};
   const recursive: Resolver = resolverAt(env.resolvers);
   const records = planDns(stack, pod.dns);
+  // Where the world reaches each host: a box behind an edge at its edge (its own address is on its LAN).
+  const addresses = publicAddresses(stack, pod.addresses);
   const progress = opts.onProgress ?? (() => {});
 
   // The pod's state first: the DKIM comparison waits for the key it reads.
@@ -56,7 +60,7 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
     ? withTimeout(POD_LIMIT_MS, "the pod's DKIM key", () => states.get(mailHost)!.then((s) => s.info["dkim-key"] || undefined)).catch(() => undefined)
     : Promise.resolve(undefined);
 
-  const totalProbes = reachJobs({ stack, hosts: opts.hosts, addresses: pod.addresses }).length;
+  const totalProbes = reachJobs({ stack, hosts: opts.hosts, addresses }).length;
   let probed = 0;
   const group = async (g: Group, body: () => Promise<CheckResult[]>): Promise<CheckResult[]> => {
     progress(g, "running");
@@ -70,12 +74,12 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
   };
   const all = await Promise.all([
     group("dns", () => dnsChecks({ stack, file: opts.file, records, env, recursive, podDkimKey, timeoutMs: TIMEOUT_MS })),
-    group("identity", () => identityChecks({ stack, hosts: opts.hosts, addresses: pod.addresses, recursive })),
+    group("identity", () => identityChecks({ stack, hosts: opts.hosts, addresses, recursive })),
     group("reachability", () => reachChecks({
-      stack, file: opts.file, hosts: opts.hosts, addresses: pod.addresses, ca: env.ca, certDays: opts.certDays, timeoutMs: TIMEOUT_MS, smtpTimeoutMs: SMTP_TIMEOUT_MS,
+      stack, file: opts.file, hosts: opts.hosts, addresses, ca: env.ca, certDays: opts.certDays, timeoutMs: TIMEOUT_MS, smtpTimeoutMs: SMTP_TIMEOUT_MS,
       onDone: () => progress("reachability", `${++probed} of ${totalProbes} ports`),
     })),
-    group("reputation", () => reputationChecks({ stack, hosts: opts.hosts, addresses: pod.addresses, recursive })),
+    group("reputation", () => reputationChecks({ stack, hosts: opts.hosts, addresses, recursive })),
     group("pod", async () => (await Promise.all([...states.values()])).flatMap((s) => s.results)),
   ]);
   return all.flat();
@@ -84,7 +88,7 @@ export async function runChecks(pod: Pod, opts: CheckOptions): Promise<CheckResu
 /** The host's check script, run once over the pinned SSH session. */
 async function podState(pod: Pod, host: string, opts: CheckOptions, env: CheckEnvironment): Promise<PodState> {
   const { stack } = pod;
-  const target = pod.hosts[host].target(stack, host, { identity: opts.identity });
+  const target = hostTarget(pod, host, { identity: opts.identity });
   const unreachable = (why: string): PodState => ({
     info: {},
     results: [problem("fail", "pod", "pod/ssh", `cannot check ${host} over SSH: ${why}`, "the pod's own state (services, queue, disk, backups) cannot be checked", `ssh root@${typeof target === "string" ? host : target.address} to see why; podkit apply ${opts.file} --host ${host} when it is up`, host)],
@@ -92,7 +96,7 @@ async function podState(pod: Pod, host: string, opts: CheckOptions, env: CheckEn
   if (typeof target === "string") return unreachable(target);
   let session: Session | undefined;
   try {
-    session = await Session.open({ name: host, ...target }, SSH_POLICY);
+    session = await Session.open(target, SSH_POLICY);
     const outbound = stack.mail?.host === host ? (opts.smtpProbe ?? env.outboundPeers ?? []) : [];
     const script = `test -x ${CHECK_PATHS.script} || exit 3\n${stateCommand({ diskFailPercent: opts.diskFailPercent, certDays: opts.certDays, outbound })}`;
     const r = await withTimeout(POD_LIMIT_MS, "the check script", () => session!.run(script));

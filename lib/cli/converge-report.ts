@@ -4,6 +4,7 @@
 // daemon's own words and the command to run next. Pure functions of the
 // reports, so what is printed is tested without a host.
 import { ConvergeError, type RoleReport } from "../converge/apply";
+import { EdgeFailed } from "../converge/edge-order";
 import { HostBusy } from "../converge/host-lock";
 import { HostKeyMismatch } from "../ssh/connect";
 
@@ -150,6 +151,9 @@ export function describeFailure(err: Error, ctx: FailureContext): Failure {
   const text = err.message.startsWith(`${ctx.host}: `) ? err.message.slice(ctx.host.length + 2) : err.message;
   if (err instanceof HostKeyMismatch) {
     return { who, role: "connect", what: "the host key does not match the pinned one", message: text, next: ctx.lab ? "podkit lab status" : `podkit validate ${stack}   (the pin is hosts.${ctx.host} in ${stack})` };
+  }
+  if (err instanceof EdgeFailed) {
+    return { who, role: "edge", what: `not converged: its edge ${err.edge} failed`, message: text, next: `podkit apply ${stack} --host ${err.edge} --host ${ctx.host}   (once ${err.edge}'s failure is fixed)` };
   }
   if (err instanceof HostBusy) {
     return { who, role: "lock", what: "another podkit run holds the host", message: text, next: `podkit apply ${stack} --host ${ctx.host}   (once that run has finished)` };

@@ -1,13 +1,14 @@
 // What `podkit apply` and `podkit diff` share: validate everything, then one
-// SSH session per host (hosts in parallel, of one pod or several), roles in
-// order on each. What it prints: every line names its pod and host, a short
+// SSH session per host (hosts in parallel, of one pod or several; a box behind
+// an edge after its edge, ../converge/edge-order.ts), roles in order on each. What it prints: every line names its pod and host, a short
 // line per role, live package progress on a terminal, then a closing table
 // and, last, each failure with the command to run next (./converge-report.ts).
 import { basename } from "node:path";
 import { convergeHost, ConvergeError, type HostReport, type RoleReport } from "../converge/apply";
+import { EdgeFailed, edgesFirst } from "../converge/edge-order";
 import { describePackageProgress } from "../converge/apt-progress";
 import { lockoutProblems, planWork, type HostWork } from "../converge/pod";
-import type { HostTarget } from "../ssh/connect";
+import { ONE_ATTEMPT, type HostTarget } from "../ssh/connect";
 import { agentPublicKeys } from "../ssh/login-key";
 import { Session } from "../converge/ssh";
 import { HostBusy } from "../converge/host-lock";
@@ -37,7 +38,8 @@ export const OPTIONS = {
 export interface ConvergeIO {
   out: TerminalStream;
   err: TerminalStream;
-  open?: (target: HostTarget) => Promise<Session>;
+  /** `say` hears what the connect has to say (a box reached directly, its tunnel not up yet). */
+  open?: (target: HostTarget, say: (line: string) => void) => Promise<Session>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -69,7 +71,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
   const { values } = args;
   // With --json, stdout is the report alone: the lines go to stderr.
   const term = new Terminal(values.json ? io.err : io.out, { env: io.env ?? process.env });
-  const open = io.open ?? ((target: HostTarget) => Session.open(target));
+  const open = io.open ?? ((target: HostTarget, say: (line: string) => void) => Session.open(target, { ...ONE_ATTEMPT, say }));
   const say = (line: string) => term.line(line);
   const lockWait = lockWaitOption(values["lock-wait"]);
 
@@ -86,7 +88,7 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
         .then(() => undefined, (err: Error) => ({ run, err })))));
     const started = Date.now();
     const detections = new Map<HostWork, Detection>();
-    const outcomes = await Promise.all(runs.flatMap((run) => run.work.map(async (w): Promise<HostOutcome> => {
+    const convergeOne = async (run: PodRun, w: HostWork, blocked?: EdgeFailed): Promise<HostOutcome> => {
       const who = whose(run.name, w.host);
       // Lines converge and detection make start with the host's name: they get the pod's too.
       const hostSay = (line: string) => say(`${who}${line.startsWith(`${w.host}:`) ? line.slice(w.host.length) : ` ${line}`}`);
@@ -96,7 +98,8 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
       let session: Session | undefined;
       term.setStatus(who, `${who}: connecting`);
       try {
-        session = await open(w.target);
+        if (blocked) throw blocked;
+        session = await open(w.target, hostSay);
         term.setStatus(who, `${who}: gathering facts`);
         // Each host's roles are rendered again for what the host says it is, in the facts round-trip.
         outcome.report = await convergeHost(session, w.states, {
@@ -128,7 +131,17 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
         term.setStatus(who, undefined);
       }
       return outcome;
-    }))).finally(() => term.finish());
+    };
+    // An apply converges each edge before the boxes behind it; a diff changes nothing, so all at once.
+    const outcomes = await Promise.all(runs.flatMap((run) => {
+      const work = new Map(run.work.map((w) => [w.host, w]));
+      if (dryRun) return run.work.map((w) => convergeOne(run, w));
+      return edgesFirst(run.pod.stack, run.work.map((w) => w.host), {
+        converge: (host, blocked) => convergeOne(run, work.get(host)!, blocked),
+        failed: (o) => o.error !== undefined,
+        waiting: (host, edge) => term.setStatus(whose(run.name, host), `${whose(run.name, host)}: waiting for its edge ${edge}`),
+      });
+    })).finally(() => term.finish());
 
     const hookErrors = (await alongside).filter((e): e is { run: PodRun; err: Error } => e !== undefined);
     const reports = outcomes.filter((o) => o.report);
@@ -166,10 +179,10 @@ export async function runConverge(argv: string[], help: string, dryRun: boolean,
     }
     const total = `${failures.length ? `FAILED on ${failures.length} host(s); ` : ""}${made ? `${made} change(s)${dryRun ? " to make" : ""}` : "no changes"} on ${touched} host(s) in ${seconds}s`;
     say(term.paint(total, failures.length ? "red" : changes ? "yellow" : "green"));
-    // A role that failed is 1; a host another run holds, 75 (try again later); a host not reached, or anything around the roles, 69.
+    // A role that failed is 1; a host another run holds, 75 (try again later; its boxes wait with it); a host not reached, or anything around the roles, 69.
     if (failures.length) {
       if (outcomes.some((o) => o.error instanceof ConvergeError)) return EXIT.FAILED;
-      return outcomes.some((o) => o.error instanceof HostBusy) && outcomes.every((o) => !o.error || o.error instanceof HostBusy) && !hookErrors.length
+      return outcomes.some((o) => o.error instanceof HostBusy) && outcomes.every((o) => !o.error || o.error instanceof HostBusy || o.error instanceof EdgeFailed) && !hookErrors.length
         ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE;
     }
     return dryRun && values["exit-code"] && changes ? EXIT.FAILED : EXIT.OK;

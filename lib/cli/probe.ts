@@ -2,6 +2,7 @@
 // reach it (one short SSH session running only the detection commands), else
 // what its kind and the stack say, marked "(not probed)".
 import { describeProfile, HOST_FACTS_SCRIPT, parseHostFacts, profileFromFacts } from "../converge/host-facts";
+import { hostTarget } from "../converge/host-target";
 import { Session } from "../converge/ssh";
 import type { Pod } from "../stack/pod";
 import type { HostProfile } from "../stack/profile";
@@ -25,11 +26,11 @@ export async function probeHosts(pod: Pod, opts: { offline?: boolean; identity?:
     const declared = provider.declaredFacts?.(stack, host).facts ?? {};
     const unprobed = (why: string): [string, ProbedHost] => [host, { profile: known, description: describeProfile(known), notProbed: why }];
     if (opts.offline) return unprobed("--offline");
-    const target = provider.target(stack, host, { identity: opts.identity });
+    const target = hostTarget(pod, host, { identity: opts.identity });
     if (typeof target === "string") return unprobed(target);
     let session: Session | undefined;
     try {
-      session = await Session.open({ name: host, ...target }, PROBE);
+      session = await Session.open(target, PROBE);
       const facts = parseHostFacts(await session.must(HOST_FACTS_SCRIPT.join("\n"), "detecting what the host is"));
       const profile = profileFromFacts(known, facts, declared);
       return [host, { profile, description: describeProfile(profile, facts) }];

@@ -13,6 +13,8 @@ import { GENERATED } from "../stack/secrets";
 import { roleNamed } from "./registry";
 import type { RoleContext } from "./role";
 import type { HostTarget } from "../ssh/connect";
+import { edgeOf } from "../stack/edge";
+import { hostTarget } from "./host-target";
 import { bareKey, fingerprint } from "../ssh/keys";
 import { authorizedKeysPath, publicKeyOfKeyFile } from "../ssh/login-key";
 import type { RoleState } from "./types";
@@ -46,9 +48,13 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
   for (const [host, roleNames] of Object.entries(rolesByHost(stack))) {
     if (opts.hosts && !opts.hosts.includes(host)) continue;
     const provider = pod.hosts[host];
-    const target = provider.target(stack, host, { identity: opts.identity });
+    // A box behind an edge is reached through it (./host-target.ts).
+    const target = hostTarget(pod, host, { identity: opts.identity });
     if (typeof target === "string") {
-      problems.push(source.problem(["hosts", host, provider.kind], target, "key"));
+      // A box whose own target is fine is unreachable because of its edge: the problem is at `edge`.
+      const own = provider.target(stack, host, { identity: opts.identity });
+      const field = edgeOf(stack, host) !== undefined && typeof own !== "string" ? "edge" : provider.kind;
+      problems.push(source.problem(["hosts", host, field], target, "key"));
       continue;
     }
     const selected = roleNames.filter((r) => !opts.roles || opts.roles.includes(r));
@@ -61,7 +67,7 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
     const profile = provider.profile(stack, host);
     work.push({
       host,
-      target: { name: host, ...target },
+      target,
       states: render(profile),
       profile,
       declared: provider.declaredFacts?.(stack, host).facts ?? {},

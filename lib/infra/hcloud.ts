@@ -34,11 +34,17 @@ export interface HcloudHostArgs {
   pod: string;
   /** The host's key in the stack file ("mx"). */
   host: string;
-  /** Full name: server name, hostname and PTR of both addresses. */
+  /** Full name: server name and hostname; the PTR of both addresses unless `ptr` says otherwise. */
   fqdn: string;
+  /**
+   * The name both addresses' reverse DNS give, when it is not `fqdn`: an edge
+   * sends its mail host's mail, so receivers must find the MX name (its HELO)
+   * at its address (lib/stack/reverse-name.ts).
+   */
+  ptr?: string;
   /** hosts.<host>.hcloud from the stack, defaults applied. */
   spec: HcloudSpec;
-  /** The ports to open (podPorts); everything else is dropped by Hetzner's firewall. */
+  /** The ports to open (publicPorts: an edge's include its boxes'); everything else is dropped by Hetzner's firewall. */
   ports: PodPort[];
 }
 
@@ -138,8 +144,9 @@ export class HcloudHost extends pulumi.ComponentResource {
 
     // PTRs belong to the primary IPs, so they survive a server replacement.
     // Hetzner serves an IPv6 /64; the server's address in it (::1) gets the PTR.
-    new hcloud.Rdns(`${name}-ptr-ipv4`, { primaryIpId: id(ipv4), ipAddress: ipv4.ipAddress, dnsPtr: fqdn }, child);
-    new hcloud.Rdns(`${name}-ptr-ipv6`, { primaryIpId: id(ipv6), ipAddress: server.ipv6Address, dnsPtr: fqdn }, child);
+    const ptr = args.ptr ?? fqdn;
+    new hcloud.Rdns(`${name}-ptr-ipv4`, { primaryIpId: id(ipv4), ipAddress: ipv4.ipAddress, dnsPtr: ptr }, child);
+    new hcloud.Rdns(`${name}-ptr-ipv6`, { primaryIpId: id(ipv6), ipAddress: server.ipv6Address, dnsPtr: ptr }, child);
 
     let volumeDevice: pulumi.Output<string | undefined> = pulumi.output<string | undefined>(undefined);
     if (spec.volume) {

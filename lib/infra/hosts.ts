@@ -1,7 +1,8 @@
 // Every host of the pod, each as a PodHost: Hetzner servers are created, existing
 // hosts are described. Lab hosts never get here (lib/pulumi/stack.ts refuses them).
 import { hostFqdn, hostKind } from "../stack/derive";
-import { podPorts } from "../stack/ports";
+import { publicPorts } from "../stack/public-ports";
+import { reverseName } from "../stack/reverse-name";
 import type { Stack } from "../stack/schema";
 import { existingHost } from "./existing";
 import { AdminSshKeys, HcloudHost } from "./hcloud";
@@ -20,7 +21,7 @@ export function podHosts(stack: Stack): Record<string, PodHost> {
     if (spec.hcloud) {
       // Resource names are the host's key, not the pod's name: renaming the pod renames, never replaces.
       const host = new HcloudHost(name, {
-        pod: stack.pod, host: name, fqdn, spec: spec.hcloud, ports: podPorts(stack, name),
+        pod: stack.pod, host: name, fqdn, spec: spec.hcloud, ports: publicPorts(stack, name), ptr: reverseName(stack, name),
       });
       hosts[name] = host.podHost(name, fqdn);
     } else if (spec.existing) {

@@ -86,6 +86,21 @@ export interface FileInput {
 /** A RoleState as a resource input: files keyed by path, so a preview names the file that changes. */
 export type StateInput = Omit<RoleState, "files"> & { files: Record<string, FileInput> };
 
+/**
+ * The edge a box is reached through (`hosts.box.edge`): its own SSH address, pin
+ * and key. A plain object, serialized into the inputs as the rest is: a secret as
+ * a whole (it holds the edge's key).
+ */
+export interface JumpTarget {
+  host: string;
+  address: string;
+  port: number;
+  user: string;
+  hostKey: string;
+  /** The edge's login key (secret). */
+  privateKey: string;
+}
+
 /** Which role on which machine, and how to reach it: in the inputs, and kept in the outputs for delete. */
 export interface RoleTarget {
   /** Host name in the stack ("mx") and role ("mail"), for messages. */
@@ -103,6 +118,10 @@ export interface RoleTarget {
   bootWaitMs?: number;
   /** Deploy key (secret). */
   privateKey: string;
+  /** For a box behind an edge: the edge, through which `address` (the box's tunnel address) is reached. */
+  via?: JumpTarget;
+  /** For a box behind an edge: its own SSH address, tried once when the tunnel does not answer (before its first converge). */
+  direct?: { address: string; port: number };
 }
 
 export interface RoleInputs extends RoleTarget {
@@ -225,7 +244,7 @@ function roleStateOf(inputs: RoleInputs): RoleState {
 
 /** An error message with every secret the inputs hold blanked out (checker output may quote a config line). */
 function redact(message: string, inputs: RoleInputs): string {
-  const secrets = [inputs.privateKey, ...Object.values(inputs.secretFiles ?? {})]
+  const secrets = [inputs.privateKey, inputs.via?.privateKey, ...Object.values(inputs.secretFiles ?? {})]
     .flatMap((s) => (typeof s === "string" ? s.split("\n") : []))
     .map((l) => l.trim())
     .filter((l) => l.length >= 8 && !l.startsWith("-----"));
@@ -286,9 +305,12 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
     if (differ.length) throw new Error(`the host is not what the stack says, so its roles were rendered for another machine: ${differ.join("; ")}`);
     return [roleStateOf(inputs)];
   });
+  const via = inputs.via;
   const target: HostTarget = {
     name: inputs.host, address: inputs.address, port: inputs.port, user: inputs.user,
     hostKey: inputs.hostKey, privateKey: inputs.privateKey,
+    ...(via ? { via: { name: via.host, address: via.address, port: via.port, user: via.user, hostKey: via.hostKey, privateKey: via.privateKey } } : {}),
+    ...(inputs.direct ? { direct: inputs.direct } : {}),
   };
   let report: HostReport;
   try {
@@ -316,6 +338,8 @@ async function converge(inputs: RoleInputs): Promise<RoleOutputs> {
     host: inputs.host, role: inputs.role, address: inputs.address, port: inputs.port, user: inputs.user,
     hostKey: inputs.hostKey, hostKeyFingerprint: inputs.hostKeyFingerprint, machineId: inputs.machineId, bootWaitMs: inputs.bootWaitMs,
     privateKey: inputs.privateKey,
+    ...(inputs.via ? { via: inputs.via } : {}),
+    ...(inputs.direct ? { direct: inputs.direct } : {}),
     fingerprints,
     stateHash: sha256(canonicalJson(fingerprints)),
     changed: report.roles.flatMap((r) => r.changes),
@@ -335,6 +359,11 @@ export const roleProvider = {
     need("hostKey", typeof news.hostKey === "string" && /^(ssh-|ecdsa-|SHA256:)/.test(news.hostKey), "no pinned host key: podkit never accepts an unknown one");
     // Never the value itself in a message: inputs arrive decrypted.
     need("privateKey", typeof news.privateKey === "string" && news.privateKey.includes("PRIVATE KEY"), "no SSH private key to log in with");
+    const via = news.via as JumpTarget | string | undefined;
+    if (via !== undefined && via !== UNKNOWN && typeof via === "object") {
+      need("via", typeof via.hostKey === "string" && /^(ssh-|ecdsa-|SHA256:)/.test(via.hostKey), `no pinned host key for the edge ${via.host}: podkit never accepts an unknown one`);
+      need("via", typeof via.privateKey === "string" && via.privateKey.includes("PRIVATE KEY"), `no SSH private key to log in to the edge ${via.host} with`);
+    }
     return { inputs: news, failures };
   },
 

@@ -6,7 +6,7 @@
 import { createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { RoleState } from "../converge/types";
-import { roleProvider, type FileInput, type RenderedFor, type StateInput } from "./role-provider";
+import { roleProvider, type FileInput, type JumpTarget, type RenderedFor, type StateInput } from "./role-provider";
 
 export interface RoleResourceArgs {
   host: string;
@@ -26,6 +26,10 @@ export interface RoleResourceArgs {
   secretFiles: pulumi.Input<Record<string, string>>;
   /** For an existing host: the facts the state was rendered for, checked on the host. */
   renderedFor?: RenderedFor;
+  /** For a box behind an edge: the edge it is reached through. Made a secret here (it holds the edge's key). */
+  via?: pulumi.Input<JumpTarget>;
+  /** For a box behind an edge: its own SSH address, for its first converge (no tunnel yet). */
+  direct?: pulumi.Input<{ address: pulumi.Input<string>; port: number }>;
 }
 
 export class RoleResource extends pulumi.dynamic.Resource {
@@ -41,9 +45,10 @@ export class RoleResource extends pulumi.dynamic.Resource {
       ...args,
       privateKey: pulumi.secret(args.privateKey),
       secretFiles: pulumi.secret(args.secretFiles),
+      ...(args.via ? { via: pulumi.secret(args.via) } : {}),
       // Outputs the provider sets; undefined inputs make them known output properties.
       fingerprints: undefined, stateHash: undefined, changed: undefined,
-    }, { ...opts, additionalSecretOutputs: ["privateKey", ...(opts?.additionalSecretOutputs ?? [])] }, "podkit", "Role");
+    }, { ...opts, additionalSecretOutputs: ["privateKey", ...(args.via ? ["via"] : []), ...(opts?.additionalSecretOutputs ?? [])] }, "podkit", "Role");
   }
 }
 

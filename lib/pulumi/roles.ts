@@ -1,7 +1,10 @@
 // The roles of every host under `pulumi up`: one RoleResource per (host, role),
 // under one HostRoles component per host, in apply order, each waiting for the
 // role before it, for the host's infrastructure and for the pod's DNS records
-// (ACME validates names through DNS). The set of resources is known at plan
+// (ACME validates names through DNS). A box behind an edge (`hosts.box.edge`)
+// is converged after every role of its edge, through the edge's SSH to the
+// box's tunnel address (its own address once, before the tunnel exists: see
+// lib/converge/host-target.ts). The set of resources is known at plan
 // time; only their inputs wait for values (secrets, keys, addresses). Each
 // role renders with the same RoleContext `podkit apply` uses (roleContext), so
 // both front doors put byte-identical files on a host.
@@ -11,10 +14,13 @@ import { roleNamed } from "../converge/registry";
 import type { Role, RoleName } from "../converge/role";
 import type { DkimKey } from "../infra/dkim";
 import type { PodHost } from "../infra/host";
+import { TUNNEL_SSH_PORT } from "../converge/host-target";
 import { rolesByHost } from "../stack/derive";
+import { edgeOf, tunnelAddress } from "../stack/edge";
 import type { Stack } from "../stack/schema";
 import { GENERATED } from "../stack/secrets";
 import { publicKeyOfPrivateKey } from "../ssh/login-key";
+import type { JumpTarget } from "./role-provider";
 import { RoleResource, splitRoleState } from "./role-resource";
 
 /** Config key holding the private key podkit logs in to existing hosts with (hcloud hosts get a generated deploy key). */
@@ -53,12 +59,29 @@ export function podRoles(stack: Stack, hosts: Record<string, PodHost>, args: Pod
   if (keyless.length && !args.sshPrivateKey) throw new Error(`no SSH private key for the existing host(s) ${keyless.join(", ")} (see existingHostKey)`);
   const secrets: Record<string, pulumi.Output<string>> = { ...args.secrets };
   if (args.dkim) secrets[GENERATED.dkimKey] = args.dkim.privateKeyPem;
-  return Object.fromEntries(Object.entries(byHost).map(([host, roles]) => {
+  // A missing key fails the provider's check, which names the property.
+  const keyOf = (h: PodHost) => (h.kind === "existing" ? args.sshPrivateKey! : h.ssh.privateKey.apply((k) => k ?? ""));
+  const out: Record<string, Record<RoleName, RoleResource>> = {};
+  // Edges first, so a box can wait for its edge's roles (an edge has no edge of its own); the stack's order otherwise.
+  const order = Object.keys(byHost).sort((a, b) => Number(edgeOf(stack, a) !== undefined) - Number(edgeOf(stack, b) !== undefined));
+  for (const host of order) {
     const h = hosts[host];
-    // A missing key fails the provider's check, which names the property.
-    const privateKey = h.kind === "existing" ? args.sshPrivateKey! : h.ssh.privateKey.apply((k) => k ?? "");
-    return [host, new HostRoles(host, { stack, host: h, roles, secrets, privateKey, dependsOn: args.dependsOn }).roles];
-  }));
+    const edge = edgeOf(stack, host);
+    const through = edge === undefined ? undefined : {
+      address: tunnelAddress(stack, host)!,
+      via: jumpTarget(hosts[edge], keyOf(hosts[edge])),
+      after: Object.values(out[edge] ?? {}),
+    };
+    out[host] = new HostRoles(host, { stack, host: h, roles: byHost[host], secrets, privateKey: keyOf(h), dependsOn: args.dependsOn, through }).roles;
+  }
+  // In the stack's order, as before edges existed.
+  return Object.fromEntries(Object.keys(byHost).map((host) => [host, out[host]]));
+}
+
+/** How a box's roles reach its edge: the edge's own SSH address, pin and key, as one plain (secret) value. */
+function jumpTarget(edge: PodHost, privateKey: pulumi.Output<string>): pulumi.Output<JumpTarget> {
+  return pulumi.all([edge.ssh.host, edge.ssh.hostKeyPublic, edge.ssh.hostKeyFingerprint, privateKey]).apply(([address, key, fp, k]) =>
+    ({ host: edge.name, address, port: edge.ssh.port, user: edge.ssh.user, hostKey: key ?? fp, privateKey: k }));
 }
 
 export interface HostRolesArgs {
@@ -72,6 +95,12 @@ export interface HostRolesArgs {
   privateKey: pulumi.Output<string>;
   /** What every role waits for besides its host: the DNS records. */
   dependsOn?: pulumi.Resource[];
+  /**
+   * For a box behind an edge: its tunnel address (reached through `via`, port
+   * 22), the edge, and the edge's role resources, which every role of the box
+   * waits for. The box's own SSH address stays the direct way in.
+   */
+  through?: { address: string; via: pulumi.Output<JumpTarget>; after: pulumi.Resource[] };
 }
 
 /** The roles of one host, each a RoleResource `${name}-role-${role}` waiting for the one before it. */
@@ -100,9 +129,13 @@ export class HostRoles extends pulumi.ComponentResource {
         // Only a role with secret files waits for the key that fingerprints them.
         return state.files.some((f) => f.secret) ? privateKey.apply(render) : pulumi.output(render());
       });
+      const through = args.through;
       const resource: RoleResource = new RoleResource(`${name}-role-${role}`, {
         host, role,
-        address: h.ssh.host, port: h.ssh.port, user: h.ssh.user,
+        ...(through
+          ? { address: through.address, port: TUNNEL_SSH_PORT, via: through.via, direct: { address: h.ssh.host, port: h.ssh.port } }
+          : { address: h.ssh.host, port: h.ssh.port }),
+        user: h.ssh.user,
         hostKey: pulumi.all([h.ssh.hostKeyPublic, h.ssh.hostKeyFingerprint]).apply(([key, fp]) => key ?? fp),
         hostKeyFingerprint: h.ssh.hostKeyFingerprint,
         machineId: h.machineId,
@@ -120,7 +153,7 @@ export class HostRoles extends pulumi.ComponentResource {
         // Stacks from before this component have the roles at the top level: the alias keeps
         // them (a new URN would create every role again and "delete" the old ones).
         aliases: [{ parent: pulumi.rootStackResource }],
-        dependsOn: [...(previous ? [previous] : []), ...(h.resource ? [h.resource] : []), ...(args.dependsOn ?? [])],
+        dependsOn: [...(previous ? [previous] : []), ...(h.resource ? [h.resource] : []), ...(args.dependsOn ?? []), ...(through?.after ?? [])],
       });
       this.roles[role] = resource;
       previous = resource;

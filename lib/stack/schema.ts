@@ -51,7 +51,7 @@ const hcloudHost = z
 
 const existingHost = z
   .strictObject({
-    address: ipv4.describe("Public IPv4 address: published in DNS (A) and used for SSH unless ssh.host is set."),
+    address: ipv4.describe("Public IPv4 address: published in DNS (A) and used for SSH unless ssh.host is set. For a host behind an edge (`edge`), its address on its own network instead: published nowhere (its names resolve to the edge) and used for SSH only until its tunnel is up (the first apply)."),
     address6: ipv6.optional().describe("Public IPv6 address, published as AAAA. Leave out if the line has no IPv6."),
     hostKey: hostKey.optional()
       .describe("The host's SSH host key (or its SHA256 fingerprint), pinned: podkit never trusts a key on first use. Read it on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`."),

@@ -7,6 +7,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import QRCode from "qrcode";
 import { inviteUrl, passwordUrl } from "../../../roles/web/account";
+import { hostTarget } from "../../converge/host-target";
 import { Session, type ExecResult } from "../../converge/ssh";
 import { DEFAULT_VALID, describeDuration, inviteAddScript, MAX_VALID_S, newToken, parseDuration, tokenHash, type InviteKind } from "../../members/invite";
 import type { HostTarget } from "../../ssh/connect";
@@ -84,14 +85,14 @@ export async function run(argv: string[], deps: InviteDeps = defaults()): Promis
     const pod = loadPod(file, { providers: hostProviders(), secretsFile: args.values.secrets });
     memberAccountOrThrow(pod, address);
     const host = pod.stack.mail!.host;
-    const target = pod.hosts[host].target(pod.stack, host, { identity: args.values.identity });
+    const target = hostTarget(pod, host, { identity: args.values.identity });
     if (typeof target === "string") throw new StackError([pod.source.problem(["hosts", host], target, "key")]);
     const token = deps.token();
     const expires = Math.floor(deps.now() / 1000) + validS;
     // No host lock: registering an invite touches no file apply writes (podkit-member keeps its own lock).
     let session: MailHost;
     try {
-      session = await deps.openHost({ name: host, ...target });
+      session = await deps.openHost(target);
     } catch (err) {
       deps.err(`podkit invite: ${(err as Error).message}`);
       return EXIT.UNAVAILABLE;
