@@ -30,6 +30,8 @@ test("a lab host is an IPv4-only container that asks the lab resolver and accept
     virtualization: "container", ipv6: false,
     resolver: { address: "10.77.0.1", privateZones: ["test", "10.in-addr.arpa"], dnssec: false },
     localRanges: ["10.0.0.0/8"], firewall: true, release: "bookworm",
+    // The lab's kernel has no WireGuard module (role tunnel runs wireguard-go).
+    wireguardUserspace: true,
   });
   assert.ok(LAB.subnet.startsWith("10."), "the lab subnet lies in the local range its profile names");
 });
