@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { assertChecksPass, checkEdited, RELEASE_CODENAMES } from "../../test/config/role-checks";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
+import { firewallRules } from "../../lib/infra/hcloud";
 import { labProfileWithResolver } from "../../lib/lab/provider";
 import { loadStackFile } from "../../lib/stack/load";
 import { newWireguardKey, wireguardKeySecret, wireguardPublicKey } from "../../lib/stack/edge";
@@ -117,3 +118,11 @@ for (const release of RELEASE_CODENAMES) {
     assert.match(r.output, /Key is not the correct length or format/, r.output);
   });
 }
+
+test("the edge's Hetzner firewall lets in the ports it forwards, from the same list as nftables", () => {
+  const rules = firewallRules(podPorts(stack, "gw"));
+  const open = rules.map((r) => `${r.protocol}/${r.port ?? ""}`);
+  for (const p of ["udp/51820", "tcp/443", "tcp/993", "tcp/5222", "tcp/80", "tcp/22"]) assert.ok(open.includes(p), `${p} in ${open.join(" ")}`);
+  assert.match(String(rules.find((r) => r.port === "993")!.description), /^imaps: forwarded to box: /);
+  assert.deepEqual(podPorts(stack, "gw").filter((p) => p.forwardTo).map((p) => p.forwardTo), podPorts(stack, "gw").filter((p) => p.forwardTo).map(() => "box"));
+});
