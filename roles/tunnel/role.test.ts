@@ -126,3 +126,8 @@ test("the edge's Hetzner firewall lets in the ports it forwards, from the same l
   assert.match(String(rules.find((r) => r.port === "993")!.description), /^imaps: forwarded to box: /);
   assert.deepEqual(podPorts(stack, "gw").filter((p) => p.forwardTo).map((p) => p.forwardTo), podPorts(stack, "gw").filter((p) => p.forwardTo).map(() => "box"));
 });
+
+test("an edge that cannot load nftables rules is refused before anything changes, naming the host", () => {
+  assert.throws(() => render("gw", { ...labProfileWithResolver(), firewall: false }), /host gw is the edge of box but cannot load nftables rules/);
+  assert.doesNotThrow(() => render("box", { ...labProfileWithResolver(), firewall: false }), "a box needs no forwarding of its own");
+});

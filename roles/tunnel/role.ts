@@ -33,6 +33,10 @@ export const tunnel: Role = {
   state(ctx: RoleContext): RoleState {
     const { stack, host, fqdn } = ctx;
     const edge = isEdge(stack, host);
+    // The forwarding is nftables' (base): without a firewall of its own an edge would forward nothing, or anything.
+    if (edge && !ctx.profile.firewall) {
+      throw new Error(`host ${host} is the edge of ${boxesBehind(stack, host).join(", ")} but cannot load nftables rules (a container VPS?): an edge forwards with its own firewall; make a VM or a host that can the edge`);
+    }
     const userspace = !!ctx.profile.wireguardUserspace;
     const t = (path: string, view: Record<string, unknown> = {}) => renderTemplate("tunnel", path, { fqdn, ...view }, ctx.profile.release);
     return {
