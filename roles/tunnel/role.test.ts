@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { assertChecksPass, checkEdited, RELEASE_CODENAMES } from "../../test/config/role-checks";
+import { assertChecksPass, checkEdited, hostsWith, RELEASE_CODENAMES } from "../../test/config/role-checks";
+import { withHostRoot } from "../../lib/checker/host-root";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
 import { firewallRules } from "../../lib/infra/hcloud";
@@ -110,6 +111,13 @@ test("wireguard-go and its drop-in only where the profile says the kernel has no
 for (const release of RELEASE_CODENAMES) {
   test(`both sides' wg-podkit.conf pass wg-quick strip and wg pubkey (${release})`, async (t) => {
     await assertChecksPass(t, "tunnel", release);
+  });
+
+  test(`wg-quick reads each side's file where it lands without a warning (mode 0600: no "world accessible") (${release})`, async () => {
+    for (const { host } of hostsWith("tunnel", release)) {
+      const r = await withHostRoot(host, (root) => root.sh("wg-quick strip wg-podkit 2>&1 >/dev/null; stat -c %a /etc/wireguard/wg-podkit.conf"));
+      assert.equal(r.output.trim(), "600", `${host.host}: ${r.output}`);
+    }
   });
 
   test(`a damaged private key is refused by wg with its own message (${release})`, async () => {
