@@ -262,6 +262,7 @@ test("the edge's forward chain passes only forwarded flows and the box's XMPP s2
   const conf = nftOf("gw");
   assert.deepEqual(chain(conf, "inet filter", "forward"), [
     "type filter hook forward priority filter; policy drop;",
+    'oifname "wg-podkit" tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "segments that fit the tunnel"',
     "ct state established,related accept",
     "ct state invalid drop",
     'oifname "wg-podkit" ct status dnat accept comment "the ports forwarded to the boxes (table ip podkit_tunnel)"',
