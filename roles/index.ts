@@ -9,3 +9,4 @@ export { tls } from "./tls/role";
 export { web } from "./web/role";
 export { xmpp } from "./xmpp/role";
 export { check } from "./check/role";
+export { tunnel } from "./tunnel/role";

@@ -4,6 +4,7 @@
 // ask for. The SMTP greeting on port 25 is also the pod's identity to other
 // servers (group identity).
 import { registeredRoles } from "../converge/registry";
+import { rolePorts } from "../converge/role";
 import { hostFqdn } from "../stack/derive";
 import type { Stack } from "../stack/schema";
 import { type CheckResult, type Group, ok, problem } from "./result";
@@ -50,7 +51,7 @@ export function reachJobs(input: Pick<ReachInput, "stack" | "hosts" | "addresses
     const addr = input.addresses[host] ?? {};
     for (const role of registeredRoles().filter((r) => r.appliesTo(input.stack, host))) {
       const roleNames = (role.names?.(input.stack, host) ?? []).map((n) => n.name);
-      for (const p of role.ports) {
+      for (const p of rolePorts(role, input.stack, host)) {
         const how = SERVICES[p.service];
         if (!how || p.protocol !== "tcp" || p.port === undefined) continue;
         for (const address of [addr.ipv4, addr.ipv6].filter((a): a is string => !!a)) {

@@ -18,6 +18,7 @@ import { REPO_ROOT } from "../paths";
 import { hostFqdn, hostKind, rolesByHost } from "../stack/derive";
 import { loadStackFile } from "../stack/load";
 import { GENERATED, newDkimKey } from "../stack/secrets";
+import { newWireguardKey, wireguardKeySecret } from "../stack/edge";
 import { RELEASES } from "../stack/releases";
 
 export interface RenderedHost {
@@ -60,9 +61,10 @@ export function renderStack(stackFile: string, release: string, edit?: (stack: S
   edit?.(stack);
   dkimKey ??= newDkimKey();
   const secrets = new Map<string, string>([[GENERATED.dkimKey, dkimKey]]);
-  // Any other secret is a password, passphrase or token: a random value of the usual shape.
+  // A WireGuard key is a key (its public half goes in the peer's file); any other
+  // secret is a password, passphrase or token: a random value of the usual shape.
   const lookup = (name: string) => {
-    if (!secrets.has(name)) secrets.set(name, randomBytes(18).toString("base64url"));
+    if (!secrets.has(name)) secrets.set(name, name.startsWith(wireguardKeySecret("")) ? newWireguardKey() : randomBytes(18).toString("base64url"));
     return secrets.get(name);
   };
   return Object.entries(rolesByHost(stack)).map(([host, roles]) => {

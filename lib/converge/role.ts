@@ -71,8 +71,12 @@ export interface Role {
   after: Record<RoleName, string>;
   /** Whether the role runs on `host`. */
   appliesTo(stack: Stack, host: string): boolean;
-  /** Ports it opens; everything else stays closed on its hosts. */
-  ports: RolePort[];
+  /**
+   * Ports it opens; everything else stays closed on its hosts. A function of
+   * the stack and host where the port comes from the stack (the tunnel's
+   * `edge.port`) or differs between its hosts; read it with rolePorts.
+   */
+  ports: RolePort[] | ((stack: Stack, host: string) => RolePort[]);
   /** Names its host serves for it (its certificate covers them; each gets an address record). */
   names?(stack: Stack, host: string): ServiceName[];
   /** DNS records it needs besides the names' addresses; called once per host it runs on. */
@@ -80,4 +84,9 @@ export interface Role {
   /** The desired state of one host, from the stack. */
   state(ctx: RoleContext): RoleState;
   removal: RoleRemoval;
+}
+
+/** The ports `role` opens on `host`: its list, or what its function gives for that host. */
+export function rolePorts(role: Role, stack: Stack, host: string): RolePort[] {
+  return typeof role.ports === "function" ? role.ports(stack, host) : role.ports;
 }

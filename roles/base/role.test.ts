@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertChecksPass, checkEdited, hostsWith, RELEASE_CODENAMES } from "../../test/config/role-checks";
 import { withHostRoot } from "../../lib/checker/host-root";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { roleContext } from "../../lib/converge/pod";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
@@ -222,4 +223,77 @@ cat /tmp/outside | grep -v '^#'
   assert.match(r.output, /^due now: no$/m, r.output);
   assert.match(r.output, /^regular\nnameserver 127\.0\.0\.1\nnameserver ::1\noptions trust-ad edns0\nnameserver 192\.0\.2\.53\n/m, r.output);
   assert.match(r.output, /^exit 0\nnameserver 127\.0\.0\.1\nnameserver ::1\noptions trust-ad edns0$/m, r.output);
+});
+
+// The tunnel's two sides (stacks/lab-edge.yaml: edge gw 10.201.0.1, box 10.201.0.2), roles/tunnel/forwarding.ts.
+const edgeNft = (host: string, release = "bookworm") => hostsWith("base", release).find((h) => h.host.stack.endsWith("lab-edge.yaml") && h.host.host === host)!;
+const nftOf = (host: string) => edgeNft(host).state.files.find((f) => f.path === "/etc/nftables.conf")!.content;
+/** The rule lines of one chain of one table, comments kept. */
+function chain(conf: string, table: string, name: string): string[] {
+  const body = conf.slice(conf.indexOf(`table ${table} {`));
+  const start = body.indexOf(`  chain ${name} {`);
+  assert.ok(start >= 0, `table ${table} has chain ${name}`);
+  return body.slice(start, body.indexOf("\n  }", start)).split("\n").slice(1).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+}
+
+test("a host on no tunnel gets the firewall it had before edges existed, byte for byte (stacks/lab-a.yaml)", () => {
+  const { state } = hostsWith("base", "bookworm").find((h) => h.host.stack.endsWith("lab-a.yaml"))!;
+  const before = readFileSync(join(__dirname, "../../test/fixtures/nftables/lab-a-mx.conf"), "utf8");
+  assert.equal(state.files.find((f) => f.path === "/etc/nftables.conf")!.content, before);
+});
+
+test("the edge DNATs the box's ports it does not serve itself to the box's tunnel address, keeping the client's address", () => {
+  const conf = nftOf("gw");
+  const dnat = chain(conf, "ip podkit_tunnel", "prerouting").slice(1);
+  assert.ok(dnat.length > 5, conf);
+  for (const rule of dnat) assert.match(rule, /^iifname != "wg-podkit" fib daddr type local (tcp|udp) dport [\d-]+ dnat to 10\.201\.0\.2 comment "forwarded to box: /);
+  const ports = dnat.map((r) => r.match(/(tcp|udp) dport ([\d-]+)/)!.slice(1).join("/"));
+  // The edge's own SSH and HTTP (ACME, then proxied) stay the edge's; nothing is rewritten at its source.
+  for (const own of ["tcp/22", "tcp/80"]) assert.ok(!ports.includes(own), `${own} is the edge's own`);
+  for (const fwd of ["tcp/443", "tcp/465", "tcp/587", "tcp/993", "tcp/5222", "tcp/5269"]) assert.ok(ports.includes(fwd), `${fwd} reaches the box`);
+  assert.doesNotMatch(conf, /snat|masquerade.*dport/);
+  // The edge's input does not accept what it forwards: DNAT'd packets never reach it.
+  const input = chain(conf, "inet filter", "input");
+  assert.ok(!input.some((r) => /dport 443 /.test(r)), input.join("\n"));
+  assert.ok(input.includes('udp dport 51820 accept comment "WireGuard: the tunnels of box, dialled from their lines"'), input.join("\n"));
+});
+
+test("the edge's forward chain passes only forwarded flows and the box's XMPP s2s, which leave masqueraded to the edge's address", () => {
+  const conf = nftOf("gw");
+  assert.deepEqual(chain(conf, "inet filter", "forward"), [
+    "type filter hook forward priority filter; policy drop;",
+    'oifname "wg-podkit" tcp flags syn / syn,rst tcp option maxseg size set rt mtu comment "segments that fit the tunnel"',
+    "ct state established,related accept",
+    "ct state invalid drop",
+    'oifname "wg-podkit" ct status dnat accept comment "the ports forwarded to the boxes (table ip podkit_tunnel)"',
+    `iifname "wg-podkit" ip saddr 10.201.0.2 oifname != "wg-podkit" tcp dport 5269 accept comment "box's XMPP server-to-server connections, out from this host's address"`,
+  ]);
+  assert.deepEqual(chain(conf, "ip podkit_tunnel", "postrouting"), [
+    "type nat hook postrouting priority srcnat; policy accept;",
+    `iifname "wg-podkit" ip saddr 10.201.0.2 oifname != "wg-podkit" masquerade comment "box's own connections leave from this host's address"`,
+  ]);
+});
+
+test("the box lets SSH in from its edge's tunnel address, marks its XMPP s2s for the tunnel and gives it the tunnel address", () => {
+  const conf = nftOf("box");
+  const input = chain(conf, "inet filter", "input");
+  assert.equal(input.at(-1), `ip saddr 10.201.0.1 tcp dport 22 accept comment "SSH from gw through the tunnel: podkit's jump host"`);
+  assert.ok(input.includes('tcp dport 443 accept comment "MTA-STS policy, mail client autoconfig, the member pages (invites, password changes)"'), "the pod's ports as on any host");
+  assert.deepEqual(chain(conf, "inet filter", "forward"), ["type filter hook forward priority filter; policy drop;"]);
+  assert.deepEqual(chain(conf, "ip podkit_tunnel", "output"), [
+    "type route hook output priority mangle; policy accept;",
+    'oifname != "lo" tcp dport 5269 meta mark set 201 comment "XMPP server-to-server: out through gw"',
+  ]);
+  assert.deepEqual(chain(conf, "ip podkit_tunnel", "postrouting"), [
+    "type nat hook postrouting priority srcnat; policy accept;",
+    `oifname "wg-podkit" ip saddr != 10.201.0.2 masquerade comment "what leaves through the tunnel leaves from this host's tunnel address"`,
+  ]);
+});
+
+for (const release of RELEASE_CODENAMES) test(`the edge's and the box's rulesets load into a kernel as written (${release})`, async () => {
+  for (const host of ["gw", "box"]) {
+    const r = await withHostRoot(edgeNft(host, release).host, (root) => root.sh("set -e; nft -f /etc/nftables.conf; nft list table ip podkit_tunnel"));
+    assert.equal(r.code, 0, `${host}: ${r.output}`);
+    assert.match(r.output, host === "gw" ? /dnat to 10\.201\.0\.2/ : /meta mark set 0x000000c9/, r.output);
+  }
 });

@@ -13,6 +13,7 @@ import { authorizedKeysPath } from "../../lib/ssh/login-key";
 import { banFollower, banRules, banSettings } from "./banning";
 import { dataVolume } from "./data-volume";
 import { localResolver } from "./resolver";
+import { boxFirewall, edgeFirewall } from "../tunnel/forwarding";
 
 export const base: Role = {
   name: "base",
@@ -44,7 +45,7 @@ export const base: Role = {
         { path: "/etc/hostname", content: `${short}\n` },
         { path: "/etc/hosts", content: `127.0.0.1\tlocalhost\n127.0.1.1\t${fqdn} ${short}\n::1\tlocalhost ip6-localhost ip6-loopback\n` },
         { path: "/etc/mailname", content: `${fqdn}\n` },
-        ...(firewall ? [{ path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", { rules: firewallRules(ctx), ban: banRules(bans) }) }] : []),
+        ...(firewall ? [{ path: "/etc/nftables.conf", mode: 0o755, content: t("etc/nftables.conf", nftablesView(ctx, bans)) }] : []),
         { path: "/etc/ssh/sshd_config.d/podkit.conf", content: t("etc/ssh/sshd_config.d/podkit.conf", { addressFamily: ctx.profile.ipv6 ? "any" : "inet" }) },
         { path: authorizedKeysPath("root"), content: t("etc/ssh/authorized_keys.d/root", authorizedKeys(ctx)) },
         { path: "/etc/apt/apt.conf.d/20auto-upgrades", content: t("etc/apt/apt.conf.d/20auto-upgrades", {}) },
@@ -103,8 +104,14 @@ function authorizedKeys(ctx: RoleContext): { adminKeys: string[]; loginKey: stri
   return { adminKeys, loginKey: login !== undefined && !known ? bareKey(login) : false };
 }
 
+/** nftables.conf: the host's own ports and bans; on the tunnel's sides, the edge's forwarding or the box's way out (roles/tunnel/forwarding.ts). */
+function nftablesView(ctx: RoleContext, bans: ReturnType<typeof banSettings>): Record<string, unknown> {
+  return { rules: firewallRules(ctx), ban: banRules(bans), edge: edgeFirewall(ctx.stack, ctx.host), box: boxFirewall(ctx.stack, ctx.host) };
+}
+
+/** The input chain's accept rules: the ports this host serves itself (the ones an edge forwards never reach it). */
 function firewallRules(ctx: RoleContext): { rule: string; why: string }[] {
-  return podPorts(ctx.stack, ctx.host).flatMap((p) => {
+  return podPorts(ctx.stack, ctx.host).filter((p) => !p.forwardTo).flatMap((p) => {
     const match = `${p.protocol} dport ${portSpec(p)} accept`;
     if (!p.from) return [{ rule: match, why: p.why }];
     const v4 = p.from.filter((c) => isIP(c.split("/")[0]) === 4);

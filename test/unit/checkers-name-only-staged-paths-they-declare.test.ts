@@ -13,9 +13,12 @@ import { roleNamed } from "../../lib/converge/registry";
 import { dueChecks } from "../../lib/converge/scripts";
 import type { CheckSpec } from "../../lib/converge/types";
 import { rolesByHost } from "../../lib/stack/derive";
+import { newWireguardKey, wireguardKeySecret } from "../../lib/stack/edge";
 import { loadStackFile } from "../../lib/stack/load";
 import { profileOf } from "./host-profiles";
 
+// A WireGuard key must be one: its public half goes into the peer's file.
+const WIREGUARD_KEY = newWireguardKey();
 const STACKS = path.resolve(__dirname, "..", "..", "stacks");
 const stacks = readdirSync(STACKS).filter((f) => f.endsWith(".yaml") && !f.endsWith(".secrets.yaml"));
 
@@ -32,7 +35,7 @@ test("every example stack renders roles whose checkers name only staged paths th
     assert.ok(loaded.ok, `${file} is valid`);
     const { stack } = loaded;
     for (const [host, roles] of Object.entries(rolesByHost(stack))) {
-      const ctx = roleContext(stack, host, (n) => `placeholder for ${n}`, profileOf(stack, host));
+      const ctx = roleContext(stack, host, (n) => (n.startsWith(wireguardKeySecret("")) ? WIREGUARD_KEY : `placeholder for ${n}`), profileOf(stack, host));
       for (const name of roles) {
         const state = roleNamed(name).state(ctx);
         for (const c of state.checks ?? []) {
