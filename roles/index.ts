@@ -3,6 +3,7 @@
 // matter: roles apply in the order their `after` declarations give
 // (lib/converge/registry.ts reads this list).
 export { backup } from "./backup/role";
+export { edge } from "./edge/role";
 export { base } from "./base/role";
 export { mail } from "./mail/role";
 export { tls } from "./tls/role";
