@@ -7,6 +7,7 @@ export { edge } from "./edge/role";
 export { base } from "./base/role";
 export { mail } from "./mail/role";
 export { tls } from "./tls/role";
+export { turn } from "./turn/role";
 export { web } from "./web/role";
 export { xmpp } from "./xmpp/role";
 export { check } from "./check/role";
