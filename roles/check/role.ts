@@ -11,6 +11,7 @@ import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
 import { postmaster, rolesByHost } from "../../lib/stack/derive";
 import { shellQuote } from "../../lib/ssh/shell";
+import { mailHostEdge } from "../edge/mail";
 
 export const CHECK_PATHS = {
   script: "/usr/local/sbin/podkit-check",
@@ -42,7 +43,9 @@ export const check: Role = {
   },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
-    const relay = stack.mail?.host === ctx.host ? stack.mail.relay : undefined;
+    // The smarthost is used by the host that sends the pod's mail out: the mail host, or its edge (role edge).
+    const sender = mailHostEdge(stack)?.edge ?? stack.mail?.host;
+    const relay = sender === ctx.host ? stack.mail!.relay : undefined;
     const view = {
       fqdn: shellQuote(fqdn),
       postmaster: shellQuote(postmaster(stack)),
