@@ -44,15 +44,18 @@ export const check: Role = {
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
     // The smarthost is used by the host that sends the pod's mail out: the mail host, or its edge (role edge).
-    const sender = mailHostEdge(stack)?.edge ?? stack.mail?.host;
+    // A mail host behind an edge sends everything to the edge, over the tunnel: that is its relay.
+    const edge = mailHostEdge(stack);
+    const sender = edge?.edge ?? stack.mail?.host;
     const relay = sender === ctx.host ? stack.mail!.relay : undefined;
+    const edgeRelay = edge && stack.mail?.host === ctx.host ? `${edge.address} 25` : undefined;
     const view = {
       fqdn: shellQuote(fqdn),
       postmaster: shellQuote(postmaster(stack)),
       units: hostUnits(ctx).join(" "),
       backup: stack.backup?.host === ctx.host ? 1 : 0,
       dkimSelector: stack.mail?.host === ctx.host ? stack.mail.dkim.selector : "",
-      relay: relay ? `${relay.host} ${relay.port}` : "",
+      relay: edgeRelay ?? (relay ? `${relay.host} ${relay.port}` : ""),
       pingUrl: shellQuote(stack.check.pingUrl ?? ""),
     };
     const t = (path: string) => renderTemplate("check", path, view, ctx.profile.release);
