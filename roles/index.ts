@@ -3,9 +3,11 @@
 // matter: roles apply in the order their `after` declarations give
 // (lib/converge/registry.ts reads this list).
 export { backup } from "./backup/role";
+export { edge } from "./edge/role";
 export { base } from "./base/role";
 export { mail } from "./mail/role";
 export { tls } from "./tls/role";
+export { turn } from "./turn/role";
 export { web } from "./web/role";
 export { xmpp } from "./xmpp/role";
 export { check } from "./check/role";

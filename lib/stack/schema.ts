@@ -160,7 +160,7 @@ const relay = z
     spf: z.string().regex(/^(include|a|ip4|ip6|mx):\S+$/, 'an SPF mechanism (e.g. "include:_spf.relay.example")').optional()
       .describe("How SPF authorises the smarthost. Default: `a:<relay host>`. Most providers document an `include:`; use it, or mail from the pod fails SPF."),
   })
-  .describe("Send all outgoing mail through a smarthost: for hosts whose port 25 is blocked (new Hetzner accounts) or whose address is listed as dynamic. Postfix verifies the smarthost's certificate against the public CAs and its name against `host` (TLS level `secure`); a smarthost whose certificate does not verify is not used: mail stays queued and the log says `Server certificate not verified`.");
+  .describe("Send all outgoing mail through a smarthost: for hosts whose port 25 is blocked (new Hetzner accounts) or whose address is listed as dynamic. Postfix verifies the smarthost's certificate against the public CAs and its name against `host` (TLS level `secure`); a smarthost whose certificate does not verify is not used: mail stays queued and the log says `Server certificate not verified`. When the mail host has an edge, the edge's Postfix uses the smarthost (the mail host sends through the edge).");
 
 /** Spamhaus ZEN (its SBL, XBL and PBL in one zone), enough on its own to refuse a client. */
 export const DEFAULT_DNSBL_SITES = [{ zone: "zen.spamhaus.org", weight: 3 }];
@@ -271,7 +271,7 @@ const mail = z
 
 const chat = z
   .strictObject({
-    host: name("host").describe("Which host runs Prosody and coturn."),
+    host: name("host").describe("Which host runs Prosody, and coturn: on this host, or on its edge when it has one (TURN needs a public address)."),
     archiveDays: z.number().int().min(1).max(3650).default(30)
       .describe("Days messages stay in the server-side archive (MAM), for catching up on other devices."),
     upload: z

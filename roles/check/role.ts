@@ -11,6 +11,7 @@ import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
 import { postmaster, rolesByHost } from "../../lib/stack/derive";
 import { shellQuote } from "../../lib/ssh/shell";
+import { mailHostEdge } from "../edge/mail";
 
 export const CHECK_PATHS = {
   script: "/usr/local/sbin/podkit-check",
@@ -27,7 +28,9 @@ export const check: Role = {
     base: "it checks the units base runs",
     tls: "it checks certificate renewal",
     mail: "it mails the postmaster through Postfix and reads its queue",
-    xmpp: "it checks Prosody and coturn",
+    xmpp: "it checks Prosody",
+    turn: "it checks coturn",
+    edge: "it checks Postfix on the edge",
     web: "it checks nginx",
     backup: "it reads the backup's status files",
   },
@@ -40,14 +43,19 @@ export const check: Role = {
   },
   state(ctx: RoleContext): RoleState {
     const { stack, fqdn } = ctx;
-    const relay = stack.mail?.host === ctx.host ? stack.mail.relay : undefined;
+    // The smarthost is used by the host that sends the pod's mail out: the mail host, or its edge (role edge).
+    // A mail host behind an edge sends everything to the edge, over the tunnel: that is its relay.
+    const edge = mailHostEdge(stack);
+    const sender = edge?.edge ?? stack.mail?.host;
+    const relay = sender === ctx.host ? stack.mail!.relay : undefined;
+    const edgeRelay = edge && stack.mail?.host === ctx.host ? `${edge.address} 25` : undefined;
     const view = {
       fqdn: shellQuote(fqdn),
       postmaster: shellQuote(postmaster(stack)),
       units: hostUnits(ctx).join(" "),
       backup: stack.backup?.host === ctx.host ? 1 : 0,
       dkimSelector: stack.mail?.host === ctx.host ? stack.mail.dkim.selector : "",
-      relay: relay ? `${relay.host} ${relay.port}` : "",
+      relay: edgeRelay ?? (relay ? `${relay.host} ${relay.port}` : ""),
       pingUrl: shellQuote(stack.check.pingUrl ?? ""),
     };
     const t = (path: string) => renderTemplate("check", path, view, ctx.profile.release);

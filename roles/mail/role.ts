@@ -7,7 +7,7 @@ import { oneLine } from "../../lib/stack/text";
 import { dovecotValue, settingName } from "../../lib/stack/daemon-values";
 import type { Role, RoleContext } from "../../lib/converge/role";
 import { renderTemplate } from "../../lib/converge/template";
-import type { FileSpec, RoleState } from "../../lib/converge/types";
+import type { CheckSpec, FileSpec, HandlerSpec, RoleState } from "../../lib/converge/types";
 import { postmaster } from "../../lib/stack/derive";
 import { dovecotScramSha256 } from "../../lib/stack/passwords";
 import type { Stack } from "../../lib/stack/schema";
@@ -17,6 +17,7 @@ import { mustRelease } from "../../lib/stack/releases";
 import { certPaths } from "../tls/role";
 import { mailRecords } from "./dns";
 import { MAIL_PORTS } from "./ports";
+import { mailHostEdge } from "../edge/mail";
 import { MEMBER_DAEMON, MEMBER_INVITES, MEMBER_KEY_CURVE, MEMBER_PASSWORDS, MEMBER_SOCKET, MEMBER_UNIT, MEMBER_USERDB, MEMBERS_DIR, MEMBERS_GROUP, memberFiles, memberHandlers } from "./members";
 import { httpAnswer, imapsGreeting, PROBE_PACKAGE, smtpStarttls, smtpTls } from "../../lib/converge/probes";
 
@@ -71,6 +72,38 @@ export const RSPAMD_MODULES_OFF: Record<string, string> = {
 /** Ends the open sessions of logins no longer in /etc/dovecot/users. */
 const KICK_REMOVED = "/usr/local/sbin/podkit-mail-kick-removed";
 
+/**
+ * `postfix check` on the staged tree. It reports to syslog only, and to stderr just when that is a
+ * terminal: when it refuses, it runs once more on one (script(1)) so its own message is shown,
+ * journal or not. Role edge's Postfix is checked the same way.
+ */
+export const POSTFIX_CHECK: CheckSpec = {
+  name: "postfix check", reads: ["/etc/postfix"],
+  run: "postfix -c {stage}/etc/postfix check || { script -qec 'postfix -c {stage}/etc/postfix check' /dev/null </dev/null | tr -d '\\r'; exit 1; }",
+};
+
+/**
+ * Postfix's chrooted daemons (smtpd's sender checks, postscreen's blocklist queries, DANE)
+ * read the copy of resolv.conf Debian makes at start, never at reload: after the host's
+ * resolver changed, the copy would keep asking the old one (one Spamhaus refuses, or one
+ * that does not validate) until Postfix restarts.
+ */
+export const POSTFIX_CHROOT_RESOLVER: HandlerSpec = {
+  name: "Postfix's chroot asks the host's resolver",
+  when: ["/etc/postfix/main.cf", "/etc/postfix/master.cf"],
+  unless: `cmp -s /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
+  run: `install -D -m 644 /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
+};
+
+/** The smarthost's login (mail.relay) for Postfix's smtp client: on the mail host, or on its edge when it has one. */
+export function relayPasswordFile(ctx: RoleContext, relay: NonNullable<Stack["mail"]>["relay"] & object): FileSpec {
+  return {
+    path: "/etc/postfix/sasl_passwd", mode: 0o600, secret: true,
+    // A Postfix table has no quoting: one line per entry, the login a single word.
+    content: `[${relay.host}]:${relay.port} ${oneLine("mail.relay.username", relay.username, true)}:${oneLine("the secret of mail.relay.password", ctx.secret(relay.password.secret))}\n`,
+  };
+}
+
 export const mail: Role = {
   name: "mail",
   after: {
@@ -98,13 +131,17 @@ export const mail: Role = {
     const { stack, fqdn } = ctx;
     const m = stack.mail!;
     const quota = quotaField(ctx.profile.release);
-    const relay = m.relay ? { ...m.relay, wrapper: m.relay.port === 465 } : undefined;
+    // Behind an edge, outgoing mail goes to the edge, and the smarthost (mail.relay) is the edge's (role edge).
+    const edge = mailHostEdge(stack);
+    const relay = m.relay && !edge ? { ...m.relay, wrapper: m.relay.port === 465 } : undefined;
     const view = {
       fqdn, ...certPaths(fqdn),
       domains: stack.domains.join(", "),
       postmaster: postmaster(stack),
       selector: m.dkim.selector,
       relay,
+      edge: edge && { name: edge.edge, address: edge.address },
+      dane: !relay && !edge,
       dnsbl: postscreenDnsbl(m.dnsbl),
       inetProtocols: ctx.profile.ipv6 ? "all" : "ipv4",
       ipv6: ctx.profile.ipv6,
@@ -156,7 +193,7 @@ export const mail: Role = {
       ...SIEVE_SCRIPTS.map((name) => ({ path: `/etc/dovecot/sieve/${name}.sieve`, content: t(`etc/dovecot/sieve/${name}.sieve`) })),
       { path: `${SIEVE_PIPE_DIR}/rspamd-learn`, mode: 0o755, content: t("usr/local/lib/podkit/sieve-pipe/rspamd-learn") },
       { path: "/etc/redis/redis.conf", content: t("etc/redis/redis.conf"), group: "redis", mode: 0o640 },
-      ...rspamdConfig(t),
+      ...rspamdConfig(t, edge !== undefined),
       ...Object.entries(RSPAMD_MODULES_OFF).map(([module, why]) => ({
         path: `/etc/rspamd/local.d/${module}.conf`,
         content: renderTemplate("mail", "etc/rspamd/local.d/module-off.conf", { fqdn, module, why }, ctx.profile.release),
@@ -168,13 +205,7 @@ export const mail: Role = {
       { path: "/etc/podkit/tls/reload.d/mail", mode: 0o755, content: t("etc/podkit/tls/reload.d/mail") },
       { path: KICK_REMOVED, mode: 0o755, content: t("usr/local/sbin/podkit-mail-kick-removed") },
     ];
-    if (relay) {
-      files.push({
-        path: "/etc/postfix/sasl_passwd", mode: 0o600, secret: true,
-        // A Postfix table has no quoting: one line per entry, the login a single word.
-        content: `[${relay.host}]:${relay.port} ${oneLine("mail.relay.username", relay.username, true)}:${oneLine("the secret of mail.relay.password", ctx.secret(relay.password.secret))}\n`,
-      });
-    }
+    if (relay) files.push(relayPasswordFile(ctx, relay));
 
     const postmap = (name: string) => ({ name: `postmap ${name}`, when: [`/etc/postfix/${name}`], run: `postmap /etc/postfix/${name}` });
     return {
@@ -205,12 +236,7 @@ export const mail: Role = {
       ],
       files,
       checks: [
-        {
-          // `postfix check` reports to syslog only, and to stderr just when that is a terminal: when it
-          // refuses, it runs once more on one (script(1)) so its own message is shown, journal or not.
-          name: "postfix check", reads: ["/etc/postfix"],
-          run: "postfix -c {stage}/etc/postfix check || { script -qec 'postfix -c {stage}/etc/postfix check' /dev/null </dev/null | tr -d '\\r'; exit 1; }",
-        },
+        POSTFIX_CHECK,
         { name: "doveconf", reads: ["/etc/dovecot"], run: "doveconf -n -c {stage}/etc/dovecot/dovecot.conf >/dev/null" },
         {
           // Debian's rspamd.conf includes everything through $CONFDIR and $LOCAL_CONFDIR: both point at the
@@ -235,16 +261,7 @@ export const mail: Role = {
         ...(relay ? [postmap("sasl_passwd")] : []),
         { name: "newaliases", when: ["/etc/aliases"], run: "newaliases" },
         ...memberHandlers(),
-        {
-          // Postfix's chrooted daemons (smtpd's sender checks, postscreen's blocklist queries, DANE)
-          // read the copy of resolv.conf Debian makes at start, never at reload: after the host's
-          // resolver changed, the copy would keep asking the old one (one Spamhaus refuses, or one
-          // that does not validate) until Postfix restarts.
-          name: "Postfix's chroot asks the host's resolver",
-          when: ["/etc/postfix/main.cf", "/etc/postfix/master.cf"],
-          unless: `cmp -s /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
-          run: `install -D -m 644 /etc/resolv.conf ${CHROOT_RESOLV_CONF}`,
-        },
+        POSTFIX_CHROOT_RESOLVER,
         // A removed account's open IMAP sessions end with its login.
         { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users", MEMBER_USERDB], run: KICK_REMOVED },
         // Dovecot runs the global scripts as the mailbox owner, who cannot write next to them: compiled here, as root.
@@ -295,9 +312,11 @@ export function postscreenDnsbl(dnsbl: NonNullable<Stack["mail"]>["dnsbl"]): { s
 }
 
 /** rspamd's own config files: real files under templates/etc/rspamd/, rendered like main.cf. */
-function rspamdConfig(t: (path: string) => string): FileSpec[] {
+function rspamdConfig(t: (path: string) => string, behindEdge: boolean): FileSpec[] {
   return [
     "local.d/actions.conf", "local.d/classifier-bayes.conf", "local.d/dkim_signing.conf", "local.d/dmarc.conf",
+    // Behind an edge, the real client is in the edge's Received header.
+    ...(behindEdge ? ["local.d/external_relay.conf"] : []),
     "local.d/force_actions.conf", "local.d/milter_headers.conf", "local.d/phishing.conf", "local.d/ratelimit.conf",
     "local.d/redis.conf", "override.d/logging.inc", "override.d/options.inc", "override.d/worker-controller.inc",
     "override.d/worker-normal.inc", "override.d/worker-proxy.inc", "rspamd.local.lua",
@@ -316,28 +335,48 @@ const redisCheck = [
   '[ -n "$ok" ] || { cat {work}/redis.out {work}/redis.log 2>/dev/null; exit 1; }',
 ].join("\n");
 
+/**
+ * The pod's addresses as Postfix's tables hold them: each account's mailbox, its
+ * forward (a copy stays in the mailbox) and its aliases. The one reading of the
+ * stack's accounts that postfixMaps and the edge's relay_recipients share.
+ */
+function addressEntries(stack: Stack): { mailboxes: string[]; virtual: [string, string][]; logins: [string, string][] } {
+  const mailboxes: string[] = [];
+  const virtual: [string, string][] = [];
+  const logins: [string, string][] = [];
+  for (const [address, account] of Object.entries(stack.accounts)) {
+    const domain = address.slice(address.indexOf("@") + 1);
+    mailboxes.push(address);
+    logins.push([address, address]);
+    // A forward keeps a copy in the mailbox: the address delivers to itself and the forward targets.
+    if (account.forward.length) virtual.push([address, [address, ...account.forward].join(", ")]);
+    for (const alias of account.aliases) {
+      const full = alias.includes("@") ? alias : `${alias}@${domain}`;
+      virtual.push([full, address]);
+      logins.push([full, address]);
+    }
+  }
+  return { mailboxes, virtual, logins };
+}
+
+/**
+ * Every address of the pod's domains the mail host accepts mail for (a mailbox or an alias), in
+ * the stack's order: an MX in front of it (role edge) takes exactly these.
+ */
+export function acceptedAddresses(stack: Stack): string[] {
+  const { mailboxes, virtual } = addressEntries(stack);
+  return [...new Set([...mailboxes, ...virtual.map(([address]) => address)])];
+}
+
 /** Postfix lookup tables: which addresses have mailboxes, where aliases go, who may send as what. */
 export function postfixMaps(stack: Stack): { vmailbox: string; virtual: string; senderLogins: string } {
   const header = (what: string) => `# Managed by podkit (role mail): ${what}. Edit the stack file, not this file.\n`;
-  const vmailbox: string[] = [];
-  const virtual: string[] = [];
-  const logins: string[] = [];
-  for (const [address, account] of Object.entries(stack.accounts)) {
-    const domain = address.slice(address.indexOf("@") + 1);
-    vmailbox.push(`${address} OK`);
-    logins.push(`${address} ${address}`);
-    // A forward keeps a copy in the mailbox: the address delivers to itself and the forward targets.
-    if (account.forward.length) virtual.push(`${address} ${[address, ...account.forward].join(", ")}`);
-    for (const alias of account.aliases) {
-      const full = alias.includes("@") ? alias : `${alias}@${domain}`;
-      virtual.push(`${full} ${address}`);
-      logins.push(`${full} ${address}`);
-    }
-  }
+  const { mailboxes, virtual, logins } = addressEntries(stack);
+  const lines = (entries: string[]) => entries.map((l) => `${l}\n`).join("");
   return {
-    vmailbox: header("mailboxes that exist") + vmailbox.map((l) => `${l}\n`).join(""),
-    virtual: header("aliases and forwards") + virtual.map((l) => `${l}\n`).join(""),
-    senderLogins: header("which login may send as which address") + logins.map((l) => `${l}\n`).join(""),
+    vmailbox: header("mailboxes that exist") + lines(mailboxes.map((a) => `${a} OK`)),
+    virtual: header("aliases and forwards") + lines(virtual.map(([a, to]) => `${a} ${to}`)),
+    senderLogins: header("which login may send as which address") + lines(logins.map(([a, login]) => `${a} ${login}`)),
   };
 }
 

@@ -6,6 +6,8 @@ import { renderTemplate } from "../../lib/converge/template";
 import type { RoleState } from "../../lib/converge/types";
 import { shellQuote } from "../../lib/ssh/shell";
 import { postmaster, serviceNames } from "../../lib/stack/derive";
+import { boxesBehind, tunnelAddress } from "../../lib/stack/edge";
+import type { Stack } from "../../lib/stack/schema";
 
 const WEBROOT = "/var/lib/podkit/acme";
 
@@ -31,6 +33,8 @@ export const tls: Role = {
       ipv6: ctx.profile.ipv6,
       names: serviceNames(stack, ctx.host).map((n) => n.name).join(" "),
       server: stack.tls.acme.directory,
+      // On an edge, port 80 serves the boxes behind it too (acme.conf).
+      edge: edgeHttp(stack, ctx.host),
       // The CA's expiry warnings go to tls.acme.email, or the postmaster.
       email: stack.tls.acme.email ?? postmaster(stack),
     };
@@ -68,3 +72,16 @@ export const tls: Role = {
     };
   },
 };
+
+/**
+ * On an edge: the names each box behind it serves, with the box's tunnel address, where port 80
+ * sends what is not this host's own ACME token. Nothing on any other host.
+ */
+function edgeHttp(stack: Stack, host: string) {
+  const boxes = boxesBehind(stack, host);
+  if (!boxes.length) return undefined;
+  // A name this host serves too (the MX name, on an edge in front of the mail host) still goes to the box: its token,
+  // if it is not this host's, is the box's.
+  const names = boxes.flatMap((box) => serviceNames(stack, box).map(({ name }) => ({ name, address: tunnelAddress(stack, box)! })));
+  return { boxes: boxes.join(", "), default: tunnelAddress(stack, boxes[0])!, names };
+}

@@ -1,5 +1,5 @@
 // xmpp: Prosody for chat (clients, federation, group chats, file upload,
-// archive, push) and coturn for calls. The same accounts and passwords as
+// archive, push, and credentials for calls through role turn's coturn). The same accounts and passwords as
 // mail (mod_auth_podkit: stack passwords as account files, member-owned ones
 // from the member password file); shared roster groups from the stack; no
 // open registration.
@@ -15,13 +15,11 @@ import { GENERATED } from "../../lib/stack/secrets";
 import { certPaths } from "../tls/role";
 import { chatRecords } from "./dns";
 import { XMPP_PORTS } from "./ports";
-import { PROBE_PACKAGE, stunBinding, xmppStarttls, xmppTls } from "../../lib/converge/probes";
-import { allowedLocalRanges, deniedPeerRanges } from "./turn-peers";
+import { PROBE_PACKAGE, xmppStarttls, xmppTls } from "../../lib/converge/probes";
+import { TURN_PORTS } from "../turn/ports";
+import { turnName } from "../turn/role";
 import { MEMBER_PASSWORDS, MEMBER_SOCKET, MEMBERS_GROUP } from "../mail/members";
 
-/** Starts coturn with the host's own addresses denied as peers (only the host knows them). */
-const COTURN_START = "/usr/local/sbin/podkit-coturn";
-const COTURN_DROPIN = "/etc/systemd/system/coturn.service.d/20-podkit-peers.conf";
 /** Logs each failed login with the client's address: what podkit-ban (role base) counts. */
 const AUTH_LOG_MODULE = "/usr/local/lib/prosody/modules/mod_podkit_auth_log.lua";
 /** Prosody's accounts: stack passwords as internal_hashed, member-owned ones from the member password file. */
@@ -37,9 +35,6 @@ const MEMBER_ACCOUNTS = "/etc/podkit/xmpp/member-accounts";
 /** The group that may read the member password file and talk to podkit-member (made by role mail, on the same host). */
 const MODULES = [AUTH_LOG_MODULE, AUTH_MODULE, PASSWORD_MODULE];
 
-/** What TURN may relay, per credential and in all (turnserver.conf says why these). */
-const TURN_QUOTA = { user: 12, total: 300, sessionBytesPerSecond: 400_000, totalBytesPerSecond: 12_500_000 };
-
 /** Prosody's file storage encodes every non-alphanumeric character as %xx (util/datamanager.lua). */
 const encode = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 
@@ -49,7 +44,7 @@ const STALE_ACCOUNTS = "/usr/local/sbin/podkit-chat-stale-accounts";
 export const xmpp: Role = {
   name: "xmpp",
   after: {
-    tls: "Prosody and coturn start with the host's certificate",
+    tls: "Prosody starts with the host's certificate",
     mail: "Prosody checks passwords against the mail accounts, and reads the member password file as group podkit-members, which role mail makes",
   },
   appliesTo: (stack, host) => stack.chat?.host === host,
@@ -62,10 +57,6 @@ export const xmpp: Role = {
     // not proxied through nginx on 443: the chat host then needs no web server,
     // and it can be a different host from the mail host (which owns 443).
     { protocol: "tcp", port: XMPP_PORTS.upload, service: "xmpp-upload", why: "file upload and download (Prosody HTTPS, XEP-0363)" },
-    { protocol: "tcp", port: XMPP_PORTS.turn, service: "stun-turn", why: "STUN/TURN for audio and video calls (coturn)" },
-    { protocol: "udp", port: XMPP_PORTS.turn, service: "stun-turn", why: "STUN/TURN for audio and video calls (coturn)" },
-    { protocol: "tcp", port: XMPP_PORTS.turnTls, service: "turns", why: "TURN over TLS, for calls from restrictive networks" },
-    { protocol: "udp", range: XMPP_PORTS.relay, service: "turn-relay", why: "media relayed by TURN during calls" },
   ],
   // XMPP clients and servers check the certificate against the domain itself
   // (RFC 6120 13.7.2), and the CA validates that name over HTTP at the
@@ -78,8 +69,8 @@ export const xmpp: Role = {
   ]),
   records: (stack) => chatRecords(stack),
   removal: {
-    stop: ["prosody.service", "coturn.service"],
-    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/etc/turnserver.conf", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, COTURN_START, COTURN_DROPIN, "/etc/podkit/tls/reload.d/xmpp", ...MODULES, MEMBER_ACCOUNTS],
+    stop: ["prosody.service"],
+    remove: ["/etc/prosody/prosody.cfg.lua", "/etc/prosody/groups.txt", "/usr/local/sbin/podkit-chat-certs", STALE_ACCOUNTS, "/etc/podkit/tls/reload.d/xmpp", ...MODULES, MEMBER_ACCOUNTS],
     keeps: "chat archives, rosters and uploads under /var/lib/prosody: they are the users' data",
   },
   state(ctx: RoleContext): RoleState {
@@ -95,16 +86,13 @@ export const xmpp: Role = {
       uploadBytes: sizeBytes(chat.upload.maxSize),
       uploadSeconds: chat.upload.expireDays * 86400,
       archiveDays: chat.archiveDays,
+      // Calls: coturn (role turn) on the chat host, or on its edge; the secret is the pod's one turn-secret.
       turnSecret,
-      realm: primaryDomain(stack),
+      turn: { host: turnName(stack), ports: TURN_PORTS },
       postmaster: postmaster(stack),
       abuse: `abuse@${primaryDomain(stack)}`,
       ports: XMPP_PORTS,
       ipv6: ctx.profile.ipv6,
-      // A host whose own network is private relays to the peers on it, and to no other private block.
-      deniedPeers: deniedPeerRanges(),
-      tcpRelay: chat.turn.tcpRelay,
-      quota: TURN_QUOTA,
       ...certPaths(fqdn),
       // Lua literals only (lib/stack/daemon-values.ts): a value is data, never Lua that runs.
       options: Object.entries(chat.prosody).map(([name, value]) => ({
@@ -118,17 +106,14 @@ export const xmpp: Role = {
     return {
       role: "xmpp",
       // Push (cloud_notify) and stream management (smacks) are Prosody 13's own; 0.12 needs the community modules.
-      packages: ["prosody", ...(mustRelease(ctx.profile.release).prosody === "0.12" ? ["prosody-modules"] : []), "coturn", PROBE_PACKAGE],
+      packages: ["prosody", ...(mustRelease(ctx.profile.release).prosody === "0.12" ? ["prosody-modules"] : []), PROBE_PACKAGE],
       // Prosody's own data directory, owned as Debian makes it, said here because on a
       // host with a data volume it is a mount point the base role made before Prosody existed.
       dirs: [{ path: "/var/lib/prosody", mode: 0o750, owner: "prosody", group: "prosody" }, ...dirs],
       files: [
         { path: "/etc/prosody/prosody.cfg.lua", content: t("etc/prosody/prosody.cfg.lua"), group: "prosody", mode: 0o640, secret: true },
         { path: "/etc/prosody/groups.txt", content: groupsFile(ctx), group: "prosody", mode: 0o640 },
-        { path: "/etc/turnserver.conf", content: t("etc/turnserver.conf"), group: "turnserver", mode: 0o640, secret: true },
         { path: "/usr/local/sbin/podkit-chat-certs", mode: 0o755, content: t("usr/local/sbin/podkit-chat-certs") },
-        { path: COTURN_START, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-coturn", { allowed: allowedLocalRanges(ctx.profile.localRanges) }, ctx.profile.release) },
-        { path: COTURN_DROPIN, content: t("etc/systemd/system/coturn.service.d/20-podkit-peers.conf") },
         { path: STALE_ACCOUNTS, mode: 0o755, content: renderTemplate("xmpp", "usr/local/sbin/podkit-chat-stale-accounts", { keep: accountFilesKept(ctx) }, ctx.profile.release) },
         { path: "/etc/podkit/tls/reload.d/xmpp", mode: 0o755, content: t("etc/podkit/tls/reload.d/xmpp") },
         ...MODULES.map((path) => ({ path, content: t(path.slice(1)) })),
@@ -146,22 +131,18 @@ export const xmpp: Role = {
         name: `prosody in group ${MEMBERS_GROUP}`, when: [MEMBER_ACCOUNTS], run: `usermod -a -G ${MEMBERS_GROUP} prosody`,
         unless: `id -nG prosody | tr ' ' '\\n' | grep -qx ${MEMBERS_GROUP}`,
       }] : []), {
-        // The drop-in is read only after a daemon-reload, before coturn restarts.
-        name: "systemctl daemon-reload", when: [COTURN_DROPIN], run: "systemctl daemon-reload",
-      }, {
         // Due when the stack's accounts change (the script lists them), or when a stale account file is there anyway.
         name: "remove chat accounts not in the stack", when: [STALE_ACCOUNTS], run: `${STALE_ACCOUNTS} --remove`,
         unless: `[ -z "$(${STALE_ACCOUNTS})" ]`,
       }, {
-        name: "certificates for prosody and coturn", when: ["/usr/local/sbin/podkit-chat-certs"], run: "/usr/local/sbin/podkit-chat-certs",
-        unless: `cmp -s ${live} /etc/prosody/certs/pod.crt && cmp -s ${live} /etc/coturn/certs/pod.crt`,
+        name: "certificate for prosody", when: ["/usr/local/sbin/podkit-chat-certs"], run: "/usr/local/sbin/podkit-chat-certs",
+        unless: `cmp -s ${live} /etc/prosody/certs/pod.crt`,
       }],
       services: [
         // Prosody's reload re-reads modules' settings but binds no new ports: a changed config restarts it.
         { unit: "prosody.service", watch: ["/etc/prosody/", ...MODULES, MEMBER_ACCOUNTS], onChange: "restart", ports: [XMPP_PORTS.client, XMPP_PORTS.clientTls, XMPP_PORTS.server, XMPP_PORTS.serverTls, XMPP_PORTS.upload],
           // A client asks for the XMPP domain, and the certificate must be valid for it.
           probes: [xmppStarttls(XMPP_PORTS.client, primaryDomain(stack)), xmppTls(XMPP_PORTS.clientTls, primaryDomain(stack))] },
-        { unit: "coturn.service", watch: ["/etc/turnserver.conf", "/etc/coturn/", COTURN_START, COTURN_DROPIN], onChange: "restart", ports: [XMPP_PORTS.turn], probes: [stunBinding(XMPP_PORTS.turn)] },
       ],
     };
   },

@@ -19,7 +19,8 @@ const WARNINGS = [
 
 for (const { codename } of RELEASES) {
   test(`Postfix, Dovecot and nginx load every example stack's configs without a warning (${codename})`, async (t) => {
-    const hosts = renderExampleStacks(codename).filter((h) => h.states.some((s) => s.role === "mail"));
+    // The mail hosts, and the edges in front of them (their own Postfix, and nginx sending port 80 on to the box).
+    const hosts = renderExampleStacks(codename).filter((h) => h.states.some((s) => s.role === "mail" || s.role === "edge"));
     assert.ok(hosts.length > 0);
     const said = await Promise.all(hosts.map((host) => withHostRoot(host, (root) => root.sh(WARNINGS)).then((r) => ({ host, r }))));
     for (const { host, r } of said) {

@@ -91,3 +91,32 @@ echo "== rspamd said"; grep -iE 'error|cannot' /tmp/rspamd.out | grep -v 'maps.r
     assert.equal(section("rspamd said").trim(), "", out);
   });
 }
+
+/**
+ * A message as the edge hands it to the mail host behind it (stacks/lab-edge.yaml): the edge's
+ * Received header names the real client, and a header below it, which the sender wrote, names
+ * another address.
+ */
+const VIA_EDGE = [
+  "Received: from mail.sender.example (mail.sender.example [192.0.2.77])",
+  "\tby gw.hs.test (Postfix) with ESMTPS id 4A1B2C3D4E",
+  "\tfor <dana@hs.test>; Wed, 02 Dec 2026 08:00:00 +0000 (UTC)",
+  "Received: from forged.example (forged.example [198.51.100.1])",
+  "\tby mail.sender.example with SMTP id 1; Wed, 02 Dec 2026 07:59:00 +0000",
+  "From: x@sender.example", "To: dana@hs.test", "Subject: hi", "Message-ID: <edge1@test>", "Date: Wed, 02 Dec 2026 08:00:00 +0000", "",
+  "Hello, here are the minutes of the last meeting of the hackspace with the list of tools.", "",
+].join("\\r\\n");
+
+for (const release of ["bookworm", "trixie"]) {
+  test(`rspamd behind an edge judges the client the edge's Received header names, only for mail from the edge, never a header the sender wrote (${release})`, { timeout: 240_000 }, async () => {
+    const host = renderStack("stacks/lab-edge.yaml", release).find((h) => h.host === "box")!;
+    const out = await withHostRoot(host, async (root) => (await root.sh(withFilter(`
+printf '${VIA_EDGE}' | scan -i 10.201.0.1 --helo gw.hs.test | grep -o 'EDGE_RELAY' | sed 's/^/from the edge: /'
+printf '${VIA_EDGE}' | scan -i ${OUTSIDE} --helo other.example | grep -o 'EDGE_RELAY' | sed 's/^/from elsewhere: /'
+sleep 1
+# rspamd's log line for each task names the address it judged.
+grep 'rspamd_task_write_log' /tmp/rspamd.out | grep -o 'ip: [^,]*'
+`))).output);
+    assert.equal(out.split("\n").filter((l) => !l.startsWith("limit: ")).join("\n"), "from the edge: EDGE_RELAY\nip: 192.0.2.77\nip: 192.0.2.9\n", out);
+  });
+}

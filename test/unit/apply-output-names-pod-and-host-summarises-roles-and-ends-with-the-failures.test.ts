@@ -196,7 +196,7 @@ test("on a terminal the installation is one live line per host with apt's count 
   // apt's lines come faster than the ten redraws a second: the one shown is the latest at the redraw.
   assert.ok(windows.some((rows) => rows.some((r) => /^hackspace\/box: installing [68]0%, [12] of 2 package\(s\) configured, now postfix$/.test(r))),
     "the live line as apt reported it");
-  assert.ok(windows.some((rows) => rows.some((r) => /^hackspace\/box: \d of 6 role\(s\) done, now (web|mail|xmpp)$/.test(r))), "then which role it is at");
+  assert.ok(windows.some((rows) => rows.some((r) => /^hackspace\/box: \d of 7 role\(s\) done, now (web|mail|xmpp|turn)$/.test(r))), "then which role it is at");
   // Once done, no live line is left: what stays is the lines a log of the same apply holds, in order, the table closing them.
   const stayed = screen.all();
   assert.deepEqual(live(stayed), []);

@@ -100,8 +100,8 @@ test("the mail filter's config is the same with or without a resolver in the pro
 
 test("TURN relays into the private blocks a profile calls local, and into no other", () => {
   // turnserver.conf denies them all; the start script allows the profile's own ones back.
-  const start = (localRanges: string[]) => file("xmpp", { localRanges }, "/usr/local/sbin/podkit-coturn")!;
-  assert.match(file("xmpp", { localRanges: ["192.168.0.0/16"] }, "/etc/turnserver.conf")!, /^denied-peer-ip=192\.168\.0\.0-192\.168\.255\.255$/m);
+  const start = (localRanges: string[]) => file("turn", { localRanges }, "/usr/local/sbin/podkit-coturn")!;
+  assert.match(file("turn", { localRanges: ["192.168.0.0/16"] }, "/etc/turnserver.conf")!, /^denied-peer-ip=192\.168\.0\.0-192\.168\.255\.255$/m);
   assert.match(start(["192.168.0.0/16"]), /# 192\.168\.0\.0\/16: the host's own network[^\n]*\n.*allowed 3232235520 3232301055/);
   assert.doesNotMatch(start([]), /allowed \d/);
 });

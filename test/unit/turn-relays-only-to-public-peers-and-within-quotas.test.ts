@@ -1,4 +1,4 @@
-// What coturn may relay, as the xmpp role writes it: never to a special-purpose
+// What coturn may relay, as the turn role writes it: never to a special-purpose
 // block (loopback, private, link-local and cloud metadata, documentation,
 // multicast, NAT64, 6to4, ...) nor to the host's own addresses; TCP relays only
 // when the stack asks; quotas and bandwidth caps; its secret its own. The
@@ -14,6 +14,7 @@ import { roleContext } from "../../lib/converge/pod";
 import { loadStackFile } from "../../lib/stack/load";
 import type { HostProfile } from "../../lib/stack/profile";
 import type { Stack } from "../../lib/stack/schema";
+import { turn } from "../../roles/turn/role";
 import { xmpp } from "../../roles/xmpp/role";
 import { profileOf } from "./host-profiles";
 
@@ -22,9 +23,10 @@ if (!loaded.ok) throw new Error("stacks/lab-a.yaml does not load");
 const labStack: Stack = loaded.stack;
 const secrets: Record<string, string> = { "turn-secret": "the-turn-secret-0123456789", "dkim-key": "the-dkim-key", "password-salt": "salt-key" };
 
-function render(stack: Stack, profile: Partial<HostProfile> = {}) {
-  const ctx = roleContext(stack, "mx", (n) => secrets[n] ?? `value of ${n}`, { ...profileOf(stack, "mx"), ...profile });
-  const files = xmpp.state(ctx).files;
+/** The files roles xmpp and turn write on `host` (each only where it runs). */
+function render(stack: Stack, profile: Partial<HostProfile> = {}, host = "mx") {
+  const ctx = roleContext(stack, host, (n) => secrets[n] ?? `value of ${n}`, { ...profileOf(stack, host), ...profile });
+  const files = [xmpp, turn].filter((r) => r.appliesTo(stack, host)).flatMap((r) => r.state(ctx).files);
   return (path: string) => files.find((f) => f.path === path)!.content;
 }
 
@@ -67,10 +69,10 @@ test("coturn's shared secret is the pod's own turn-secret, not something derived
 });
 
 /** Runs the start script with a fake `ip` answering `addrs` and a fake `turnserver` that prints its arguments. */
-function start(localRanges: string[], addrs: string[]): string[] {
+function start(localRanges: string[], addrs: string[], stack = labStack, host = "mx"): string[] {
   const dir = mkdtempSync(join(tmpdir(), "podkit-coturn-"));
   const script = join(dir, "podkit-coturn");
-  writeFileSync(script, render(labStack, { localRanges })("/usr/local/sbin/podkit-coturn"));
+  writeFileSync(script, render(stack, { localRanges }, host)("/usr/local/sbin/podkit-coturn"));
   const ip = join(dir, "ip");
   writeFileSync(ip, `#!/bin/sh\ncat <<'EOF'\n${addrs.map((a, i) => `${i + 2}: host0    inet${a.includes(":") ? "6" : ""} ${a}/${a.includes(":") ? 64 : 24} scope global host0`).join("\n")}\nEOF\n`);
   const turnserver = join(dir, "turnserver");
@@ -94,4 +96,15 @@ test("in the lab, the peers' private network is allowed back, less the host's ow
   ]);
   // An address outside the range leaves it whole.
   assert.deepEqual(start(["10.0.0.0/8"], ["192.0.2.1"]).slice(3), ["--denied-peer-ip=192.0.2.1", "--allowed-peer-ip=10.0.0.0-10.255.255.255"]);
+});
+
+test("on an edge, coturn never relays into the tunnel to the boxes behind it, even where the profile allows the private range back", () => {
+  const edgeLoaded = loadStackFile(join(__dirname, "..", "..", "stacks", "lab-edge.yaml"));
+  if (!edgeLoaded.ok) throw new Error("stacks/lab-edge.yaml does not load");
+  // The lab's edge: its address on the lab bridge and its tunnel address (10.201.0.0/29: edge .1, box .2).
+  const args = start(["10.0.0.0/8"], ["10.77.0.14", "10.201.0.1"], edgeLoaded.stack, "gw");
+  const tunnel = ["10.201.0.0", "10.201.0.1", "10.201.0.2", "10.201.0.3", "10.201.0.4", "10.201.0.5", "10.201.0.6", "10.201.0.7"];
+  for (const a of tunnel) assert.ok(args.includes(`--denied-peer-ip=${a}`), `the tunnel's ${a} is denied`);
+  const allowed = args.filter((a) => a.startsWith("--allowed-peer-ip=")).map((a) => a.slice("--allowed-peer-ip=".length));
+  assert.deepEqual(allowed, ["10.0.0.0-10.77.0.13", "10.77.0.15-10.200.255.255", "10.201.0.8-10.255.255.255"]);
 });

@@ -64,3 +64,12 @@ rspamd_config:register_symbol({
 })
 -- After the DMARC check has answered.
 rspamd_config:register_dependency("POD_DOMAIN_SPOOFED", "DMARC_CHECK")
+{{#edge}}
+
+-- external_relay (local.d/external_relay.conf) reads the edge's Received
+-- header only for mail that came from the edge ({{address}}, over the tunnel).
+rspamd_config:add_condition("EDGE_RELAY", function(task)
+  local ip = task:get_from_ip()
+  return ip ~= nil and ip:is_valid() and ip:to_string() == "{{address}}"
+end)
+{{/edge}}

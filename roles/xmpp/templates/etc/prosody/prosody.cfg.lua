@@ -79,9 +79,9 @@ max_archive_query_results = 250
 groups_file = "/etc/prosody/groups.txt"
 
 -- Calls: short-lived TURN credentials from the secret coturn shares.
-turn_external_host = "{{fqdn}}"
-turn_external_port = {{ports.turn}}
-turn_external_tls_port = {{ports.turnTls}}
+turn_external_host = "{{turn.host}}"
+turn_external_port = {{turn.ports.turn}}
+turn_external_tls_port = {{turn.ports.turnTls}}
 turn_external_secret = "{{turnSecret}}"
 turn_external_ttl = 86400
 
