@@ -123,7 +123,7 @@ const loadProblems = (file: string, lab: Parameters<typeof labProvider>[0]) => {
 
 test("a lab host is found in the lab when the stack is loaded, with an error at its line when it is not there", () => {
   assert.deepEqual(loadProblems(labStack("a"), null), ["5:5 hosts.mx.lab: the lab is not running: start it with `npx podkit lab up`"]);
-  assert.deepEqual(loadProblems(labStack("c"), RECORDED_LAB), ["5:5 hosts.mx.lab: there is no lab host \"c\": the lab's hosts are a, b, backup, and the workshop seats seat1 to seat8 (`podkit lab up --seats N`)"]);
+  assert.deepEqual(loadProblems(labStack("c"), RECORDED_LAB), ["5:5 hosts.mx.lab: there is no lab host \"c\": the lab's hosts are a, b, backup, the workshop seats seat1 to seat8 (`podkit lab up --seats N`), and edge and box (`podkit lab up --edge`)"]);
   const { b: _gone, ...hosts } = RECORDED_LAB.hosts;
   assert.deepEqual(loadProblems(labStack("b"), { ...RECORDED_LAB, hosts }), ["5:5 hosts.mx.lab: lab host \"b\" is not running"]);
   const pod = loadPod(labStack("a"), { providers: { lab: labProvider(RECORDED_LAB) } });
