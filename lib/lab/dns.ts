@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { $ } from "./sh";
-import { LAB, PATHS, REPO_ROOT, RUN_DIR, hostFqdn, labHosts, labPods } from "./config";
+import { HACKSPACE, LAB, PATHS, REPO_ROOT, RUN_DIR, hostFqdn, labHosts, labPods } from "./config";
 import { startDaemon, stopDaemon, waitFor } from "./proc";
 import { type LabState, labPodsOf } from "./state";
 
@@ -165,6 +165,8 @@ server:
     port: 53
     do-ip6: no
     access-control: ${LAB.subnet} allow
+    # The box behind NAT (lab up --edge) asks from the hackspace segment.
+    access-control: ${HACKSPACE.subnet} allow
     access-control: 127.0.0.0/8 allow
     # No DNSSEC validation: the lab zones are unsigned.
     module-config: "iterator"

@@ -19,7 +19,10 @@ export function certPaths(fqdn: string) {
 
 export const tls: Role = {
   name: "tls",
-  after: { base: "packages, the firewall and SSH come first" },
+  after: {
+    base: "packages, the firewall and SSH come first",
+    tunnel: "a box behind an edge is asked for its ACME challenges through the tunnel",
+  },
   // Every host gets a certificate for every name it serves.
   appliesTo: () => true,
   // Certificates come from ACME http-01 on port 80; the same port redirects browsers to https.

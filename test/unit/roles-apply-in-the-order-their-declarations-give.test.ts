@@ -16,8 +16,8 @@ const ROOT = resolve(__dirname, "../..");
 const role = (name: string, after: Record<string, string> = {}): Role =>
   ({ name, after, appliesTo: () => true, ports: [], state: () => ({ role: name, packages: [], files: [] }), removal: { stop: [], remove: [] } });
 
-test("the registered roles apply as their declarations give: base, tls, edge, tunnel, web, mail, xmpp, backup, turn, check", () => {
-  assert.deepEqual(registeredRoles().map((r) => r.name), ["base", "tls", "edge", "tunnel", "web", "mail", "xmpp", "backup", "turn", "check"]);
+test("the registered roles apply as their declarations give: base, tunnel, tls, edge, web, mail, xmpp, backup, turn, check", () => {
+  assert.deepEqual(registeredRoles().map((r) => r.name), ["base", "tunnel", "tls", "edge", "web", "mail", "xmpp", "backup", "turn", "check"]);
 });
 
 test("every role comes after the roles it names, whatever order they are listed in", () => {
