@@ -18,6 +18,7 @@ import { publicKeyOfKeyFile } from "../ssh/login-key";
 import { shellQuote } from "../ssh/shell";
 import { mustRelease } from "../stack/releases";
 import { GENERATED } from "../stack/secrets";
+import { tunnelHosts, wireguardKeySecret } from "../stack/edge";
 import { derivedValues, makeBlockLines, memberAccounts, placeholder, placeholdersIn, secretMakeBlock, sentinel } from "./placeholders";
 
 /** The end of every heredoc: a line no rendered file contains (checked). */
@@ -66,7 +67,7 @@ export function renderHowto(pod: Pod, onlyHost?: string): string {
   const used = body.join("\n");
   const derivedUsed = derived.make.filter((m) => used.includes(m.placeholder));
   // The secrets hashes are made from appear in no file: the hash blocks name them.
-  for (const name of [GENERATED.passwordSalt, ...Object.values(stack.accounts).flatMap((a) => (a.password ? [a.password.secret] : []))]) {
+  for (const name of [GENERATED.passwordSalt, ...Object.values(stack.accounts).flatMap((a) => (a.password ? [a.password.secret] : [])), ...tunnelHosts(stack).map(wireguardKeySecret)]) {
     if (derivedUsed.some((m) => m.commands.some((c) => c.includes(placeholder(name))))) met.add(name);
   }
   const names = [...met];

@@ -9,6 +9,8 @@
 // final newline, is the value. Made with OpenSSL 3 only, so no podkit is needed;
 // the hash blocks derive the salt from the salt key as podkit does
 // (lib/stack/passwords.ts), so a pod built by hand is the pod `podkit diff` expects.
+import { createHash } from "node:crypto";
+import { tunnelHosts, wireguardKeySecret, wireguardPublicKey } from "../stack/edge";
 import { dovecotScramSha256, PASSWORD_ITERATIONS, prosodyScramSha256 } from "../stack/passwords";
 import { GENERATED } from "../stack/secrets";
 import type { Stack } from "../stack/schema";
@@ -17,6 +19,9 @@ const SENTINEL = /__PODKIT_SECRET_([a-z0-9-]+)__/g;
 
 /** What a role sees for a secret while the how-to renders: URL-, shell- and one-line-safe. */
 export function sentinel(name: string): string {
+  // A WireGuard key must be a key for the tunnel role to take its public half: a fixed
+  // 32 bytes per name, turned back into the placeholder by derivedValues().
+  if (name.startsWith(wireguardKeySecret(""))) return createHash("sha256").update(`__PODKIT_SECRET_${name}__`).digest("base64");
   // A PEM key ends in a newline (node's export and Pulumi's tls.PrivateKey both): the file keeps it.
   return name === GENERATED.dkimKey ? `__PODKIT_SECRET_${name}__\n` : `__PODKIT_SECRET_${name}__`;
 }
@@ -91,6 +96,17 @@ export function derivedValues(stack: Stack, wanted: { dovecot: boolean; prosody:
       }
     }
   }
+  for (const host of tunnelHosts(stack)) {
+    const name = wireguardKeySecret(host);
+    const p = `<WIREGUARD_PUBLIC_KEY_${who(host)}>`;
+    // The private key's stand-in back to its sentinel, so it becomes the secret's placeholder.
+    replace.push([sentinel(name), `__PODKIT_SECRET_${name}__`]);
+    replace.push([wireguardPublicKey(sentinel(name)), p]);
+    make.push({
+      placeholder: p, what: `${host}'s WireGuard public key (what \`wg pubkey\` prints; the raw key given to OpenSSL as DER: the 16 bytes before it are the X25519 key's DER header)`,
+      commands: [`{ printf '\\060\\056\\002\\001\\000\\060\\005\\006\\003\\053\\145\\156\\004\\042\\004\\040'; base64 -d <<'VALUE'`, placeholder(name), "VALUE", "} | openssl pkey -inform DER -pubout -outform DER | tail -c 32 | base64"],
+    });
+  }
   return { replace, make };
 }
 
@@ -114,6 +130,7 @@ export function secretMakeBlock(name: string, stack: Stack): MakeBlock {
   const p = placeholder(name);
   if (name === GENERATED.dkimKey) return { placeholder: p, secret: name, what: "the DKIM signing key (RSA 2048, PEM)", commands: ["openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048"] };
   if (name === GENERATED.passwordSalt) return { placeholder: p, secret: name, what: "the key every account's password salt is made with; keep it off the server", commands: ["openssl rand -hex 32"] };
+  if (name.startsWith(wireguardKeySecret(""))) return { placeholder: p, secret: name, what: `${name.slice(wireguardKeySecret("").length)}'s WireGuard private key (what \`wg genkey\` prints)`, commands: ["openssl genpkey -algorithm X25519 -outform DER | tail -c 32 | base64"] };
   if (name === GENERATED.turnSecret) return { placeholder: p, secret: name, what: "the secret Prosody and coturn share for call credentials", commands: ["openssl rand -hex 32"] };
   const account = Object.entries(stack.accounts).find(([, a]) => a.password?.secret === name);
   if (account) return { placeholder: p, secret: name, what: `${account[0]}'s password, for mail and chat: choose one, or make one`, commands: ["openssl rand -hex 12"] };

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { howtoHtml } from "../../lib/howto/html";
 import { loginKeyOf, renderHowto } from "../../lib/howto/markdown";
+import { wireguardPublicKey } from "../../lib/stack/edge";
 import { loadPod } from "../../lib/stack/pod";
 import { dovecotScramSha256, prosodyScramSha256 } from "../../lib/stack/passwords";
 import { groupOf, modeOf, ownerOf } from "../../lib/converge/changes";
@@ -106,4 +107,17 @@ test("every file the lab-b how-to writes, its placeholders filled, is byte for b
     assert.equal(w.mode, modeOf(f).toString(8), `${f.path} mode`);
     assert.equal(w.owner, `${ownerOf(f)}:${groupOf(f)}`, `${f.path} owner`);
   }
+});
+
+test("a pod with an edge: the how-to's OpenSSL blocks make each tunnel key's public half as `wg pubkey` does, and the two tunnel configs name each other's", () => {
+  const pod = loadPod(join(ROOT, "stacks/hackspace-edge.yaml"), { providers: TEST_PROVIDERS, secretsFile: secretsFile(""), generate: true, log: () => {} });
+  const markdown = renderHowto(pod);
+  const made = makeValues(readHowto(markdown), (name) => pod.secrets.get(name));
+  for (const host of ["gw", "box"]) {
+    const key = pod.secrets.get(`wireguard-key-${host}`)!;
+    assert.equal(made.get(`<WIREGUARD_PUBLIC_KEY_${host.toUpperCase()}>`), wireguardPublicKey(key), host);
+    assert.ok(!markdown.includes(key), `${host}'s private key is not printed`);
+  }
+  assert.match(markdown, /^PrivateKey = <WIREGUARD_KEY_GW>$[\s\S]*^PublicKey = <WIREGUARD_PUBLIC_KEY_BOX>$/m);
+  assert.match(markdown, /^PrivateKey = <WIREGUARD_KEY_BOX>$[\s\S]*^PublicKey = <WIREGUARD_PUBLIC_KEY_GW>$/m);
 });
