@@ -3,9 +3,9 @@
 // through it and falls back to the box's own address, and the edge's key is
 // blanked from any message like the box's.
 import assert from "node:assert/strict";
-import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { closedPort } from "./ports";
 import { roleContext } from "../../lib/converge/pod";
 import { roleNamed } from "../../lib/converge/registry";
 import { HCLOUD_PROFILE } from "../../lib/infra/hcloud-provider";
@@ -32,13 +32,6 @@ function boxInputs(edgePort: number, directPort: number): RoleInputs {
   };
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 test("an edge without a pinned key or a login key fails the check, on the via property", async () => {
   const inputs = boxInputs(22, 22);

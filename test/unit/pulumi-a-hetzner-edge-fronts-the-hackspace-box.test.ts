@@ -6,20 +6,12 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { before, test } from "node:test";
-import { loadProgram, settle, startMocks, valueOf, type Program, type Recorded, type Registered } from "./pulumi-mocks";
+import { loadProgram, recordDependencies, settle, startMocks, valueOf, type Program, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROLE_TYPE = "pulumi-nodejs:dynamic/podkit:Role";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\n(test)\n-----END OPENSSH PRIVATE KEY-----\n";
 
-// The mocks hand newResource no options; the monitor sees the dependencies as URNs: record them by name.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: Record<string, any> } };
-const dependencies = new Map<string, string[]>();
-const register = MockMonitor.prototype.registerResource;
-MockMonitor.prototype.registerResource = function (req: { getName(): string; getDependenciesList(): string[] }, callback: unknown) {
-  dependencies.set(req.getName(), req.getDependenciesList());
-  return register.call(this, req, callback);
-};
+const dependencies = recordDependencies();
 
 let rec: Recorded;
 let program: Program;

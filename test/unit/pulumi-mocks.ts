@@ -216,6 +216,23 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
 }
 
+/**
+ * Each resource's dependencies (dependsOn and those of its Output inputs) as URNs, by
+ * resource name, recorded from now on. The mocks hand newResource no options; only the
+ * monitor sees them.
+ */
+export function recordDependencies(): Map<string, string[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: Record<string, any> } };
+  const dependencies = new Map<string, string[]>();
+  const register = MockMonitor.prototype.registerResource;
+  MockMonitor.prototype.registerResource = function (req: { getName(): string; getDependenciesList(): string[] }, callback: unknown) {
+    dependencies.set(req.getName(), req.getDependenciesList());
+    return register.call(this, req, callback);
+  };
+  return dependencies;
+}
+
 export const ofType = (rec: Recorded, type: string) => rec.resources.filter((r) => r.type === type);
 
 export type Program = typeof import("../../index");

@@ -13,7 +13,7 @@ import { registeredRoles, roleNamed } from "../../lib/converge/registry";
 import { forTests, type RoleInputs } from "../../lib/pulumi/role-provider";
 import { rolesByHost } from "../../lib/stack/derive";
 import { loadStackFile } from "../../lib/stack/load";
-import { HETZNER_SECRETS, loadProgram, plainLeaks, privateKeyLines, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
+import { HETZNER_SECRETS, loadProgram, recordDependencies, plainLeaks, privateKeyLines, ofType, settle, startMocks, type Recorded, type Registered } from "./pulumi-mocks";
 
 const ROOT = resolve(__dirname, "../..");
 const ROLE_TYPE = "pulumi-nodejs:dynamic/podkit:Role";
@@ -22,16 +22,7 @@ const SECRETS = HETZNER_SECRETS;
 const generatedValues = () => Object.fromEntries(Object.values(GENERATED).filter((n) => rec.keys.has(`${n}-seed`))
   .map((n) => [n, secretFromSeed(n, rec.keys.get(`${n}-seed`)!.privateKeyPem)]));
 
-// The mocks hand newResource no options; the monitor sees the dependencies
-// (dependsOn and those of Output inputs), as URNs: record them by name.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: Record<string, any> } };
-const dependencies = new Map<string, string[]>();
-const register = MockMonitor.prototype.registerResource;
-MockMonitor.prototype.registerResource = function (req: { getName(): string; getDependenciesList(): string[] }, callback: unknown) {
-  dependencies.set(req.getName(), req.getDependenciesList());
-  return register.call(this, req, callback);
-};
+const dependencies = recordDependencies();
 
 let rec: Recorded;
 

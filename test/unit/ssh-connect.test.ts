@@ -3,10 +3,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { closedPort } from "./ports";
 import { connectPinned, HostKeyMismatch, isRetryable, type HostTarget } from "../../lib/ssh/connect";
 
 /** The part of ssh2's server (node-ssh's own dependency; it ships no types) this test uses. */
@@ -41,14 +42,6 @@ before(async () => {
 });
 after(() => server.close());
 
-/** A port nothing listens on: taken, then released. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 const target = (over: Partial<HostTarget>): HostTarget =>
   ({ name: "mx", address: "127.0.0.1", port, user: "root", hostKey: hostKey.pub, privateKeyPath: join(dir, "client"), ...over });
