@@ -24,6 +24,8 @@ export interface EdgeFirewall {
   interface: string;
   /** One DNAT rule per forwarded port, with its reason. */
   forwards: { rule: string; why: string }[];
+  /** The same ports refused at once over IPv6, which the tunnel does not carry. */
+  refused6: { rule: string; why: string }[];
   boxes: { name: string; address: string }[];
   egress: typeof EGRESS;
 }
@@ -41,7 +43,8 @@ export interface BoxFirewall {
 export function edgeFirewall(stack: Stack, host: string): EdgeFirewall | false {
   const boxes = boxesBehind(stack, host);
   if (!boxes.length) return false;
-  const forwards = podPorts(stack, host).filter((p) => p.forwardTo).flatMap((p) => {
+  const forwarded = podPorts(stack, host).filter((p) => p.forwardTo);
+  const forwards = forwarded.flatMap((p) => {
     // The tunnel carries IPv4 only: an IPv6-only source list forwards nothing.
     const v4 = p.from?.filter((c) => isIP(c.split("/")[0]) === 4);
     if (v4 && !v4.length) return [];
@@ -49,7 +52,14 @@ export function edgeFirewall(stack: Stack, host: string): EdgeFirewall | false {
     // Only what comes from outside to this host's own addresses: not the tunnel's traffic, not transit.
     return [{ rule: `iifname != "${TUNNEL_INTERFACE}" fib daddr type local ${from}${p.protocol} dport ${portSpec(p)} dnat to ${tunnelAddress(stack, p.forwardTo!)}`, why: p.why }];
   });
-  return { interface: TUNNEL_INTERFACE, forwards, boxes: boxes.map((b) => ({ name: b, address: tunnelAddress(stack, b)! })), egress: EGRESS };
+  // The box's names resolve to the edge's IPv6 address too (its own services, Postfix on
+  // 25 first, answer there): a client reaching a forwarded port over IPv6 is told no at
+  // once (a reset, not silence), so it tries the IPv4 address straight away.
+  const refused6 = forwarded.filter((p) => !p.from || p.from.some((c) => isIP(c.split("/")[0]) === 6)).map((p) => ({
+    rule: `meta nfproto ipv6 ${p.protocol} dport ${portSpec(p)} reject${p.protocol === "tcp" ? " with tcp reset" : ""}`,
+    why: `forwarded to ${p.forwardTo} over IPv4 only: the tunnel carries no IPv6`,
+  }));
+  return { interface: TUNNEL_INTERFACE, forwards, refused6, boxes: boxes.map((b) => ({ name: b, address: tunnelAddress(stack, b)! })), egress: EGRESS };
 }
 
 /** The box's side, or false on a host behind no edge. */
