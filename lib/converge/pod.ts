@@ -60,9 +60,16 @@ export function planWork(pod: Pod, opts: PlanOptions = {}): HostWork[] {
     const selected = roleNames.filter((r) => !opts.roles || opts.roles.includes(r));
     // The key podkit logs in with stays in root's keys; with the SSH agent podkit cannot tell which key that is.
     const loginKey = target.privateKeyPath ? publicKeyOfKeyFile(target.privateKeyPath) : undefined;
+    // The host's detected profile is often the one it was rendered for first: rendered once then.
+    const rendered = new Map<string, RoleState[]>();
     const render = (profile: HostProfile) => {
+      const key = JSON.stringify(profile);
+      const known = rendered.get(key);
+      if (known) return known;
       const ctx = roleContext(stack, host, (name) => pod.secrets.get(name), profile, loginKey);
-      return selected.map((r) => roleNamed(r).state(ctx));
+      const states = selected.map((r) => roleNamed(r).state(ctx));
+      rendered.set(key, states);
+      return states;
     };
     const profile = provider.profile(stack, host);
     work.push({

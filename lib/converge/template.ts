@@ -31,16 +31,23 @@ export function templateFile(role: string, path: string, release?: string, relea
     if (upTo < 0) throw new Error(unsupportedRelease(release));
     for (const r of releases.slice(0, upTo + 1).reverse()) {
       const variant = join(ROLES_DIR, role, `templates.${r.codename}`, path);
-      if (existsSync(variant)) return variant;
+      if (exists(variant)) return variant;
     }
   }
   return join(ROLES_DIR, role, "templates", path);
 }
 
+// One apply renders every role for every host, twice per host (before and after it
+// says what it is): the files under roles/ are read once per run, not once per render.
+const seen = new Map<string, boolean>();
+const texts = new Map<string, string>();
+const exists = (file: string) => seen.get(file) ?? (seen.set(file, existsSync(file)), seen.get(file)!);
+const readTemplate = (file: string) => texts.get(file) ?? (texts.set(file, readFileSync(file, "utf8")), texts.get(file)!);
+
 /** Renders roles/<role>/templates/<path> (or the release's variant of it, see above) with `view`. */
 export function renderTemplate(role: string, path: string, view: View, release?: string): string {
   const file = templateFile(role, path, release);
-  const text = readFileSync(file, "utf8");
+  const text = readTemplate(file);
   const missing = topLevelNames(Mustache.parse(text)).filter(({ name, section }) => (section ? !has(view, name) : lookup(view, name) === undefined)).map((n) => n.name);
   if (missing.length) throw new Error(`${file}: no value for ${missing.map((n) => `{{${n}}}`).join(", ")}`);
   return Mustache.render(text, view, {}, { escape: (s: string) => s });

@@ -124,11 +124,34 @@ export async function ensureLabBackupTarget(state: LabState, append: TargetLogin
   }
 }
 
-/** A lab pod backing up to the lab's backup host: that "provider" must know the pod's logins before the pod first backs up. */
-export async function provideLabBackupTarget(state: LabState, pod: Pod, log: (line: string) => void): Promise<void> {
+/**
+ * A lab pod backing up to the lab's backup host: that "provider" must know the pod's logins
+ * before the pod first backs up. The pods of one `podkit apply` (a room's eight seats) ask
+ * in the same moment: their logins go to the backup host together, in one round-trip,
+ * not in eight that would queue on its lock one after the other.
+ */
+export function provideLabBackupTarget(state: LabState, pod: Pod, log: (line: string) => void): Promise<void> {
   const rest = pod.stack.backup?.target.rest;
-  if (!rest || !isLabTarget(state, rest.url) || !rest.username || !rest.password) return;
+  if (!rest || !isLabTarget(state, rest.url) || !rest.username || !rest.password) return Promise.resolve();
   const secret = (name: string) => pod.secrets.get(name) ?? "";
-  const prune = rest.prune ? [{ username: rest.prune.username, password: secret(rest.prune.password.secret) }] : [];
-  await ensureLabBackupTarget(state, [{ username: rest.username, password: secret(rest.password.secret) }], prune, log);
+  if (!gathering) {
+    const batch: Batch = { append: [], prune: [], log, done: Promise.resolve() };
+    batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      gathering = undefined;
+      return ensureLabBackupTarget(state, batch.append, batch.prune, batch.log);
+    });
+    gathering = batch;
+  }
+  gathering.append.push({ username: rest.username, password: secret(rest.password.secret) });
+  if (rest.prune) gathering.prune.push({ username: rest.prune.username, password: secret(rest.prune.password.secret) });
+  return gathering.done;
 }
+
+interface Batch {
+  append: TargetLogin[];
+  prune: TargetLogin[];
+  /** The first pod's: the line names every pod's login. */
+  log: (line: string) => void;
+  done: Promise<void>;
+}
+let gathering: Batch | undefined;

@@ -105,11 +105,32 @@ test("a template with a placeholder the role does not fill is refused, not rende
   assert.match(ok, /^MaxRetentionSec=7day$/m);
 });
 
-test("unit states come from one systemctl show for all units", () => {
-  const query = { files: [], dirs: [], packages: [], units: ["nginx.service", "certbot.timer"] };
-  assert.match(factsScript(query), /systemctl show -p Id -p ActiveState -p UnitFileState 'nginx\.service' 'certbot\.timer'/);
-  const out = "UId nginx.service\nUActiveState active\nUUnitFileState enabled\nUId certbot.timer\nUActiveState inactive\nUUnitFileState static\n";
-  assert.deepEqual(parseFacts(out, query).units, { "nginx.service": { active: "active", enabled: "enabled" }, "certbot.timer": { active: "inactive", enabled: "static" } });
+test("unit states come from systemd in two calls whatever their number, and an instance unit from show", () => {
+  // What systemd 257 prints (a trixie pod): a fake systemctl answers each call as the real one does.
+  const dir = mkdtempSync(join(tmpdir(), "podkit-systemctl-"));
+  writeFileSync(join(dir, "systemctl"), `#!/bin/sh
+echo "$*" >> "${dir}/calls"
+case "$1" in
+  list-units) printf '%s\\n' 'nginx.service loaded active running A high performance web server and a reverse proxy server' 'certbot.timer loaded inactive dead Run certbot twice daily' 'rspamd.service loaded failed failed rapid spam filtering system' ;;
+  list-unit-files) printf '%s\\n' 'certbot.timer enabled enabled' 'nginx.service enabled enabled' 'rspamd.service disabled enabled' ;;
+  show) printf '%s\\n' 'Id=wg-quick@wg-podkit.service' 'ActiveState=activating' 'UnitFileState=enabled' '' ;;
+esac
+`, { mode: 0o755 });
+  const query = { files: [], dirs: [], packages: [], units: ["nginx.service", "certbot.timer", "rspamd.service", "never-installed.service", "wg-quick@wg-podkit.service"] };
+  const run = spawnSync("bash", ["-s"], { input: factsScript(query), encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(parseFacts(run.stdout, query).units, {
+    "nginx.service": { active: "active", enabled: "enabled" },
+    "certbot.timer": { active: "inactive", enabled: "enabled" },
+    "rspamd.service": { active: "failed", enabled: "disabled" },
+    "wg-quick@wg-podkit.service": { active: "activating", enabled: "enabled" },
+  });
+  const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" }).stdout.trim().split("\n");
+  assert.equal(calls.length, 3, calls.join("\n"));
+  assert.match(calls[2], /^show .*wg-quick@wg-podkit\.service$/);
+  // A unit systemd does not know needs starting and enabling, as one that is off does.
+  const actions = roleChanges({ role: "demo", packages: [], files: [], services: [{ unit: "never-installed.service", watch: [] }] }, { ...converged, units: parseFacts(run.stdout, query).units });
+  assert.deepEqual(actions.units, [{ unit: "never-installed.service", enable: true, start: true }]);
 });
 
 test("a host that matches the role has no action to take", () => {
