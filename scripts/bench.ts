@@ -11,6 +11,8 @@
 //   npm run bench -- --mail-only  (inbound mail throughput and latency alone, on the pods as they are)
 //   npm run bench -- --crypt-only (IMAP fetch of 1,000 messages, encrypted at rest and not, alone)
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { onHost } from "../test/lab/helpers";
@@ -28,6 +30,17 @@ const podkit = (...args: string[]) => {
   return { seconds, out: r.stdout + r.stderr };
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The machine's busy CPU seconds so far (all cores: user, nice, system, irq, softirq), from /proc/stat. */
+const busyCpu = () => {
+  const [, user, nice, system, , , irq, softirq] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq) / 100; // USER_HZ: 100 on Linux
+};
+/** `f` run, with the CPU seconds the whole machine (podkit, the lab hosts, the package cache) spent meanwhile. */
+const withCpu = <T>(f: () => T): { result: T; cpu: number } => {
+  const before = busyCpu();
+  const result = f();
+  return { result, cpu: busyCpu() - before };
+};
 const onB = (cmd: string) => execFileSync(process.execPath, [join(ROOT, "bin/podkit.js"), "lab", "ssh", "b", cmd], { cwd: ROOT, encoding: "utf8" });
 
 interface Figures {
@@ -172,30 +185,45 @@ const SEAT_COUNTS = [1, 4, 8];
  * warm, as on a facilitator's machine after the first run) and no-op (median of five).
  * Every pod settles between runs: a new pod's rspamd compiles its databases for a minute.
  */
-function benchSeats(): { n: number; cold: number; noop: number }[] {
+interface SeatFigures {
+  n: number;
+  cold: number;
+  noop: number;
+  /** CPU seconds the machine spent in the cold apply, and in the median no-op. */
+  coldCpu: number;
+  noopCpu: number;
+}
+
+function benchSeats(): SeatFigures[] {
   const max = Math.max(...SEAT_COUNTS);
   // All seats exist (and the cache holds their packages) before anything is measured.
   podkit("lab", "up", "--seats", String(max));
-  const out: { n: number; cold: number; noop: number }[] = [];
+  const out: SeatFigures[] = [];
   for (const n of SEAT_COUNTS) {
     const stacks = Array.from({ length: n }, (_, i) => `stacks/seats/seat${i + 1}.yaml`);
     for (let k = 1; k <= n; k++) podkit("lab", "recreate", `seat${k}`);
     spawnSync("sleep", ["110"]); // the pods applied before settle; seats recreated are empty
-    const cold = podkit("apply", ...stacks);
+    const cold = withCpu(() => podkit("apply", ...stacks));
     spawnSync("sleep", ["110"]);
-    const runs = Array.from({ length: 5 }, () => podkit("apply", ...stacks));
-    for (const r of runs) if (!/no changes/.test(r.out)) throw new Error(`a no-op apply of ${n} seats changed something:\n${r.out}`);
-    out.push({ n, cold: cold.seconds, noop: median(runs.map((r) => r.seconds)) });
+    const runs = Array.from({ length: 5 }, () => withCpu(() => podkit("apply", ...stacks)));
+    for (const r of runs) if (!/no changes/.test(r.result.out)) throw new Error(`a no-op apply of ${n} seats changed something:\n${r.result.out}`);
+    const mid = runs.find((r) => r.result.seconds === median(runs.map((x) => x.result.seconds)))!;
+    out.push({ n, cold: cold.result.seconds, noop: mid.result.seconds, coldCpu: cold.cpu, noopCpu: mid.cpu });
   }
   return out;
 }
 
-function reportSeats(figures: { n: number; cold: number; noop: number }[]): void {
+function reportSeats(figures: SeatFigures[]): void {
   const one = figures.find((f) => f.n === 1)!;
+  const cores = cpus().length;
   console.log("\nworkshop seats, applied side by side by one podkit apply (package cache warm):");
   for (const f of figures) {
     console.log(`  ${String(f.n).padStart(2)} seat(s): cold ${f.cold.toFixed(1).padStart(6)} s (${(f.cold / one.cold).toFixed(2)}x one seat), no-op ${f.noop.toFixed(2).padStart(5)} s (${(f.noop / one.noop).toFixed(2)}x one seat)`);
+    console.log(`             CPU: cold ${f.coldCpu.toFixed(1).padStart(6)} s, no-op ${f.noopCpu.toFixed(2)} s (the whole machine: podkit, the seats, the package cache)`);
   }
+  // N seats need N times one seat's CPU, and this machine has `cores` of it: the time no
+  // scheduling can beat is their CPU over the cores, next to one seat's time.
+  console.log(`  on ${cores} core(s), ${figures.map((f) => `${f.n} seat(s) cannot take less than ${(f.coldCpu / cores).toFixed(0)} s cold (${(f.coldCpu / cores / one.cold).toFixed(2)}x one seat) and ${(f.noopCpu / cores).toFixed(2)} s no-op (${(f.noopCpu / cores / one.noop).toFixed(2)}x)`).join("; ")}`);
   const eight = figures.find((f) => f.n === 8);
   if (eight) {
     const cold = eight.cold / one.cold;
