@@ -17,7 +17,7 @@
 // wrapped one would push the others down), and a line that stays is written as
 // it is, not through log-update's persist (see line()).
 
-import { createLogUpdate } from "log-update";
+import type { createLogUpdate } from "log-update";
 
 export interface TerminalStream {
   write(text: string): unknown;
@@ -68,7 +68,9 @@ export class Terminal {
     // podkit draws on its own output (a stream of a test's is not).
     const own = stream === process.stdout || stream === process.stderr;
     const write = (text: string) => (this.batch ? this.batch.push(text) : stream.write(text));
-    if (this.live) this.block = createLogUpdate(sized(stream, write), { showCursor: !own });
+    // Loaded here, on a terminal only: its width tables take some 50 ms to build, which
+    // every command run from a script, a CI job or a pipe would otherwise pay for nothing.
+    if (this.live) this.block = (require("log-update") as { createLogUpdate: typeof createLogUpdate }).createLogUpdate(sized(stream, write), { showCursor: !own });
   }
 
   /** `text` in a colour, or as it is where colour is not wanted. */
