@@ -265,7 +265,10 @@ export const mail: Role = {
         // A removed account's open IMAP sessions end with its login.
         { name: "close the sessions of removed accounts", when: ["/etc/dovecot/users", MEMBER_USERDB], run: KICK_REMOVED },
         // Dovecot runs the global scripts as the mailbox owner, who cannot write next to them: compiled here, as root.
-        { name: "compile the global sieve scripts", when: ["/etc/dovecot/sieve/", "/etc/dovecot/dovecot.conf"], run: SIEVE_SCRIPTS.map((n) => `sievec /etc/dovecot/sieve/${n}.sieve`).join(" && ") },
+        // With the file named: without -c, Dovecot 2.4's sievec asks the running dovecot for its config, which is
+        // still the old one until the reload after this (Debian's default, on a host where dovecot was installed
+        // before podkit: no sieve plugins, so "unknown Sieve capability 'vnd.dovecot.pipe'").
+        { name: "compile the global sieve scripts", when: ["/etc/dovecot/sieve/", "/etc/dovecot/dovecot.conf"], run: SIEVE_SCRIPTS.map((n) => `sievec -c /etc/dovecot/dovecot.conf /etc/dovecot/sieve/${n}.sieve`).join(" && ") },
         {
           // Redis's socket is group redis, mode 770. rspamd runs as _rspamd from systemd, which sets
           // the groups at start: once a member, rspamd starts again to have the group.
