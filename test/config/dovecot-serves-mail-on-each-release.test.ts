@@ -5,7 +5,8 @@
 // filter, and serves IMAPS; and what Dovecot 2.3 (Debian 12) left in a mailbox
 // is read by Dovecot 2.4 (Debian 13), as after a rebuild and restore. Mail the
 // filter marked goes to Junk, and moving mail into or out of Junk over IMAP
-// runs the learning program (IMAPSieve) with the message.
+// runs the learning program (IMAPSieve) with the message. The global scripts
+// compile against the new config while dovecot still runs on an old one.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { withHostRoot } from "../../lib/checker/host-root";
@@ -122,5 +123,31 @@ chmod 755 /usr/local/lib/podkit/sieve-pipe/rspamd-learn; touch /tmp/learned-spam
     // moved on from Junk to Trash: nothing more.
     assert.match(out, /^\/tmp\/learned-spam 1\nSubject: plain$/m, out);
     assert.match(out, /^\/tmp\/learned-ham 1\nSubject: marked$/m, out);
+  });
+}
+
+// A host where Debian's dovecot already runs on its own config when podkit first applies:
+// the global scripts are compiled before the reload, so against the new dovecot.conf
+// (Dovecot 2.4's sievec otherwise asks the running dovecot, whose config has no sieve plugins).
+for (const release of ["bookworm", "trixie"]) {
+  test(`the global sieve scripts compile against the new dovecot.conf while dovecot still runs on an old one (${release})`, async () => {
+    const [host] = renderStack("stacks/hetzner.yaml", release);
+    const compile = host.states.find((s) => s.role === "mail")?.handlers?.find((h) => h.name === "compile the global sieve scripts");
+    assert.ok(compile, "the mail role compiles its global sieve scripts");
+    const versions = release === "bookworm" ? "" : "dovecot_config_version = 2.4.1\ndovecot_storage_version = 2.4.1\n";
+    const out = await inRoot(release, `
+set -u
+printf '${versions}protocols =\\nssl = no\\nlog_path = /tmp/old-dovecot.log\\n' > /tmp/old.conf
+dovecot -c /tmp/old.conf
+trap 'doveadm -c /tmp/old.conf stop >/dev/null 2>&1' EXIT
+for i in $(seq 50); do [ -S /run/dovecot/config ] && break; sleep 0.1; done
+doveconf -c /tmp/old.conf -n >/dev/null && echo "old dovecot runs"
+rm -f /etc/dovecot/sieve/*.svbin
+( ${compile.run} ) 2>&1; echo "compiled: $?"
+ls /etc/dovecot/sieve/
+`);
+    assert.match(out, /^old dovecot runs$/m, out);
+    assert.match(out, /^compiled: 0$/m, out);
+    for (const script of ["spam-to-junk", "learn-spam", "learn-ham"]) assert.match(out, new RegExp(`^${script}\\.svbin$`, "m"), out);
   });
 }
