@@ -20,8 +20,10 @@ export interface FactQuery {
 }
 
 /** `host`: also what the host is (./host-facts.ts), in the same round-trip. */
+/** Words for a shell command line, each quoted. */
+const list = (xs: string[]) => xs.map(q).join(" ");
+
 export function factsScript(query: FactQuery, opts: { host?: boolean } = {}): string {
-  const list = (xs: string[]) => xs.map(q).join(" ");
   return [
     "set -u",
     "export LC_ALL=C",
@@ -59,7 +61,6 @@ export function factsScript(query: FactQuery, opts: { host?: boolean } = {}): st
  * an instance is asked with show.
  */
 function unitLines(units: string[]): string[] {
-  const list = (xs: string[]) => xs.map(q).join(" ");
   const instance = (u: string) => /@[^.]+\./.test(u);
   const plain = units.filter((u) => !instance(u));
   const instances = units.filter(instance);

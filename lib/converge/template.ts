@@ -39,10 +39,15 @@ export function templateFile(role: string, path: string, release?: string, relea
 
 // One apply renders every role for every host, twice per host (before and after it
 // says what it is): the files under roles/ are read once per run, not once per render.
-const seen = new Map<string, boolean>();
-const texts = new Map<string, string>();
-const exists = (file: string) => seen.get(file) ?? (seen.set(file, existsSync(file)), seen.get(file)!);
-const readTemplate = (file: string) => texts.get(file) ?? (texts.set(file, readFileSync(file, "utf8")), texts.get(file)!);
+function memo<T>(f: (file: string) => T): (file: string) => T {
+  const known = new Map<string, T>();
+  return (file) => {
+    if (!known.has(file)) known.set(file, f(file));
+    return known.get(file)!;
+  };
+}
+const exists = memo(existsSync);
+const readTemplate = memo((file) => readFileSync(file, "utf8"));
 
 /** Renders roles/<role>/templates/<path> (or the release's variant of it, see above) with `view`. */
 export function renderTemplate(role: string, path: string, view: View, release?: string): string {

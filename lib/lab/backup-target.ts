@@ -134,24 +134,26 @@ export function provideLabBackupTarget(state: LabState, pod: Pod, log: (line: st
   const rest = pod.stack.backup?.target.rest;
   if (!rest || !isLabTarget(state, rest.url) || !rest.username || !rest.password) return Promise.resolve();
   const secret = (name: string) => pod.secrets.get(name) ?? "";
-  if (!gathering) {
-    const batch: Batch = { append: [], prune: [], log, done: Promise.resolve() };
-    batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      gathering = undefined;
-      return ensureLabBackupTarget(state, batch.append, batch.prune, batch.log);
-    });
-    gathering = batch;
-  }
+  gathering ??= newBatch(state, log);
   gathering.append.push({ username: rest.username, password: secret(rest.password.secret) });
   if (rest.prune) gathering.prune.push({ username: rest.prune.username, password: secret(rest.prune.password.secret) });
   return gathering.done;
 }
 
+/** Logins asked for in this tick; sent once the tick is over. `log` is the first pod's: the line names every login. */
+function newBatch(state: LabState, log: (line: string) => void): Batch {
+  const append: TargetLogin[] = [];
+  const prune: TargetLogin[] = [];
+  const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    gathering = undefined;
+    return ensureLabBackupTarget(state, append, prune, log);
+  });
+  return { append, prune, done };
+}
+
 interface Batch {
   append: TargetLogin[];
   prune: TargetLogin[];
-  /** The first pod's: the line names every pod's login. */
-  log: (line: string) => void;
   done: Promise<void>;
 }
 let gathering: Batch | undefined;

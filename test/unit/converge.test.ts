@@ -2,7 +2,7 @@
 // change makes due, and what the one-round-trip fact script reports.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -119,17 +119,19 @@ esac
   const query = { files: [], dirs: [], packages: [], units: ["nginx.service", "certbot.timer", "rspamd.service", "never-installed.service", "wg-quick@wg-podkit.service"] };
   const run = spawnSync("bash", ["-s"], { input: factsScript(query), encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
   assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(parseFacts(run.stdout, query).units, {
+  const { units } = parseFacts(run.stdout, query);
+  const calls = readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
+  rmSync(dir, { recursive: true });
+  assert.deepEqual(units, {
     "nginx.service": { active: "active", enabled: "enabled" },
     "certbot.timer": { active: "inactive", enabled: "enabled" },
     "rspamd.service": { active: "failed", enabled: "disabled" },
     "wg-quick@wg-podkit.service": { active: "activating", enabled: "enabled" },
   });
-  const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" }).stdout.trim().split("\n");
   assert.equal(calls.length, 3, calls.join("\n"));
   assert.match(calls[2], /^show .*wg-quick@wg-podkit\.service$/);
   // A unit systemd does not know needs starting and enabling, as one that is off does.
-  const actions = roleChanges({ role: "demo", packages: [], files: [], services: [{ unit: "never-installed.service", watch: [] }] }, { ...converged, units: parseFacts(run.stdout, query).units });
+  const actions = roleChanges({ role: "demo", packages: [], files: [], services: [{ unit: "never-installed.service", watch: [] }] }, { ...converged, units });
   assert.deepEqual(actions.units, [{ unit: "never-installed.service", enable: true, start: true }]);
 });
 
